@@ -1,0 +1,70 @@
+"""A thin builder around OR-Tools' SimpleMinCostFlow with named nodes.
+
+The need model builds one graph per solve: source -> people or groups of interchangeable
+people -> fan-out nodes (one per distinct set of eligible bed classes) -> bed classes -> sink.
+"""
+
+from __future__ import annotations
+
+from typing import Hashable
+
+import numpy as np
+from ortools.graph.python import min_cost_flow
+
+SOURCE, SINK = 0, 1
+
+
+class FlowError(RuntimeError):
+    """The flow solver refused the model (never expected; it signals a bug, not bad input)."""
+
+
+class FlowGraph:
+    """Nodes are created on first use from a hashable name; arcs are kept in plain lists."""
+
+    def __init__(self) -> None:
+        self.ids: dict[Hashable, int] = {"source": SOURCE, "sink": SINK}
+        self.tails: list[int] = []
+        self.heads: list[int] = []
+        self.caps: list[int] = []
+        self.costs: list[int] = []
+        self.flows: np.ndarray | None = None
+
+    def node(self, name: Hashable) -> int:
+        found = self.ids.get(name)
+        if found is None:
+            found = self.ids[name] = len(self.ids)
+        return found
+
+    def arc(self, tail: int, head: int, cap: int, cost: int = 0) -> int:
+        self.tails.append(tail)
+        self.heads.append(head)
+        self.caps.append(cap)
+        self.costs.append(cost)
+        return len(self.tails) - 1
+
+    def cost_limit(self) -> int:
+        """Largest unit cost that keeps cost scaling inside int64 for this many nodes."""
+        return (2 ** 62) // (len(self.ids) + 2) // 16
+
+    def solve(self, supply: int) -> bool:
+        """Send ``supply`` units source -> sink at minimum cost; False when impossible."""
+        smcf = min_cost_flow.SimpleMinCostFlow()
+        if self.tails:
+            smcf.add_arcs_with_capacity_and_unit_cost(
+                np.asarray(self.tails, dtype=np.int32), np.asarray(self.heads, dtype=np.int32),
+                np.asarray(self.caps, dtype=np.int64), np.asarray(self.costs, dtype=np.int64))
+        supplies = np.zeros(len(self.ids), dtype=np.int64)
+        supplies[SOURCE], supplies[SINK] = supply, -supply
+        smcf.set_nodes_supplies(np.arange(len(self.ids), dtype=np.int32), supplies)
+        status = smcf.solve()
+        if status == smcf.INFEASIBLE:
+            return False
+        if status != smcf.OPTIMAL:
+            raise FlowError(f"min-cost flow failed: {status}")
+        self.flows = smcf.flows(np.arange(len(self.tails), dtype=np.int32)) if self.tails \
+            else np.zeros(0, dtype=np.int64)
+        return True
+
+    def flow(self, arc: int) -> int:
+        assert self.flows is not None
+        return int(self.flows[arc])

@@ -1,0 +1,134 @@
+"""Bed classes and the fixed part of a night, shared by both rules.
+
+Beds of one site with the same gender rule and features are interchangeable for every
+eligibility rule, so both solvers work on *bed classes* (site, gender, features) with the beds
+of each class kept in input order. Eligibility of a person to a class depends only on gender,
+needs, age (through the age-limited sites) and bans, so it is computed once per distinct
+(gender, needs, age-verdicts) and then filtered by that person's bans.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Mapping
+
+from allocator.problem import Bed, InputError, Night, Request, check_placements
+
+
+@dataclass(frozen=True)
+class BedClass:
+    """Interchangeable beds: same site, gender rule and features; ``beds`` in input order."""
+
+    index: int
+    site: str
+    gender: str
+    features: frozenset[str]
+    beds: tuple[str, ...]
+
+
+@dataclass
+class Layout:
+    """Bed classes of a night and a cache of which classes each kind of person may use."""
+
+    night: Night
+    classes: list[BedClass] = field(default_factory=list)
+    class_of_bed: dict[str, int] = field(default_factory=dict)
+    _cache: dict[tuple, tuple[int, ...]] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        groups: dict[tuple[str, str, frozenset[str]], list[str]] = {}
+        for bed in self.night.beds:
+            groups.setdefault((bed.site, bed.gender, bed.features), []).append(bed.id)
+        for i, ((site, gender, features), beds) in enumerate(groups.items()):
+            self.classes.append(BedClass(i, site, gender, features, tuple(beds)))
+            for bed_id in beds:
+                self.class_of_bed[bed_id] = i
+        self._limited = sorted(s.id for s in self.night.sites
+                               if s.min_age is not None or s.max_age is not None)
+        self._banned = {b.person for b in self.night.barred}
+
+    def eligible_classes(self, request: Request) -> tuple[int, ...]:
+        """Classes whose beds are eligible for ``request`` (all four eligibility rules)."""
+        base = self.unbanned_classes(request)
+        if request.person in self._banned:
+            barred = self.night.barred_pairs
+            base = tuple(c for c in base if (request.person, self.classes[c].site) not in barred)
+        return base
+
+    def unbanned_classes(self, request: Request) -> tuple[int, ...]:
+        """Classes eligible by gender, features and age alone (bans not applied)."""
+        night = self.night
+        ages = tuple(night.age_ok(request, s) for s in self._limited)
+        key = (request.gender, request.needs, ages)
+        base = self._cache.get(key)
+        if base is None:
+            probe = Request(person="~probe", gender=request.gender, need=0, age=request.age,
+                            needs=request.needs)
+            base = tuple(c.index for c in self.classes
+                         if night.eligible(probe, Bed(c.beds[0], c.site, c.gender, c.features)))
+            self._cache[key] = base
+        return base
+
+
+@dataclass
+class Prepared:
+    """The fixed part of a night: bed holds and ``fixed`` placements, and the site holds.
+
+    ``placed`` maps person -> (bed, hold id or None); ``site_hold`` maps person -> (site, hold id).
+    """
+
+    night: Night
+    layout: Layout
+    placed: dict[str, tuple[str, str | None]]
+    site_hold: dict[str, tuple[str, str]]
+
+    @property
+    def taken_beds(self) -> set[str]:
+        return {bed for bed, _ in self.placed.values()}
+
+
+def prepare(night: Night, fixed: Mapping[str, str] | None = None) -> Prepared:
+    """Split the night into what is already decided and what the rule must decide.
+
+    ``fixed`` (API only) are people already confirmed in a bed tonight; they are treated like
+    bed holds. Raises InputError when a fixed placement names an unknown person or bed, clashes
+    with a hold or another fixed placement, is ineligible, or leaves a site hold unhonourable.
+    """
+    placed: dict[str, tuple[str, str | None]] = {}
+    site_hold: dict[str, tuple[str, str]] = {}
+    for hold in night.holds:
+        if hold.bed is not None:
+            placed[hold.person] = (hold.bed, hold.id)
+        else:
+            assert hold.site is not None
+            site_hold[hold.person] = (hold.site, hold.id)
+    if fixed:
+        _apply_fixed(night, dict(fixed), placed, site_hold)
+    return Prepared(night, Layout(night), placed, site_hold)
+
+
+def _apply_fixed(night: Night, fixed: dict[str, str], placed: dict[str, tuple[str, str | None]],
+                 site_hold: dict[str, tuple[str, str]]) -> None:
+    """Confirmed placements are not moved; they must agree with the person's own hold."""
+    for person, bed_id in fixed.items():
+        path = f"fixed[{person!r}]"
+        if person not in night.request_by_person:
+            raise InputError(f"unknown person {person!r}", path)
+        bed = night.bed_by_id.get(bed_id)
+        if bed is None:
+            raise InputError(f"unknown bed {bed_id!r}", path)
+        if person in placed:
+            held_bed, hold_id = placed[person]
+            if held_bed != bed_id:
+                raise InputError(f"{person!r} holds bed {held_bed!r} by hold {hold_id!r}", path)
+        elif person in site_hold:
+            site, hold_id = site_hold.pop(person)
+            if bed.site != site:
+                raise InputError(f"{person!r} holds a bed at site {site!r} by hold {hold_id!r}",
+                                 path)
+            placed[person] = (bed_id, hold_id)
+        else:
+            placed[person] = (bed_id, None)
+    paths = {p: (b, f"fixed[{p!r}]" if p in fixed else f"hold {h!r}")
+             for p, (b, h) in placed.items()}
+    check_placements(night, paths, [(p, s, f"hold {h!r}") for p, (s, h) in site_hold.items()])

@@ -1,0 +1,408 @@
+"""One night's allocation problem as frozen, self-validating dataclasses.
+
+Every class checks its own fields in ``__post_init__``; :class:`Night` also checks the
+cross-references (unknown or duplicate ids) and that the holds can all be honoured together,
+because a night that breaks those rules has no valid answer and must be refused, not solved.
+Every refusal is an :class:`InputError` naming the offending item, e.g.
+``holds[1].bed: unknown bed 'x-9'``.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from functools import cached_property
+from importlib import resources
+from typing import Any, Iterable, Mapping
+
+GENDERS = ("woman", "man", "nonbinary", "unknown")
+BED_GENDERS = ("mixed", "women", "men")
+
+
+class InputError(ValueError):
+    """A night (or a ``fixed`` mapping) that breaks the contract in allocation.md.
+
+    ``str(error)`` is the one line the CLI prints after ``error:``; ``path`` names the item.
+    """
+
+    def __init__(self, message: str, path: str = "") -> None:
+        self.message = message
+        self.path = path
+        super().__init__(f"{path}: {message}" if path else message)
+
+
+def _require(condition: bool, message: str, path: str) -> None:
+    if not condition:
+        raise InputError(message, path)
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+@dataclass(frozen=True)
+class Site:
+    """Site facts; a site with ``min_age``/``max_age`` only admits people of known age inside."""
+
+    id: str
+    name: str | None = None
+    min_age: int | None = None
+    max_age: int | None = None
+
+    def __post_init__(self) -> None:
+        _require(isinstance(self.id, str) and self.id != "", "site id must be a non-empty string", "id")
+        for name in ("min_age", "max_age"):
+            value = getattr(self, name)
+            _require(value is None or (_is_int(value) and value >= 0),
+                     f"must be a non-negative integer, got {value!r}", f"site {self.id!r}.{name}")
+
+    @property
+    def label(self) -> str:
+        """The name staff know the site by (its id when no name is given)."""
+        return self.name or self.id
+
+
+@dataclass(frozen=True)
+class Bed:
+    """A bed in service tonight; ``gender`` is mixed, women or men; ``features`` e.g. accessible."""
+
+    id: str
+    site: str
+    gender: str = "mixed"
+    features: frozenset[str] = frozenset()
+
+    def __post_init__(self) -> None:
+        _require(isinstance(self.id, str) and self.id != "", "bed id must be a non-empty string", "id")
+        _require(isinstance(self.site, str) and self.site != "", "must be a non-empty string",
+                 f"bed {self.id!r}.site")
+        _require(self.gender in BED_GENDERS, f"unknown bed gender {self.gender!r}",
+                 f"bed {self.id!r}.gender")
+        object.__setattr__(self, "features", frozenset(self.features))
+
+
+@dataclass(frozen=True)
+class Request:
+    """One person asking for a bed tonight; ``need`` 0..100, higher is more urgent."""
+
+    person: str
+    gender: str
+    need: int
+    age: int | None = None
+    needs: frozenset[str] = frozenset()
+    arrival: int | None = None
+    preferred_sites: tuple[str, ...] = ()
+    last_bed: str | None = None
+    nights_turned_away: int = 0
+
+    def __post_init__(self) -> None:
+        where = f"request {self.person!r}"
+        _require(isinstance(self.person, str) and self.person != "",
+                 "person id must be a non-empty string", "person")
+        _require(self.gender in GENDERS, f"unknown gender {self.gender!r}", f"{where}.gender")
+        _require(_is_int(self.need) and 0 <= self.need <= 100,
+                 f"need must be an integer 0..100, got {self.need!r}", f"{where}.need")
+        for name in ("age", "arrival"):
+            value = getattr(self, name)
+            _require(value is None or (_is_int(value) and value >= 0),
+                     f"must be a non-negative integer, got {value!r}", f"{where}.{name}")
+        _require(_is_int(self.nights_turned_away) and self.nights_turned_away >= 0,
+                 "must be a non-negative integer", f"{where}.nights_turned_away")
+        object.__setattr__(self, "needs", frozenset(self.needs))
+        object.__setattr__(self, "preferred_sites", tuple(self.preferred_sites))
+
+
+@dataclass(frozen=True)
+class Hold:
+    """A pre-booking: ``person`` must get ``bed``, or some bed at ``site``."""
+
+    id: str
+    person: str
+    bed: str | None = None
+    site: str | None = None
+    organisation: str | None = None
+
+    def __post_init__(self) -> None:
+        _require(isinstance(self.id, str) and self.id != "", "hold id must be a non-empty string", "id")
+        _require(self.bed is not None or self.site is not None,
+                 "a hold must name a bed or a site", f"hold {self.id!r}")
+
+
+@dataclass(frozen=True)
+class Ban:
+    """``person`` may not be given any bed at ``site`` tonight."""
+
+    person: str
+    site: str
+    reason: str | None = None
+
+
+@dataclass(frozen=True)
+class Policy:
+    """Which genders the women-only and men-only beds admit."""
+
+    women_beds_admit: frozenset[str] = frozenset({"woman"})
+    men_beds_admit: frozenset[str] = frozenset({"man"})
+
+    def __post_init__(self) -> None:
+        for name in ("women_beds_admit", "men_beds_admit"):
+            value = frozenset(getattr(self, name))
+            bad = sorted(value - set(GENDERS))
+            _require(not bad, f"unknown gender {bad[0]!r}" if bad else "", f"policy.{name}")
+            object.__setattr__(self, name, value)
+
+
+def _schema(name: str) -> dict[str, Any]:
+    text = resources.files("allocator").joinpath("schemas", name).read_text(encoding="utf-8")
+    return json.loads(text)
+
+
+def _json_path(parts: Iterable[Any]) -> str:
+    out = ""
+    for part in parts:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out
+
+
+def validate_against_schema(obj: Any, name: str) -> None:
+    """Check ``obj`` against a shipped JSON schema; raises InputError naming the first bad item."""
+    import jsonschema
+
+    validator = jsonschema.Draft202012Validator(
+        _schema(name), format_checker=jsonschema.Draft202012Validator.FORMAT_CHECKER)
+    error = jsonschema.exceptions.best_match(validator.iter_errors(obj))
+    if error is not None:
+        path = _json_path(error.absolute_path) or "(top level)"
+        raise InputError(error.message.replace("\n", " "), path)
+
+
+@dataclass(frozen=True)
+class Night:
+    """Everything the allocator needs for one night; refuses input it cannot honour.
+
+    Raises InputError for duplicate ids, holds naming unknown people, beds or sites, a
+    keep-apart pair naming one person twice, and holds that cannot all be honoured together.
+    Beds may name sites that are not listed (those sites simply have no age limits).
+    """
+
+    night: str
+    beds: tuple[Bed, ...]
+    requests: tuple[Request, ...]
+    sites: tuple[Site, ...] = ()
+    holds: tuple[Hold, ...] = ()
+    barred: tuple[Ban, ...] = ()
+    keep_apart: tuple[tuple[str, str], ...] = ()
+    policy: Policy = field(default_factory=Policy)
+
+    def __post_init__(self) -> None:
+        for name in ("beds", "requests", "sites", "holds", "barred"):
+            object.__setattr__(self, name, tuple(getattr(self, name)))
+        object.__setattr__(self, "keep_apart", tuple(tuple(p) for p in self.keep_apart))
+        _require(isinstance(self.night, str), "must be a date string", "night")
+        self._check_unique("sites", "id")
+        self._check_unique("beds", "id")
+        self._check_unique("requests", "person")
+        self._check_unique("holds", "id")
+        self._check_keep_apart()
+        self._check_holds()
+
+    @classmethod
+    def from_json(cls, obj: str | bytes | Mapping[str, Any]) -> "Night":
+        """Build a night from JSON text or a parsed object; raises InputError on bad input."""
+        from allocator.jsonio import night_from_json
+
+        return night_from_json(obj)
+
+    def to_json(self) -> dict[str, Any]:
+        """The night as a JSON object matching night.schema.json (defaults left out)."""
+        from allocator.jsonio import night_to_json
+
+        return night_to_json(self)
+
+    # -- lookups -------------------------------------------------------------------------
+    @cached_property
+    def site_by_id(self) -> dict[str, Site]:
+        return {s.id: s for s in self.sites}
+
+    @cached_property
+    def bed_by_id(self) -> dict[str, Bed]:
+        return {b.id: b for b in self.beds}
+
+    @cached_property
+    def bed_index(self) -> dict[str, int]:
+        return {b.id: i for i, b in enumerate(self.beds)}
+
+    @cached_property
+    def request_by_person(self) -> dict[str, Request]:
+        return {r.person: r for r in self.requests}
+
+    @cached_property
+    def site_ids(self) -> set[str]:
+        """Sites known tonight: listed ones and those named by a bed."""
+        return set(self.site_by_id) | {b.site for b in self.beds}
+
+    @cached_property
+    def barred_pairs(self) -> frozenset[tuple[str, str]]:
+        return frozenset((b.person, b.site) for b in self.barred)
+
+    @cached_property
+    def partners(self) -> dict[str, set[str]]:
+        """Keep-apart partners of each person asking tonight (others are not in play)."""
+        asking = self.request_by_person
+        out: dict[str, set[str]] = {}
+        for p, q in self.keep_apart:
+            if p in asking and q in asking:
+                out.setdefault(p, set()).add(q)
+                out.setdefault(q, set()).add(p)
+        return out
+
+    def site_label(self, site_id: str) -> str:
+        site = self.site_by_id.get(site_id)
+        return site.label if site else site_id
+
+    def eligible(self, request: Request, bed: Bed) -> bool:
+        """The four eligibility rules of allocation.md: gender, features, barring, age."""
+        if bed.gender == "women" and request.gender not in self.policy.women_beds_admit:
+            return False
+        if bed.gender == "men" and request.gender not in self.policy.men_beds_admit:
+            return False
+        if not request.needs <= bed.features:
+            return False
+        if (request.person, bed.site) in self.barred_pairs:
+            return False
+        return self.age_ok(request, bed.site)
+
+    def age_ok(self, request: Request, site_id: str) -> bool:
+        """Age-limited sites admit only people of known age inside the limits."""
+        site = self.site_by_id.get(site_id)
+        if site is None or (site.min_age is None and site.max_age is None):
+            return True
+        if request.age is None:
+            return False
+        if site.min_age is not None and request.age < site.min_age:
+            return False
+        return site.max_age is None or request.age <= site.max_age
+
+    # -- validation ------------------------------------------------------------------------
+    def _check_unique(self, collection: str, key: str) -> None:
+        """Ids are unique within each list, so every reference means one thing."""
+        seen: set[str] = set()
+        for i, item in enumerate(getattr(self, collection)):
+            value = getattr(item, key)
+            _require(value not in seen, f"duplicate {key} {value!r}", f"{collection}[{i}].{key}")
+            seen.add(value)
+
+    def _check_keep_apart(self) -> None:
+        """A keep-apart pair names two different people."""
+        for i, pair in enumerate(self.keep_apart):
+            _require(len(pair) == 2, "a keep-apart pair names exactly two people", f"keep_apart[{i}]")
+            _require(pair[0] != pair[1], f"pair names {pair[0]!r} twice", f"keep_apart[{i}]")
+
+    def _check_holds(self) -> None:
+        """Holds name known people, beds and sites, and can all be honoured together."""
+        placed: dict[str, tuple[str, str]] = {}  # person -> (bed, path)
+        site_holds: list[tuple[str, str, str]] = []  # (person, site, path)
+        holders: dict[str, str] = {}
+        for i, hold in enumerate(self.holds):
+            path = f"holds[{i}]"
+            request = self.request_by_person.get(hold.person)
+            _require(request is not None, f"unknown person {hold.person!r}", f"{path}.person")
+            _require(hold.person not in holders,
+                     f"person {hold.person!r} already has hold {holders.get(hold.person)!r}",
+                     f"{path}.person")
+            holders[hold.person] = hold.id
+            if hold.bed is not None:
+                bed = self.bed_by_id.get(hold.bed)
+                _require(bed is not None, f"unknown bed {hold.bed!r}", f"{path}.bed")
+                assert bed is not None and request is not None
+                _require(hold.site is None or hold.site == bed.site,
+                         f"bed {bed.id!r} is not at site {hold.site!r}", f"{path}.site")
+                placed[hold.person] = (bed.id, f"{path}.bed")
+            else:
+                assert hold.site is not None
+                _require(hold.site in self.site_ids, f"unknown site {hold.site!r}", f"{path}.site")
+                site_holds.append((hold.person, hold.site, f"{path}.site"))
+        check_placements(self, placed, site_holds)
+
+
+def check_placements(night: Night, placed: Mapping[str, tuple[str, str]],
+                     site_holds: list[tuple[str, str, str]]) -> None:
+    """Check that bed placements and site holds can be honoured all at once.
+
+    ``placed`` maps person -> (bed, path) for bed holds and fixed placements; ``site_holds`` is
+    (person, site, path). Raises InputError for two on one bed, an ineligible bed, a site with no
+    eligible free bed, a keep-apart pair held at one site, or more site holds than beds allow.
+    """
+    taken: dict[str, str] = {}
+    site_of: dict[str, str] = {}
+    for person, (bed_id, path) in placed.items():
+        _require(bed_id not in taken, f"bed {bed_id!r} is already held for {taken.get(bed_id)!r}",
+                 path)
+        taken[bed_id] = person
+        bed = night.bed_by_id[bed_id]
+        _require(night.eligible(night.request_by_person[person], bed),
+                 f"bed {bed_id!r} is not eligible for {person!r}", path)
+        site_of[person] = bed.site
+    beds_at: dict[str, list[Bed]] = {}
+    for bed in night.beds:
+        if bed.id not in taken:
+            beds_at.setdefault(bed.site, []).append(bed)
+    options: list[list[str]] = []
+    for person, site, path in site_holds:
+        request = night.request_by_person[person]
+        choice = [b.id for b in beds_at.get(site, []) if night.eligible(request, b)]
+        _require(bool(choice), f"no free bed at site {site!r} is eligible for {person!r}", path)
+        options.append(choice)
+        site_of[person] = site
+    for person, site in site_of.items():
+        for partner in night.partners.get(person, ()):
+            _require(site_of.get(partner) != site,
+                     f"{person!r} and {partner!r} must be kept apart but are both held at {site!r}",
+                     _path_of(person, placed, site_holds))
+    _check_site_hold_matching(options, site_holds)
+
+
+def _path_of(person: str, placed: Mapping[str, tuple[str, str]],
+             site_holds: list[tuple[str, str, str]]) -> str:
+    if person in placed:
+        return placed[person][1]
+    return next(path for p, _, path in site_holds if p == person)
+
+
+def _check_site_hold_matching(options: list[list[str]], site_holds: list[tuple[str, str, str]]) -> None:
+    """Site holds need distinct beds: a bipartite matching must cover every site hold."""
+    match = match_all(options)
+    if match is None:
+        bad = _first_unmatched(options)
+        person, site, path = site_holds[bad]
+        raise InputError(f"site {site!r} has too few eligible beds to honour every hold "
+                         f"(including {person!r})", path)
+
+
+def match_all(options: list[list[str]]) -> list[str] | None:
+    """A bed for every option list (distinct beds), or None; simple augmenting paths."""
+    owner: dict[str, int] = {}
+
+    def augment(i: int, seen: set[str]) -> bool:
+        for bed in options[i]:
+            if bed in seen:
+                continue
+            seen.add(bed)
+            if bed not in owner or augment(owner[bed], seen):
+                owner[bed] = i
+                return True
+        return False
+
+    for i in range(len(options)):
+        if not augment(i, set()):
+            return None
+    out = [""] * len(options)
+    for bed, i in owner.items():
+        out[i] = bed
+    return out
+
+
+def _first_unmatched(options: list[list[str]]) -> int:
+    for k in range(1, len(options) + 1):
+        if match_all(options[:k]) is None:
+            return k - 1
+    return len(options) - 1

@@ -1,0 +1,265 @@
+"""Plain shelter rules shared by every solver: first-come, turn-away reasons, the Result.
+
+Nothing here optimises; the need rule's model lives in :mod:`allocator.model`.
+"""
+
+from __future__ import annotations
+
+import heapq
+from typing import Iterable
+
+from allocator.layout import Prepared
+from allocator.problem import InputError, Night, Request, match_all
+from allocator.result import Assignment, Result, Status, TurnAway
+
+NOUN = {"woman": "a woman", "man": "a man", "nonbinary": "a nonbinary person",
+        "unknown": "a person whose gender is not recorded"}
+
+
+def queue_key(request: Request) -> tuple[bool, int, str]:
+    """First-come order: by arrival, people without an arrival last, ties by person id."""
+    return (request.arrival is None, request.arrival or 0, request.person)
+
+
+def honour_site_holds(prep: Prepared, bed_of: dict[str, str]) -> None:
+    """Each site hold, in input order, takes the first free eligible bed of its site.
+
+    Should that greedy order fail, any placement honouring every site hold is used instead
+    (one exists: the night was checked when it was built). Adds to ``bed_of`` in place.
+    """
+    night = prep.night
+    held = [h for h in night.holds if h.person in prep.site_hold]
+    taken = set(bed_of.values())
+    beds_at: dict[str, list[str]] = {}
+    for bed in night.beds:
+        beds_at.setdefault(bed.site, []).append(bed.id)
+    options: list[list[str]] = []
+    greedy: dict[str, str] = {}
+    for hold in held:
+        site = prep.site_hold[hold.person][0]
+        request = night.request_by_person[hold.person]
+        choice = [b for b in beds_at.get(site, [])
+                  if b not in taken and night.eligible(request, night.bed_by_id[b])]
+        options.append(choice)
+        free = [b for b in choice if b not in greedy.values()]
+        if free:
+            greedy[hold.person] = free[0]
+    if len(greedy) < len(held):
+        match = match_all(options)
+        if match is None:  # pragma: no cover - Night validation rules this out
+            raise InputError("site holds cannot all be honoured", "holds")
+        greedy = {hold.person: bed for hold, bed in zip(held, match)}
+    bed_of.update(greedy)
+
+
+def first_come(prep: Prepared) -> dict[str, str]:
+    """Today's practice: holds first, then the queue takes the first eligible free bed.
+
+    Each person in queue order gets the first eligible free bed in input order whose site
+    holds no keep-apart partner already placed. Nobody is moved once placed.
+    """
+    night, layout = prep.night, prep.layout
+    bed_of = {p: b for p, (b, _) in prep.placed.items()}
+    honour_site_holds(prep, bed_of)
+    taken = set(bed_of.values())
+    order = night.bed_index
+    pointer = [0] * len(layout.classes)
+
+    def next_free(c: int) -> int | None:
+        beds = layout.classes[c].beds
+        i = pointer[c]
+        while i < len(beds) and beds[i] in taken:
+            i += 1
+        pointer[c] = i
+        return order[beds[i]] if i < len(beds) else None
+
+    site_people: dict[str, set[str]] = {}
+    for person, bed in bed_of.items():
+        site_people.setdefault(night.bed_by_id[bed].site, set()).add(person)
+    heaps: dict[tuple[int, ...], list[tuple[int, int]]] = {}
+    queue = sorted((r for r in night.requests if r.person not in bed_of), key=queue_key)
+    for request in queue:
+        classes = layout.eligible_classes(request)
+        partners = night.partners.get(request.person)
+        if partners:
+            best = None
+            for c in classes:
+                if site_people.get(layout.classes[c].site, set()) & partners:
+                    continue  # keep-apart: never at the site of a placed partner
+                nf = next_free(c)
+                if nf is not None and (best is None or nf < best[0]):
+                    best = (nf, c)
+        else:
+            best = _pop_first(heaps, classes, next_free)
+        if best is None:
+            continue
+        bed = night.beds[best[0]]
+        bed_of[request.person] = bed.id
+        taken.add(bed.id)
+        site_people.setdefault(bed.site, set()).add(request.person)
+    return bed_of
+
+
+def _pop_first(heaps: dict[tuple[int, ...], list[tuple[int, int]]], classes: tuple[int, ...],
+               next_free) -> tuple[int, int] | None:
+    """The earliest free bed over ``classes``, kept in a lazily refreshed heap per class set."""
+    heap = heaps.get(classes)
+    if heap is None:
+        heap = [(nf, c) for c in classes if (nf := next_free(c)) is not None]
+        heapq.heapify(heap)
+        heaps[classes] = heap
+    while heap:
+        nf, c = heap[0]
+        now = next_free(c)
+        if now == nf:
+            return nf, c
+        if now is None:
+            heapq.heappop(heap)
+        else:
+            heapq.heapreplace(heap, (now, c))
+    return None
+
+
+# -- turn-away reasons -----------------------------------------------------------------------
+
+def _sites_text(night: Night, sites: Iterable[str]) -> str:
+    names = sorted({night.site_label(s) for s in sites})
+    if len(names) <= 3:
+        return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
+    return f"{len(names)} sites"
+
+
+def _needs_text(needs: list[int]) -> str:
+    if len(needs) <= 6:
+        return ", ".join(str(n) for n in needs)
+    return f"{needs[0]} to {needs[-1]}"
+
+
+def _who(night: Night, request: Request) -> str:
+    who = NOUN[request.gender]
+    if any(s.min_age is not None or s.max_age is not None for s in night.sites):
+        who += f" aged {request.age}" if request.age is not None else " whose age is not recorded"
+    if request.needs:
+        items = sorted(request.needs)
+        who += " who needs " + ("an " if items[0][:1] in "aeiou" else "a ") + \
+            " and ".join(items) + " bed"
+    return who
+
+
+def turn_aways(prep: Prepared, bed_of: dict[str, str], rule: str) -> list[TurnAway]:
+    """Reason and a sentence staff can read out, for everyone without a bed.
+
+    ``no_eligible_bed``: no bed at all is eligible; ``keep_apart``: the only free eligible beds
+    are at sites where a partner is placed; ``capacity``: every eligible bed is taken.
+    """
+    night, layout = prep.night, prep.layout
+    req = night.request_by_person
+    holders = {b for b, h in prep.placed.values() if h is not None}
+    holders |= {bed_of[p] for p in prep.site_hold if p in bed_of}
+    holders |= {b for b, h in prep.placed.values()}  # fixed placements count as bookings
+    person_in = {b: p for p, b in bed_of.items()}
+    free = [0] * len(layout.classes)
+    occupant_needs: list[set[int]] = [set() for _ in layout.classes]
+    held = [0] * len(layout.classes)
+    for c in layout.classes:
+        for b in c.beds:
+            if b not in person_in:
+                free[c.index] += 1
+            elif b in holders:
+                held[c.index] += 1
+            else:
+                occupant_needs[c.index].add(req[person_in[b]].need)
+    site_people: dict[str, set[str]] = {}
+    for person, bed in bed_of.items():
+        site_people.setdefault(night.bed_by_id[bed].site, set()).add(person)
+    out: list[TurnAway] = []
+    for request in night.requests:
+        if request.person in bed_of:
+            continue
+        classes = layout.eligible_classes(request)
+        if not classes:
+            out.append(TurnAway(request.person, "no_eligible_bed", _no_bed(night, layout, request)))
+            continue
+        partners = night.partners.get(request.person, set())
+        open_sites = {layout.classes[c].site for c in classes if free[c]}
+        if open_sites:
+            out.append(TurnAway(request.person, "keep_apart",
+                                f"The only free beds you could take are at "
+                                f"{_sites_text(night, open_sites)}, where someone you must be "
+                                f"kept apart from is placed."))
+            continue
+        total = sum(len(layout.classes[c].beds) for c in classes)
+        n_held = sum(held[c] for c in classes)
+        needs = sorted(set().union(*(occupant_needs[c] for c in classes)))
+        lower = [c for c in classes if any(n < request.need for n in occupant_needs[c])]
+        out.append(TurnAway(request.person, "capacity",
+                            _capacity_text(night, rule, total, n_held, needs, lower, layout,
+                                           partners, site_people)))
+    return out
+
+
+def _no_bed(night: Night, layout, request: Request) -> str:
+    unbanned = layout.unbanned_classes(request)
+    if unbanned:
+        sites = {layout.classes[c].site for c in unbanned}
+        return (f"The only beds that would admit you are at {_sites_text(night, sites)}, "
+                f"where you are barred tonight.")
+    return f"No bed tonight admits {_who(night, request)}."
+
+
+def _capacity_text(night: Night, rule: str, total: int, n_held: int, needs: list[int],
+                   lower: list[int], layout, partners: set[str],
+                   site_people: dict[str, set[str]]) -> str:
+    head = ("The only bed you are eligible for is" if total == 1
+            else f"All {total} beds you are eligible for are")
+    if rule == "first-come":
+        by = "people ahead of you in the queue" if needs else ""
+    elif lower:
+        sites = {layout.classes[c].site for c in lower}
+        return (f"{head} taken; those taken by people with lower need are at "
+                f"{_sites_text(night, sites)}, where someone you must be kept apart from is placed.")
+    elif needs:
+        by = ("someone with equal or higher need" if total == 1 else
+              "people with equal or higher need") + f" ({_needs_text(needs)})"
+    else:
+        by = ""
+    if n_held:
+        by = f"{by} or by pre-bookings" if by else "pre-bookings"
+    return f"{head} taken by {by}."
+
+
+def build_result(prep: Prepared, bed_of: dict[str, str], rule: str, status: Status,
+                 seconds: float) -> Result:
+    """Assemble the Result in input order, with placed counts per need value."""
+    night = prep.night
+    hold_of = {p: h for p, (_, h) in prep.placed.items() if h is not None}
+    hold_of.update({p: h for p, (_, h) in prep.site_hold.items()})
+    assignments = tuple(
+        Assignment(r.person, bed_of[r.person], night.bed_by_id[bed_of[r.person]].site,
+                   hold_of.get(r.person))
+        for r in night.requests if r.person in bed_of)
+    counts: dict[int, int] = {r.need: 0 for r in night.requests}
+    for person in bed_of:
+        counts[night.request_by_person[person].need] += 1
+    return Result(night=night.night, rule=rule, status=status, assignments=assignments,
+                  turned_away=tuple(turn_aways(prep, bed_of, rule)),
+                  placed_by_need={str(n): counts[n] for n in sorted(counts, reverse=True)},
+                  solve_seconds=seconds)
+
+
+def check_hard(night: Night, bed_of: dict[str, str], fixed: dict[str, str] | None = None) -> None:
+    """Assert every hard constraint of allocation.md holds (used by tests and as a guard)."""
+    assert len(set(bed_of.values())) == len(bed_of), "a bed holds two people"
+    for person, bed in bed_of.items():
+        assert night.eligible(night.request_by_person[person], night.bed_by_id[bed]), (person, bed)
+    for p, q in night.keep_apart:
+        if p in bed_of and q in bed_of:
+            assert night.bed_by_id[bed_of[p]].site != night.bed_by_id[bed_of[q]].site, (p, q)
+    for hold in night.holds:
+        assert hold.person in bed_of, hold
+        if hold.bed is not None:
+            assert bed_of[hold.person] == hold.bed, hold
+        else:
+            assert night.bed_by_id[bed_of[hold.person]].site == hold.site, hold
+    for person, bed in (fixed or {}).items():
+        assert bed_of.get(person) == bed, (person, bed)

@@ -1,0 +1,46 @@
+"""Settings from the environment. SQLite in `instance/` by default; DATABASE_URL for
+PostgreSQL (e.g. postgresql+psycopg://user@host:5432/shelter)."""
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+from typing import Any
+
+
+def _secret_key(instance_path: Path) -> str:
+    """SECRET_KEY from the environment, else one generated once and kept in instance/."""
+    if key := os.environ.get("SECRET_KEY"):
+        return key
+    path = instance_path / "secret_key"
+    if not path.exists():
+        instance_path.mkdir(parents=True, exist_ok=True)
+        path.write_text(secrets.token_hex(32))
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
+def normalise_database_url(url: str) -> str:
+    """Accept plain postgres:// and postgresql:// URLs and use psycopg 3 for them."""
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix):]
+    return url
+
+
+def from_environment(instance_path: Path) -> dict[str, Any]:
+    url = os.environ.get("DATABASE_URL") or f"sqlite:///{instance_path / 'shelter.db'}"
+    return {
+        "SECRET_KEY": _secret_key(instance_path),
+        "SQLALCHEMY_DATABASE_URI": normalise_database_url(url),
+        "CITY": os.environ.get("SHELTER_CITY", "Bergen"),
+        "TIMEZONE": os.environ.get("SHELTER_TIMEZONE", "Europe/Oslo"),
+        # Run the APScheduler jobs inside this process (dev/demo). In production run one
+        # `flask scheduler` process instead and leave this off in the web workers.
+        "SCHEDULER_ENABLED": os.environ.get("SCHEDULER_ENABLED", "0") == "1",
+        "SOLVER_TIME_LIMIT": float(os.environ.get("SOLVER_TIME_LIMIT", "10")),
+        "SESSION_COOKIE_HTTPONLY": True,
+        "SESSION_COOKIE_SAMESITE": "Lax",
+        "REMEMBER_COOKIE_HTTPONLY": True,
+        "WTF_CSRF_TIME_LIMIT": None,
+    }

@@ -1,0 +1,28 @@
+"""All models, importable from one place (one module per aggregate)."""
+from shelter.models.accounts import ApiToken, Organisation, OrgKind, Quota, Role, User, user_sites
+from shelter.models.audit import AuditEvent, JobRun
+from shelter.models.base import Base, utcnow
+from shelter.models.bookings import (
+    ACTIVE_PLACEMENT,
+    AllocationRun,
+    Hold,
+    HoldRefusal,
+    HoldStatus,
+    Override,
+    Placement,
+    PlacementStatus,
+    Request,
+    RequestSource,
+    RequestStatus,
+)
+from shelter.models.people import Assessment, Gender, NeedScheme, OrganisationPerson, Person
+from shelter.models.safety import KeepApart, Restriction
+from shelter.models.sites import Bed, BedOutage, GenderRule, OtherService, Room, Site
+
+__all__ = [
+    "ACTIVE_PLACEMENT", "AllocationRun", "ApiToken", "Assessment", "AuditEvent", "Base", "Bed",
+    "BedOutage", "Gender", "GenderRule", "Hold", "HoldRefusal", "HoldStatus", "JobRun",
+    "KeepApart", "NeedScheme", "OrgKind", "Organisation", "OrganisationPerson", "OtherService",
+    "Override", "Person", "Placement", "PlacementStatus", "Quota", "Request", "RequestSource",
+    "RequestStatus", "Restriction", "Role", "Room", "Site", "User", "user_sites", "utcnow",
+]

@@ -1,0 +1,228 @@
+"""Requests, pre-booking holds, placements and allocation runs for a night.
+
+The database itself guards the invariants (partial unique indexes, on SQLite and
+PostgreSQL alike): one active placement per bed per night, one per person per night; one
+active hold per bed per night, one per person per night; one open request per person per
+night. Code checks too, but only the index holds under concurrency."""
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import JSON, CheckConstraint, Float, ForeignKey, Index, Integer, String, Text, text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from shelter.models.accounts import Organisation, User
+from shelter.models.base import Base, StrEnum, enum_type, utcnow
+from shelter.models.people import Assessment, Person
+from shelter.models.sites import Bed, Site
+
+
+class RequestSource(StrEnum):
+    WALK_IN = "walk_in"
+    PHONE = "phone"
+    PARTNER = "partner"
+
+
+class RequestStatus(StrEnum):
+    WAITING = "waiting"
+    PLACED = "placed"
+    TURNED_AWAY = "turned_away"
+    WITHDRAWN = "withdrawn"
+
+
+class HoldStatus(StrEnum):
+    HELD = "held"
+    CLAIMED = "claimed"
+    RELEASED = "released"
+    CANCELLED = "cancelled"
+    EXPIRED = "expired"
+
+
+class PlacementStatus(StrEnum):
+    PROPOSED = "proposed"
+    CONFIRMED = "confirmed"
+    CHECKED_IN = "checked_in"
+    NO_SHOW = "no_show"
+    RELEASED = "released"
+
+
+ACTIVE_PLACEMENT = ("proposed", "confirmed", "checked_in")
+_ACTIVE_PLACEMENT_SQL = text("status IN ('proposed', 'confirmed', 'checked_in')")
+_ACTIVE_HOLD_SQL = text("status = 'held'")
+_OPEN_REQUEST_SQL = text("status != 'withdrawn'")
+
+
+class Request(Base):
+    """A person asking for a bed for one night."""
+
+    __tablename__ = "requests"
+    __table_args__ = (
+        Index(
+            "uq_requests_open_person_night", "person_id", "night", unique=True,
+            sqlite_where=_OPEN_REQUEST_SQL, postgresql_where=_OPEN_REQUEST_SQL,
+        ),
+        Index("ix_requests_night_status", "night", "status"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("people.id"), index=True)
+    night: Mapped[date]
+    source: Mapped[RequestSource] = mapped_column(enum_type(RequestSource, "request_source"))
+    arrival: Mapped[int] = mapped_column(Integer)  # queue position that night
+    needs: Mapped[list[str]] = mapped_column(JSON, default=list)  # bed features required
+    preferred_site_id: Mapped[int | None] = mapped_column(ForeignKey("sites.id"))
+    assessment_id: Mapped[int | None] = mapped_column(ForeignKey("assessments.id"))
+    hold_id: Mapped[int | None] = mapped_column(ForeignKey("holds.id"))
+    status: Mapped[RequestStatus] = mapped_column(
+        enum_type(RequestStatus, "request_status"), default=RequestStatus.WAITING
+    )
+    # Outcome of the last confirmed allocation for a turned-away request.
+    turnaway_reason: Mapped[str | None] = mapped_column(String(20))
+    turnaway_explanation: Mapped[str | None] = mapped_column(Text)
+    referred_to: Mapped[str | None] = mapped_column(String(200))
+    note: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+
+    person: Mapped[Person] = relationship()
+    assessment: Mapped[Assessment | None] = relationship()
+    preferred_site: Mapped[Site | None] = relationship()
+    hold: Mapped[Hold | None] = relationship(foreign_keys=[hold_id])
+
+
+class Hold(Base):
+    """A partner's pre-booking of a bed for a named person on one night.
+
+    Every hold names a concrete bed, even a hold for "a bed at this site" or "any suitable
+    site" (`site_only` true): the unique index on the bed then makes the last bed go to one
+    partner only, and the allocator may still honour a site hold with another bed there."""
+
+    __tablename__ = "holds"
+    __table_args__ = (
+        Index(
+            "uq_holds_active_bed_night", "bed_id", "night", unique=True,
+            sqlite_where=_ACTIVE_HOLD_SQL, postgresql_where=_ACTIVE_HOLD_SQL,
+        ),
+        Index(
+            "uq_holds_active_person_night", "person_id", "night", unique=True,
+            sqlite_where=_ACTIVE_HOLD_SQL, postgresql_where=_ACTIVE_HOLD_SQL,
+        ),
+        Index("ix_holds_night_status", "night", "status"),
+        Index("ix_holds_org_night", "organisation_id", "night"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    organisation_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"))
+    person_id: Mapped[int] = mapped_column(ForeignKey("people.id"))
+    night: Mapped[date]
+    site_id: Mapped[int] = mapped_column(ForeignKey("sites.id"))
+    bed_id: Mapped[int] = mapped_column(ForeignKey("beds.id"))
+    site_only: Mapped[bool] = mapped_column(default=True)
+    needs: Mapped[list[str]] = mapped_column(JSON, default=list)
+    expires_at: Mapped[datetime]  # naive UTC
+    status: Mapped[HoldStatus] = mapped_column(
+        enum_type(HoldStatus, "hold_status"), default=HoldStatus.HELD
+    )
+    note: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    ended_at: Mapped[datetime | None]
+
+    organisation: Mapped[Organisation] = relationship()
+    person: Mapped[Person] = relationship()
+    site: Mapped[Site] = relationship()
+    bed: Mapped[Bed] = relationship()
+
+
+class HoldRefusal(Base):
+    """A pre-booking the system refused, kept for the managers' pre-booking report."""
+
+    __tablename__ = "hold_refusals"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    organisation_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"), index=True)
+    night: Mapped[date]
+    site_id: Mapped[int | None] = mapped_column(ForeignKey("sites.id"))
+    person_id: Mapped[int | None] = mapped_column(ForeignKey("people.id"))
+    reason: Mapped[str] = mapped_column(String(40))  # no_bed, quota, barred, keep_apart ...
+    message: Mapped[str] = mapped_column(Text)  # what the partner was told
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class AllocationRun(Base):
+    """One run of the allocation core: its input and result snapshots, who ran it, times."""
+
+    __tablename__ = "allocation_runs"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    night: Mapped[date] = mapped_column(index=True)
+    city: Mapped[str] = mapped_column(String(60), default="Bergen")
+    rule: Mapped[str] = mapped_column(String(20), default="need")
+    kind: Mapped[str] = mapped_column(String(20), default="proposal")  # proposal|late|scheduled|whatif
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    solver_status: Mapped[str] = mapped_column(String(20))
+    solve_seconds: Mapped[float] = mapped_column(Float, default=0.0)
+    total_seconds: Mapped[float] = mapped_column(Float, default=0.0)
+    input_json: Mapped[dict[str, Any]] = mapped_column(JSON)
+    result_json: Mapped[dict[str, Any]] = mapped_column(JSON)
+    comparison_json: Mapped[dict[str, Any] | None] = mapped_column(JSON)  # first-come result
+    confirmed_at: Mapped[datetime | None]
+    confirmed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+
+    created_by: Mapped[User | None] = relationship(foreign_keys=[created_by_id])
+
+
+class Placement(Base):
+    """A person in a bed on a night."""
+
+    __tablename__ = "placements"
+    __table_args__ = (
+        Index(
+            "uq_placements_active_bed_night", "bed_id", "night", unique=True,
+            sqlite_where=_ACTIVE_PLACEMENT_SQL, postgresql_where=_ACTIVE_PLACEMENT_SQL,
+        ),
+        Index(
+            "uq_placements_active_person_night", "person_id", "night", unique=True,
+            sqlite_where=_ACTIVE_PLACEMENT_SQL, postgresql_where=_ACTIVE_PLACEMENT_SQL,
+        ),
+        Index("ix_placements_night_status", "night", "status"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("people.id"))
+    bed_id: Mapped[int] = mapped_column(ForeignKey("beds.id"))
+    night: Mapped[date]
+    status: Mapped[PlacementStatus] = mapped_column(
+        enum_type(PlacementStatus, "placement_status"), default=PlacementStatus.PROPOSED
+    )
+    request_id: Mapped[int | None] = mapped_column(ForeignKey("requests.id"))
+    run_id: Mapped[int | None] = mapped_column(ForeignKey("allocation_runs.id"))
+    hold_id: Mapped[int | None] = mapped_column(ForeignKey("holds.id"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    checked_in_at: Mapped[datetime | None]
+    ended_at: Mapped[datetime | None]
+
+    person: Mapped[Person] = relationship()
+    bed: Mapped[Bed] = relationship()
+    request: Mapped[Request | None] = relationship()
+    run: Mapped[AllocationRun | None] = relationship()
+
+
+class Override(Base):
+    """A hand change by staff to a proposed placement, with the reason they gave."""
+
+    __tablename__ = "overrides"
+    __table_args__ = (CheckConstraint("reason != ''", name="reason_given"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    run_id: Mapped[int | None] = mapped_column(ForeignKey("allocation_runs.id"), index=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("people.id"))
+    night: Mapped[date]
+    from_bed_id: Mapped[int | None] = mapped_column(ForeignKey("beds.id"))
+    to_bed_id: Mapped[int | None] = mapped_column(ForeignKey("beds.id"))
+    reason: Mapped[str] = mapped_column(Text)
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -1,0 +1,62 @@
+"""Safety records: site bans (restrictions) and keep-apart pairs. Their reasons are
+visible to intake staff and managers only, never to partner organisations."""
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from sqlalchemy import CheckConstraint, ForeignKey, String, Text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from shelter.models.base import Base, utcnow
+from shelter.models.people import Person
+from shelter.models.sites import Site
+
+
+class Restriction(Base):
+    """The person may not be given a bed at `site` (or at any site when `site_id` is None)
+    on the nights `starts_on` through `ends_on`. Bans are specific and time-limited."""
+
+    __tablename__ = "restrictions"
+    __table_args__ = (
+        CheckConstraint("ends_on IS NULL OR ends_on >= starts_on", name="dates_ordered"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("people.id"), index=True)
+    site_id: Mapped[int | None] = mapped_column(ForeignKey("sites.id"))
+    starts_on: Mapped[date]
+    ends_on: Mapped[date | None]
+    reason: Mapped[str] = mapped_column(Text)
+    issued_by: Mapped[str] = mapped_column(String(120), default="")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    ended_at: Mapped[datetime | None]
+    ended_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+
+    person: Mapped[Person] = relationship()
+    site: Mapped[Site | None] = relationship()
+
+
+class KeepApart(Base):
+    """Two people who may not be placed at the same site on the same night.
+    Stored with the smaller person id first so a pair is recorded once."""
+
+    __tablename__ = "keep_aparts"
+    __table_args__ = (
+        CheckConstraint("person_a_id < person_b_id", name="ordered_pair"),
+        CheckConstraint("ends_on IS NULL OR ends_on >= starts_on", name="dates_ordered"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    person_a_id: Mapped[int] = mapped_column(ForeignKey("people.id"), index=True)
+    person_b_id: Mapped[int] = mapped_column(ForeignKey("people.id"), index=True)
+    starts_on: Mapped[date]
+    ends_on: Mapped[date | None]
+    reason: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    ended_at: Mapped[datetime | None]
+    ended_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+
+    person_a: Mapped[Person] = relationship(foreign_keys=[person_a_id])
+    person_b: Mapped[Person] = relationship(foreign_keys=[person_b_id])

@@ -1,0 +1,118 @@
+"""Inventory: sites, rooms and beds. Nothing is deleted: rooms and beds carry the nights
+they existed (`valid_from`/`valid_until`), and outages carry dates, so a past night's report
+still shows the beds that existed and were in service then."""
+from __future__ import annotations
+
+from datetime import date, datetime, time
+
+from sqlalchemy import JSON, Boolean, CheckConstraint, ForeignKey, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from shelter.models.base import Base, StrEnum, enum_type, utcnow
+
+
+class GenderRule(StrEnum):
+    MIXED = "mixed"
+    WOMEN = "women"
+    MEN = "men"
+
+
+class Site(Base):
+    __tablename__ = "sites"
+    __table_args__ = (
+        CheckConstraint("min_age IS NULL OR min_age >= 0", name="min_age_not_negative"),
+        CheckConstraint(
+            "min_age IS NULL OR max_age IS NULL OR min_age <= max_age", name="age_range_ordered"
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(40), unique=True)
+    name: Mapped[str] = mapped_column(String(120))
+    city: Mapped[str] = mapped_column(String(60), default="Bergen", index=True)
+    area: Mapped[str] = mapped_column(String(120), default="")
+    address: Mapped[str] = mapped_column(String(200), default="")
+    staffed_24h: Mapped[bool] = mapped_column(Boolean, default=True)
+    intake_opens: Mapped[time] = mapped_column(default=lambda: time(17, 0))
+    intake_closes: Mapped[time] = mapped_column(default=lambda: time(23, 59))
+    # A person not checked in by this time is a no-show and the bed goes back to the pool.
+    checkin_cutoff: Mapped[time] = mapped_column(default=lambda: time(23, 0))
+    # Pre-booking holds expire at this local time on their night unless claimed.
+    hold_expiry: Mapped[time] = mapped_column(default=lambda: time(21, 0))
+    min_age: Mapped[int | None]
+    max_age: Mapped[int | None]
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    rooms: Mapped[list[Room]] = relationship(back_populates="site", order_by="Room.id")
+
+    def __repr__(self) -> str:
+        return f"<Site {self.code}>"
+
+
+class Room(Base):
+    __tablename__ = "rooms"
+    __table_args__ = (UniqueConstraint("site_id", "name"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    site_id: Mapped[int] = mapped_column(ForeignKey("sites.id"), index=True)
+    name: Mapped[str] = mapped_column(String(80))
+    gender: Mapped[GenderRule] = mapped_column(
+        enum_type(GenderRule, "gender_rule"), default=GenderRule.MIXED
+    )
+    valid_from: Mapped[date] = mapped_column(default=lambda: date(2000, 1, 1))
+    valid_until: Mapped[date | None]  # last night the room existed; None = still exists
+
+    site: Mapped[Site] = relationship(back_populates="rooms")
+    beds: Mapped[list[Bed]] = relationship(back_populates="room", order_by="Bed.id")
+
+
+class Bed(Base):
+    __tablename__ = "beds"
+    __table_args__ = (UniqueConstraint("room_id", "label"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    room_id: Mapped[int] = mapped_column(ForeignKey("rooms.id"), index=True)
+    label: Mapped[str] = mapped_column(String(40))
+    features: Mapped[list[str]] = mapped_column(JSON, default=list)
+    valid_from: Mapped[date] = mapped_column(default=lambda: date(2000, 1, 1))
+    valid_until: Mapped[date | None]  # last night the bed existed; None = still exists
+
+    room: Mapped[Room] = relationship(back_populates="beds")
+    outages: Mapped[list[BedOutage]] = relationship(back_populates="bed", order_by="BedOutage.id")
+
+    def __repr__(self) -> str:
+        return f"<Bed {self.label}>"
+
+
+class BedOutage(Base):
+    """A bed out of service from `starts_on` through `ends_on` (None = until further notice)."""
+
+    __tablename__ = "bed_outages"
+    __table_args__ = (
+        CheckConstraint("ends_on IS NULL OR ends_on >= starts_on", name="dates_ordered"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    bed_id: Mapped[int] = mapped_column(ForeignKey("beds.id"), index=True)
+    reason: Mapped[str] = mapped_column(Text)
+    starts_on: Mapped[date]
+    ends_on: Mapped[date | None]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    bed: Mapped[Bed] = relationship(back_populates="outages")
+
+
+class OtherService(Base):
+    """Where else a turned-away person can go tonight (configurable per city)."""
+
+    __tablename__ = "other_services"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    city: Mapped[str] = mapped_column(String(60), default="Bergen", index=True)
+    name: Mapped[str] = mapped_column(String(120))
+    description: Mapped[str] = mapped_column(Text, default="")
+    address: Mapped[str] = mapped_column(String(200), default="")
+    phone: Mapped[str] = mapped_column(String(40), default="")
+    for_gender: Mapped[str | None] = mapped_column(String(20))  # e.g. "woman": a crisis centre
+    active: Mapped[bool] = mapped_column(Boolean, default=True)

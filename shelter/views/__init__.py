@@ -1,0 +1,1 @@
+"""One blueprint per audience/feature: intake, partners, reports, admin, api."""

@@ -1,0 +1,220 @@
+"""Fixtures for the web application: `app` (per database backend), `db` (rolled back per
+test), `client`, small factories, and a live server + real Chromium for page flows.
+
+Every test that uses `app` runs on SQLite, and on PostgreSQL too when TEST_DATABASE_URL is
+set. With REQUIRE_POSTGRES=1 (CI) a missing PostgreSQL is an error, not a skip."""
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Callable, Iterator
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy import create_engine, text
+from flask_sqlalchemy.session import Session as FlaskSession
+from werkzeug.serving import make_server
+
+from shelter import create_app
+from shelter.auth import hash_password
+from shelter.extensions import db as _db
+from shelter.models import Bed, GenderRule, Organisation, OrgKind, Role, Room, Site, User
+
+BACKENDS = ["sqlite", "postgresql"]
+PASSWORD = "correct horse battery"
+_HASH = hash_password(PASSWORD)  # hashing once keeps factories fast
+ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
+
+
+def postgres_url() -> str | None:
+    url = os.environ.get("TEST_DATABASE_URL")
+    if not url and os.environ.get("REQUIRE_POSTGRES") == "1":
+        pytest.fail("REQUIRE_POSTGRES=1 but TEST_DATABASE_URL is not set")
+    return url
+
+
+def reset_postgres(url: str) -> None:
+    """Empty the test database's public schema (the run owns this database)."""
+    engine = create_engine(url)
+    with engine.begin() as conn:
+        conn.execute(text("DROP SCHEMA public CASCADE"))
+        conn.execute(text("CREATE SCHEMA public"))
+    engine.dispose()
+
+
+def database_url_for(backend: str, tmp: Path, name: str = "test") -> str:
+    if backend == "sqlite":
+        return f"sqlite:///{tmp / (name + '.db')}"
+    url = postgres_url()
+    if not url:
+        pytest.skip("PostgreSQL tests need TEST_DATABASE_URL")
+    reset_postgres(url)
+    return url
+
+
+def build_app(url: str, **extra: Any) -> Flask:
+    """A migrated app on `url` (schema built by the Alembic migrations, as in production)."""
+    from flask_migrate import upgrade
+
+    config = {
+        "TESTING": True,
+        "SQLALCHEMY_DATABASE_URI": url,
+        "SECRET_KEY": "test-secret",
+        "WTF_CSRF_ENABLED": False,
+        "SCHEDULER_ENABLED": False,
+        **extra,
+    }
+    app = create_app(config)
+    with app.app_context():
+        upgrade()
+    return app
+
+
+@pytest.fixture(scope="session", params=BACKENDS)
+def backend(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
+@pytest.fixture(scope="session")
+def app(backend: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Flask]:
+    url = database_url_for(backend, tmp_path_factory.mktemp(backend))
+    app = build_app(url)
+    yield app
+    with app.app_context():
+        _db.engine.dispose()
+
+
+class _ConnectionSession(FlaskSession):
+    """Flask-SQLAlchemy's session picks its engine itself; in tests it must use the
+    connection that holds the outer transaction."""
+
+    def get_bind(self, *args: Any, **kwargs: Any) -> Any:
+        return self.bind if self.bind is not None else super().get_bind(*args, **kwargs)
+
+
+@pytest.fixture()
+def db(app: Flask) -> Iterator[Any]:
+    """The Flask-SQLAlchemy `db`, with every session bound to one outer transaction that
+    is rolled back after the test. Commits in views become savepoint releases."""
+    with app.app_context():
+        connection = _db.engine.connect()
+        transaction = connection.begin()
+        original = _db.session
+        _db.session = _db._make_scoped_session(
+            {"bind": connection, "class_": _ConnectionSession, "join_transaction_mode": "create_savepoint"}
+        )
+        try:
+            yield _db
+        finally:
+            _db.session.remove()
+            _db.session = original
+            transaction.rollback()
+            connection.close()
+
+
+@pytest.fixture()
+def client(app: Flask, db: Any) -> FlaskClient:
+    return app.test_client()
+
+
+# --- factories -------------------------------------------------------------------------
+
+@pytest.fixture()
+def make_org(db: Any) -> Callable[..., Organisation]:
+    def make(name: str = "NAV", kind: OrgKind = OrgKind.MUNICIPAL) -> Organisation:
+        org = Organisation(name=name, kind=kind)
+        db.session.add(org)
+        db.session.flush()
+        return org
+
+    return make
+
+
+@pytest.fixture()
+def make_user(db: Any) -> Callable[..., User]:
+    counter = iter(range(1, 10_000))
+
+    def make(role: Role = Role.INTAKE, organisation: Organisation | None = None,
+             username: str | None = None, sites: list[Site] | None = None) -> User:
+        n = next(counter)
+        user = User(
+            username=username or f"{role.value}{n}",
+            display_name=f"{role.value.title()} {n}",
+            password_hash=_HASH,
+            role=role,
+            organisation=organisation,
+            sites=sites or [],
+        )
+        db.session.add(user)
+        db.session.flush()
+        return user
+
+    return make
+
+
+@pytest.fixture()
+def make_site(db: Any) -> Callable[..., Site]:
+    """make_site("strax", beds=3, gender=GenderRule.MIXED, features=[...], min_age=...)"""
+
+    def make(code: str = "strax", beds: int = 2, gender: GenderRule = GenderRule.MIXED,
+             features: list[str] | None = None, **fields: Any) -> Site:
+        site = Site(code=code, name=fields.pop("name", code.title()), **fields)
+        room = Room(site=site, name="Room 1", gender=gender, valid_from=date(2020, 1, 1))
+        for i in range(beds):
+            room.beds.append(Bed(label=f"{code}-{i + 1}", features=list(features or []),
+                                 valid_from=date(2020, 1, 1)))
+        db.session.add(site)
+        db.session.flush()
+        return site
+
+    return make
+
+
+def login(client: FlaskClient, user: User, password: str = PASSWORD) -> None:
+    response = client.post("/login", data={"username": user.username, "password": password})
+    assert response.status_code == 302, response.get_data(as_text=True)[:500]
+
+
+# --- live server and a real browser -----------------------------------------------------
+
+class LiveServer:
+    def __init__(self, app: Flask) -> None:
+        self.app = app
+        self.server = make_server("127.0.0.1", 0, app, threaded=True)
+        self.url = f"http://127.0.0.1:{self.server.server_port}"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    def __enter__(self) -> LiveServer:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.server.shutdown()
+        self.thread.join(timeout=5)
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Any]:
+    """Debian's chromium driven by Playwright; never a downloaded browser."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(
+            executable_path="/usr/bin/chromium",
+            headless=True,
+            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"],
+        )
+        yield browser
+        browser.close()
+
+
+def screenshot(page: Any, name: str) -> Path:
+    """Save a full-page screenshot as a test artefact (test-artifacts/NAME.png)."""
+    ARTIFACTS.mkdir(exist_ok=True)
+    path = ARTIFACTS / f"{name}.png"
+    page.screenshot(path=str(path), full_page=True)
+    return path
