@@ -10,14 +10,15 @@ from flask_login import current_user
 from shelter.models import Role
 
 NAV: dict[Role, list[tuple[str, str]]] = {
-    Role.INTAKE: [("intake.board", "Tonight"), ("intake.people", "People"),
-                  ("intake.safety", "Safety")],
+    Role.INTAKE: [("intake.board", "Tonight"), ("people.search", "People"),
+                  ("people.safety", "Safety")],
     Role.PARTNER: [("partners.index", "Pre-bookings")],
     Role.MANAGER: [("reports.index", "Reports"), ("intake.board", "Tonight"),
-                   ("intake.people", "People"), ("intake.safety", "Safety"),
-                   ("intake.scheme", "Need scheme")],
+                   ("people.search", "People"), ("people.safety", "Safety"),
+                   ("people.scheme", "Need scheme")],
     Role.ADMIN: [("admin.index", "Admin"), ("intake.board", "Tonight"),
-                 ("reports.index", "Reports"), ("intake.scheme", "Need scheme")],
+                 ("people.search", "People"), ("reports.index", "Reports"),
+                 ("people.scheme", "Need scheme")],
 }
 
 

@@ -14,21 +14,3 @@ STAFF = (Role.INTAKE, Role.MANAGER, Role.ADMIN)
 @roles_required(*STAFF)
 def board():  # type: ignore[no-untyped-def]
     return render_template("intake/board.html")
-
-
-@bp.get("/people")
-@roles_required(*STAFF)
-def people():  # type: ignore[no-untyped-def]
-    return render_template("intake/board.html")
-
-
-@bp.get("/safety")
-@roles_required(*STAFF)
-def safety():  # type: ignore[no-untyped-def]
-    return render_template("intake/board.html")
-
-
-@bp.get("/scheme")
-@roles_required(Role.MANAGER, Role.ADMIN)
-def scheme():  # type: ignore[no-untyped-def]
-    return render_template("intake/board.html")
