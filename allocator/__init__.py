@@ -9,7 +9,7 @@ Pure Python and OR-Tools; imports nothing from the web application. The contract
 
 from allocator.problem import Ban, Bed, Hold, InputError, Night, Policy, Request, Site
 from allocator.result import Assignment, Result, Status, TurnAway
-from allocator.solve import solve
+from allocator.api import solve
 
 __all__ = ["Assignment", "Ban", "Bed", "Hold", "InputError", "Night", "Policy", "Request",
            "Result", "Site", "Status", "TurnAway", "solve"]

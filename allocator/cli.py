@@ -28,9 +28,14 @@ def _read(path: str) -> str:
 
 
 def _solve(args: argparse.Namespace) -> int:
-    from allocator.solve import solve
+    from allocator.api import solve
 
-    night = Night.from_json(_read(args.night))
+    try:
+        night = Night.from_json(_read(args.night))
+    except InputError as exc:
+        if exc.path == "(input)":  # name the file (or stdin) that is not JSON
+            raise InputError(exc.message, "stdin" if args.night == "-" else args.night) from None
+        raise
     result = solve(night, rule=args.rule, time_limit=args.time_limit)
     json.dump(result.to_json(), sys.stdout, indent=2, ensure_ascii=False)
     sys.stdout.write("\n")

@@ -28,6 +28,7 @@ class FlowGraph:
         self.caps: list[int] = []
         self.costs: list[int] = []
         self.flows: np.ndarray | None = None
+        self.fan_arcs: list[tuple[int, int, int]] = []  # (arc, fan node, class index)
 
     def node(self, name: Hashable) -> int:
         found = self.ids.get(name)
@@ -64,6 +65,16 @@ class FlowGraph:
         self.flows = smcf.flows(np.arange(len(self.tails), dtype=np.int32)) if self.tails \
             else np.zeros(0, dtype=np.int64)
         return True
+
+    def used_fan_arcs(self) -> list[tuple[int, int, int]]:
+        """(fan node, class index, flow) for every fan-out arc that carries flow."""
+        if not self.fan_arcs:
+            return []
+        assert self.flows is not None
+        arcs = np.asarray([a for a, _, _ in self.fan_arcs], dtype=np.int64)
+        carried = self.flows[arcs]
+        return [(self.fan_arcs[i][1], self.fan_arcs[i][2], int(carried[i]))
+                for i in np.flatnonzero(carried)]
 
     def flow(self, arc: int) -> int:
         assert self.flows is not None

@@ -10,6 +10,7 @@ needs, age (through the age-limited sites) and bans, so it is computed once per 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Mapping
 
 from allocator.problem import Bed, InputError, Night, Request, check_placements
@@ -33,7 +34,9 @@ class Layout:
     night: Night
     classes: list[BedClass] = field(default_factory=list)
     class_of_bed: dict[str, int] = field(default_factory=dict)
+    classes_at: dict[str, list[int]] = field(default_factory=dict)
     _cache: dict[tuple, tuple[int, ...]] = field(default_factory=dict)
+    _person: dict[str, tuple[int, ...]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         groups: dict[tuple[str, str, frozenset[str]], list[str]] = {}
@@ -41,24 +44,33 @@ class Layout:
             groups.setdefault((bed.site, bed.gender, bed.features), []).append(bed.id)
         for i, ((site, gender, features), beds) in enumerate(groups.items()):
             self.classes.append(BedClass(i, site, gender, features, tuple(beds)))
+            self.classes_at.setdefault(site, []).append(i)
             for bed_id in beds:
                 self.class_of_bed[bed_id] = i
-        self._limited = sorted(s.id for s in self.night.sites
-                               if s.min_age is not None or s.max_age is not None)
+        # age rules only matter through the distinct (min, max) limits of age-limited sites
+        self._limits = sorted({(s.min_age, s.max_age) for s in self.night.sites
+                               if s.min_age is not None or s.max_age is not None},
+                              key=lambda lim: (lim[0] or 0, lim[1] or 10 ** 6))
         self._banned = {b.person for b in self.night.barred}
 
     def eligible_classes(self, request: Request) -> tuple[int, ...]:
         """Classes whose beds are eligible for ``request`` (all four eligibility rules)."""
-        base = self.unbanned_classes(request)
-        if request.person in self._banned:
-            barred = self.night.barred_pairs
-            base = tuple(c for c in base if (request.person, self.classes[c].site) not in barred)
-        return base
+        found = self._person.get(request.person)
+        if found is None:
+            found = self.unbanned_classes(request)
+            if request.person in self._banned:
+                barred = self.night.barred_pairs
+                found = tuple(c for c in found
+                              if (request.person, self.classes[c].site) not in barred)
+            self._person[request.person] = found
+        return found
 
     def unbanned_classes(self, request: Request) -> tuple[int, ...]:
         """Classes eligible by gender, features and age alone (bans not applied)."""
         night = self.night
-        ages = tuple(night.age_ok(request, s) for s in self._limited)
+        age = request.age
+        ages = tuple(age is not None and (lo is None or age >= lo) and (hi is None or age <= hi)
+                     for lo, hi in self._limits)
         key = (request.gender, request.needs, ages)
         base = self._cache.get(key)
         if base is None:
@@ -82,8 +94,9 @@ class Prepared:
     placed: dict[str, tuple[str, str | None]]
     site_hold: dict[str, tuple[str, str]]
 
-    @property
+    @cached_property
     def taken_beds(self) -> set[str]:
+        """Beds already decided (bed holds and fixed placements)."""
         return {bed for bed, _ in self.placed.values()}
 
 

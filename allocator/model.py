@@ -89,9 +89,14 @@ class NeedModel:
     def allowed(self, request: Request, excluded: set[str]) -> tuple[int, ...]:
         """Eligible classes with a free bed, minus excluded sites; a site hold keeps only its site."""
         held = self.prep.site_hold.get(request.person)
-        excl = frozenset(excluded | self.base_excluded.get(request.person, set()))
         classes = self.layout.eligible_classes(request)
-        cache_key = (classes, excl, held[0] if held else None)
+        base = self.base_excluded.get(request.person)
+        if held is None and not excluded and not base:
+            excl: frozenset[str] = frozenset()
+            cache_key: tuple = (id(classes),)  # per-person tuples are cached, ids stable
+        else:
+            excl = frozenset(excluded | base) if base else frozenset(excluded)
+            cache_key = (id(classes), excl, held[0] if held else None)
         found = self.allowed_cache.get(cache_key)
         if found is None:
             found = tuple(c for c in classes if self.free_beds[c]
@@ -108,11 +113,12 @@ class NeedModel:
 
     def _fan_out(self, g: FlowGraph, classes: tuple[int, ...]) -> int:
         """Every assignment is eligible: a fan-out node reaches only the allowed classes."""
-        name = ("fan", classes)
+        name = ("fan", id(classes))  # allowed tuples are cached: one object per class set
         if name not in g.ids:
             node = g.node(name)
             for c in classes:
-                g.arc(node, g.node(("class", c)), len(self.free_beds[c]))
+                arc = g.arc(node, g.node(("class", c)), len(self.free_beds[c]))
+                g.fan_arcs.append((arc, node, c))
         return g.ids[name]
 
     # -- stage 1: levels 1 and 2 -----------------------------------------------------------
@@ -147,23 +153,20 @@ class NeedModel:
         for person, (kind, value) in routes.items():
             if kind == "fan":
                 r = self.night.request_by_person[person]
-                fan = g.ids[("fan", self.allowed(r, excluded.get(person, set())))]
+                fan = g.ids[("fan", id(self.allowed(r, excluded.get(person, set()))))]
                 fan_people.setdefault(fan, []).append(person)
             elif kind == "class":
                 per_class.setdefault(value, []).append(person)
             else:  # a specific last bed
                 specific[person] = value
         outflow: dict[int, list[tuple[int, int]]] = {}
-        for a, (t, h) in enumerate(zip(g.tails, g.heads)):
-            if t in fan_people and g.flows is not None and g.flows[a] > 0:
-                outflow.setdefault(t, []).append((h, int(g.flows[a])))
-        class_of_node = {node: name[1] for name, node in g.ids.items()
-                         if isinstance(name, tuple) and name[0] == "class"}
+        for fan, c, count in g.used_fan_arcs():
+            outflow.setdefault(fan, []).append((c, count))
         for fan, people in fan_people.items():
             people.sort(key=lambda p: self.queue_rank[p])
             i = 0
-            for head, count in outflow.get(fan, []):
-                per_class.setdefault(class_of_node[head], []).extend(people[i:i + count])
+            for c, count in outflow.get(fan, []):
+                per_class.setdefault(c, []).extend(people[i:i + count])
                 i += count
         placement: Placement = dict(specific)
         used = set(specific.values())
@@ -184,14 +187,22 @@ class NeedModel:
                     out.append((p, q, site))
         return out
 
-    def vector(self, placement: Placement) -> tuple[int, ...]:
-        """Placed count per priority key, highest key first: compared lexicographically."""
+    def vector(self, placement: Placement) -> tuple[tuple[int, ...], tuple[int, ...]]:
+        """The objective of levels 1-2, compared lexicographically: placed count per need
+        (highest need first), then placed count per (need, nights) key (highest first).
+
+        A Gale-optimal relaxation dominates every placement it relaxes at every threshold of
+        the key, hence on this pair too: it is a valid bound in the branch and bound.
+        """
         counts = dict.fromkeys(self.key_rank, 0)
         for person in placement:
-            r = self.night.request_by_person[person]
             if person not in self.prep.site_hold:
-                counts[self.key(r)] += 1
-        return tuple(counts[k] for k in sorted(counts, reverse=True))
+                counts[self.key(self.night.request_by_person[person])] += 1
+        keys = sorted(counts, reverse=True)
+        by_need: dict[int, int] = {}
+        for need, nights in keys:
+            by_need[need] = by_need.get(need, 0) + counts[(need, nights)]
+        return tuple(by_need.values()), tuple(counts[k] for k in keys)
 
     def loser(self, p: str, q: str) -> str:
         """Of two partners, the one to move: lower priority, later in the queue."""

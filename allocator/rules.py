@@ -154,9 +154,8 @@ def turn_aways(prep: Prepared, bed_of: dict[str, str], rule: str) -> list[TurnAw
     """
     night, layout = prep.night, prep.layout
     req = night.request_by_person
-    holders = {b for b, h in prep.placed.values() if h is not None}
+    holders = {b for b, _ in prep.placed.values()}  # bed holds and confirmed (fixed) people
     holders |= {bed_of[p] for p in prep.site_hold if p in bed_of}
-    holders |= {b for b, h in prep.placed.values()}  # fixed placements count as bookings
     person_in = {b: p for p, b in bed_of.items()}
     free = [0] * len(layout.classes)
     occupant_needs: list[set[int]] = [set() for _ in layout.classes]
@@ -169,9 +168,7 @@ def turn_aways(prep: Prepared, bed_of: dict[str, str], rule: str) -> list[TurnAw
                 held[c.index] += 1
             else:
                 occupant_needs[c.index].add(req[person_in[b]].need)
-    site_people: dict[str, set[str]] = {}
-    for person, bed in bed_of.items():
-        site_people.setdefault(night.bed_by_id[bed].site, set()).add(person)
+    summary: dict[int, tuple] = {}  # per eligible-class tuple (cached per person by Layout)
     out: list[TurnAway] = []
     for request in night.requests:
         if request.person in bed_of:
@@ -180,21 +177,28 @@ def turn_aways(prep: Prepared, bed_of: dict[str, str], rule: str) -> list[TurnAw
         if not classes:
             out.append(TurnAway(request.person, "no_eligible_bed", _no_bed(night, layout, request)))
             continue
-        partners = night.partners.get(request.person, set())
-        open_sites = {layout.classes[c].site for c in classes if free[c]}
+        found = summary.get(id(classes))
+        if found is None:
+            found = summary[id(classes)] = (
+                {layout.classes[c].site for c in classes if free[c]},
+                sum(len(layout.classes[c].beds) for c in classes),
+                sum(held[c] for c in classes),
+                sorted(set().union(*(occupant_needs[c] for c in classes))),
+                sorted((min(occupant_needs[c]), c) for c in classes if occupant_needs[c]))
+        open_sites, total, n_held, needs, lowest = found
         if open_sites:
             out.append(TurnAway(request.person, "keep_apart",
                                 f"The only free beds you could take are at "
                                 f"{_sites_text(night, open_sites)}, where someone you must be "
                                 f"kept apart from is placed."))
             continue
-        total = sum(len(layout.classes[c].beds) for c in classes)
-        n_held = sum(held[c] for c in classes)
-        needs = sorted(set().union(*(occupant_needs[c] for c in classes)))
-        lower = [c for c in classes if any(n < request.need for n in occupant_needs[c])]
+        lower = []
+        for n, c in lowest if rule == "need" else ():  # sorted by the lowest occupant need
+            if n >= request.need:
+                break
+            lower.append(c)
         out.append(TurnAway(request.person, "capacity",
-                            _capacity_text(night, rule, total, n_held, needs, lower, layout,
-                                           partners, site_people)))
+                            _capacity_text(night, rule, total, n_held, needs, lower, layout)))
     return out
 
 
@@ -208,8 +212,7 @@ def _no_bed(night: Night, layout, request: Request) -> str:
 
 
 def _capacity_text(night: Night, rule: str, total: int, n_held: int, needs: list[int],
-                   lower: list[int], layout, partners: set[str],
-                   site_people: dict[str, set[str]]) -> str:
+                   lower: list[int], layout) -> str:
     head = ("The only bed you are eligible for is" if total == 1
             else f"All {total} beds you are eligible for are")
     if rule == "first-come":

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import time
 from collections import Counter
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Iterable
 
 from allocator.flowgraph import SOURCE, FlowGraph
 from allocator.problem import Request
@@ -32,6 +32,8 @@ class TieBreaker:
     def __init__(self, model: "NeedModel") -> None:
         self.m = model
         self.night = model.night
+        self._site_cache: dict[int, set[str]] = {}  # keyed by id of a cached allowed tuple
+        self._set_cache: dict[int, frozenset[int]] = {}
 
     def improve(self, best: "Placement") -> "Placement":
         """Re-solve with fixed counts; split keep-apart clashes; fall back to ``best``."""
@@ -51,10 +53,24 @@ class TieBreaker:
             for p, q, site in clash:
                 first = m.loser(p, q)
                 for person in (first, q if first == p else p):
-                    if person not in m.prep.site_hold and bed_site[best[person]].site != site:
+                    now = best.get(person)
+                    if person not in m.prep.site_hold and (now is None
+                                                           or bed_site[now].site != site):
                         excluded.setdefault(person, set()).add(site)
                         break
         return best  # pragma: no cover - clashes are few; 50 rounds never run out
+
+    def _sites(self, allowed: tuple[int, ...]) -> set[str]:
+        found = self._site_cache.get(id(allowed))
+        if found is None:
+            found = self._site_cache[id(allowed)] = {self.m.layout.classes[c].site for c in allowed}
+        return found
+
+    def _set(self, allowed: tuple[int, ...]) -> frozenset[int]:
+        found = self._set_cache.get(id(allowed))
+        if found is None:
+            found = self._set_cache[id(allowed)] = frozenset(allowed)
+        return found
 
     def _continuity(self, r: Request) -> tuple[str | None, str | None]:
         """Level 3: the person's last bed if free tonight, and that bed's site."""
@@ -77,12 +93,11 @@ class TieBreaker:
         for r in people:
             allowed = m.allowed(r, excluded.get(r.person, set()))
             last_bed, last_site = self._continuity(r)
-            wishes = set(r.preferred_sites)
-            sites = {layout.classes[c].site for c in allowed}
-            if last_bed is not None and layout.class_of_bed[last_bed] not in allowed:
+            sites = self._sites(allowed)
+            if last_bed is not None and layout.class_of_bed[last_bed] not in self._set(allowed):
                 last_bed = None
             last_site = last_site if last_site in sites else None
-            wishes &= sites
+            wishes = set(r.preferred_sites) & sites if r.preferred_sites else set()
             n_site += last_site is not None
             n_wish += bool(wishes)
             info[r.person] = (allowed, last_bed, last_site, wishes)
@@ -116,7 +131,13 @@ class TieBreaker:
             outs: list[tuple[int, tuple]] = []
             if not forced:
                 outs.append((g.arc(node, m._fan_out(g, allowed), 1), ("fan", None)))
-            for c in allowed:
+            if forced:
+                candidates: Iterable[int] = allowed
+            else:
+                ok = self._set(allowed)
+                candidates = [c for site in wishes | {last_site} - {None}
+                              for c in layout.classes_at[site] if c in ok]
+            for c in candidates:
                 site = layout.classes[c].site
                 u = (site == last_site) * w_radix + (site in wishes)
                 if forced or u:

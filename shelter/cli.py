@@ -1,46 +1,75 @@
-"""Flask commands: create-user, seed-demo, ..."""
+"""Flask commands: create-user, seed-demo. Each commits at its edge; bad input exits
+non-zero with one line on stderr."""
 from __future__ import annotations
 
 import sys
+from datetime import datetime
+from zoneinfo import ZoneInfo
 
 import click
-from flask import Flask
+from flask import Flask, current_app
 from sqlalchemy import select
 
-from shelter.auth import hash_password
 from shelter.extensions import db
-from shelter.models import Organisation, Role, User
+from shelter.models import Organisation
 
 
 def init_app(app: Flask) -> None:
     app.cli.add_command(create_user)
+    app.cli.add_command(seed_demo)
+    __import__("shelter.commands_reports", fromlist=["init_app"]).init_app(app)
+    __import__("shelter.commands_intake", fromlist=["init_app"]).init_app(app)
+
+
+def _fail(message: str) -> None:
+    db.session.rollback()
+    click.echo(f"error: {message}", err=True)
+    sys.exit(2)
 
 
 @click.command("create-user")
 @click.argument("username")
-@click.option("--role", type=click.Choice([r.value for r in Role]), default="admin")
-@click.option("--name", "display_name", default=None, help="Display name (default: username).")
+@click.option("--role", default="admin", show_default=True,
+              help="intake, partner, manager or admin.")
+@click.option("--name", "display_name", default="", help="Display name (default: username).")
 @click.option("--organisation", default=None, help="Organisation name (required for partners).")
-@click.password_option()
-def create_user(username: str, role: str, display_name: str | None, organisation: str | None,
+@click.password_option(help="At least 10 characters (prompted when not given).")
+def create_user(username: str, role: str, display_name: str, organisation: str | None,
                 password: str) -> None:
     """Create a user, e.g. the first admin: flask create-user admin --role admin"""
-    if db.session.scalar(select(User).where(User.username == username)):
-        click.echo(f"error: user '{username}' already exists", err=True)
-        sys.exit(2)
+    from shelter.services.accounts import FieldError, create_user as create
+
     org = None
     if organisation:
         org = db.session.scalar(select(Organisation).where(Organisation.name == organisation))
         if org is None:
-            click.echo(f"error: --organisation: no organisation named '{organisation}'", err=True)
-            sys.exit(2)
-    if role == "partner" and org is None:
-        click.echo("error: --organisation: a partner user needs an organisation", err=True)
-        sys.exit(2)
-    if len(password) < 10:
-        click.echo("error: password: use at least 10 characters", err=True)
-        sys.exit(2)
-    db.session.add(User(username=username, display_name=display_name or username,
-                        password_hash=hash_password(password), role=Role(role), organisation=org))
+            _fail(f"--organisation: no organisation named '{organisation}'")
+    try:
+        create(db.session, username=username, display_name=display_name, role=role,
+               password=password, organisation=org)
+    except FieldError as err:
+        _fail(f"--{err.field}: {err.message}" if err.field != "username" else str(err))
     db.session.commit()
     click.echo(f"created {role} user '{username}'")
+
+
+@click.command("seed-demo")
+@click.option("--once", is_flag=True, help="Do nothing when the demo data is already there.")
+def seed_demo(once: bool) -> None:
+    """Fill an empty database with a Bergen-like demo city, its partners and demo users."""
+    from shelter.demo import seed_demo as seed
+    from shelter.demo.base import is_seeded
+
+    if is_seeded(db.session):
+        if once:
+            click.echo("seed-demo: demo data already present; nothing to do")
+            return
+        _fail("demo data already present (use --once to skip, or start from an empty database)")
+    today = datetime.now(ZoneInfo(current_app.config["TIMEZONE"])).date()
+    try:
+        lines = seed(db.session, today)
+    except Exception as err:  # one line, nothing half-written
+        _fail(f"seed-demo failed, nothing saved: {err.__class__.__name__}: {err}".splitlines()[0])
+    db.session.commit()
+    for line in lines:
+        click.echo(line)

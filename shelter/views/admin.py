@@ -1,15 +1,390 @@
-"""Admin: sites, rooms, beds, organisations, users, quotas; a person's audit trail."""
+"""Admin (role admin only): sites, rooms, beds, outages, organisations, users, quotas,
+other services, and a person's audit trail. Thin views: parse, check, one service call."""
 from __future__ import annotations
 
-from flask import Blueprint, render_template
+from datetime import date, datetime, time, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask_login import current_user
+from flask_wtf import FlaskForm
 
 from shelter.auth import roles_required
-from shelter.models import Role
+from shelter.extensions import db
+from shelter.forms import admin as forms
+from shelter.models import Bed, BedOutage, Organisation, OtherService, Role, Room, Site, User
+from shelter.services import accounts, admin as inventory
+from shelter.services.accounts import FieldError, get_or_404
 
 bp = Blueprint("admin", __name__)
 
 
-@bp.get("/")
+@bp.before_request
 @roles_required(Role.ADMIN)
+def _admins_only() -> None:
+    """Every admin page is for the admin role only (403 for others, login for anonymous)."""
+
+
+def _today() -> date:
+    return datetime.now(ZoneInfo(current_app.config["TIMEZONE"])).date()
+
+
+def _form_page(form: FlaskForm, title: str, back: str, status: int = 200, **extra: Any):
+    return render_template("admin/form.html", form=form, title=title, back=back,
+                           **extra), status
+
+
+def _invalid(form: FlaskForm, err: FieldError, title: str, back: str, **extra: Any):
+    """Show a service's FieldError beside its field; nothing is saved (status 422)."""
+    field = getattr(form, err.field, None)
+    if field is not None:
+        field.errors = [*field.errors, err.message]
+    else:
+        extra["form_error"] = err.message
+    return _form_page(form, title, back, 422, **extra)
+
+
+def _status(form: FlaskForm) -> int:
+    return 422 if form.errors else 200
+
+
+# --- overview and sites -----------------------------------------------------------------
+
+@bp.get("/")
 def index():  # type: ignore[no-untyped-def]
-    return render_template("admin/index.html")
+    sites = inventory.list_sites(db.session)
+    today = _today()
+    return render_template("admin/index.html", sites=sites, today=today,
+                           summary=inventory.site_summaries(db.session, sites, today))
+
+
+@bp.route("/sites/new", methods=["GET", "POST"])
+def site_new():  # type: ignore[no-untyped-def]
+    form = forms.SiteForm(city=current_app.config["CITY"], intake_opens=time(17),
+                          intake_closes=time(23, 30), checkin_cutoff=time(23),
+                          hold_expiry=time(21), staffed_24h=True)
+    back = url_for("admin.index")
+    if form.validate_on_submit():
+        try:
+            site = inventory.save_site(db.session, None, form.data)
+        except FieldError as err:
+            return _invalid(form, err, "New site", back)
+        flash(f"Site {site.name} created. Now add its rooms and beds.", "success")
+        return redirect(url_for("admin.site_show", site_id=site.id))
+    return _form_page(form, "New site", back, _status(form))
+
+
+@bp.route("/sites/<int:site_id>/edit", methods=["GET", "POST"])
+def site_edit(site_id: int):  # type: ignore[no-untyped-def]
+    site = get_or_404(db.session, Site, site_id)
+    form = forms.SiteForm(obj=site)
+    back, title = url_for("admin.site_show", site_id=site.id), f"Edit {site.name}"
+    if form.validate_on_submit():
+        try:
+            inventory.save_site(db.session, site, form.data)
+        except FieldError as err:
+            return _invalid(form, err, title, back)
+        flash("Site saved.", "success")
+        return redirect(back)
+    return _form_page(form, title, back, _status(form))
+
+
+@bp.get("/sites/<int:site_id>")
+def site_show(site_id: int):  # type: ignore[no-untyped-def]
+    site = inventory.load_site(db.session, site_id) or get_or_404(db.session, Site, site_id)
+    return render_template("admin/site.html", site=site, today=_today(),
+                           current_outage=inventory.current_outage,
+                           retire_form=forms.RetireForm(last_night=_today()))
+
+
+@bp.route("/sites/<int:site_id>/rooms/new", methods=["GET", "POST"])
+def room_new(site_id: int):  # type: ignore[no-untyped-def]
+    site = get_or_404(db.session, Site, site_id)
+    form = forms.RoomForm(from_night=_today())
+    back, title = url_for("admin.site_show", site_id=site.id), f"New room at {site.name}"
+    if form.validate_on_submit():
+        try:
+            room = inventory.add_room(db.session, site, name=form.name.data,
+                                      gender=form.gender.data, valid_from=form.from_night.data)
+        except FieldError as err:
+            return _invalid(form, err, title, back)
+        flash(f"Room {room.name} added. Now add its beds.", "success")
+        return redirect(url_for("admin.bed_new", room_id=room.id))
+    return _form_page(form, title, back, _status(form))
+
+
+@bp.route("/rooms/<int:room_id>/edit", methods=["GET", "POST"])
+def room_edit(room_id: int):  # type: ignore[no-untyped-def]
+    room = get_or_404(db.session, Room, room_id)
+    form = forms.RoomForm(obj=room, from_night=_today() + timedelta(days=1))
+    back, title = url_for("admin.site_show", site_id=room.site_id), f"Edit room {room.name}"
+    note = ("Changing who may sleep here takes effect from the night you choose (tomorrow at "
+            "the earliest). The room as it was stays in the history for past nights' reports.")
+    if form.validate_on_submit():
+        try:
+            inventory.change_room(db.session, room, name=form.name.data,
+                                  gender=form.gender.data, from_night=form.from_night.data,
+                                  today=_today())
+        except FieldError as err:
+            return _invalid(form, err, title, back, note=note)
+        flash("Room saved.", "success")
+        return redirect(back)
+    return _form_page(form, title, back, _status(form), note=note)
+
+
+@bp.post("/rooms/<int:room_id>/retire")
+def room_retire(room_id: int):  # type: ignore[no-untyped-def]
+    room = get_or_404(db.session, Room, room_id)
+    form = forms.RetireForm()
+    back = url_for("admin.site_show", site_id=room.site_id)
+    if form.validate_on_submit():
+        try:
+            inventory.retire_room(db.session, room, form.last_night.data)
+        except FieldError as err:
+            return _invalid(form, err, f"Retire room {room.name}", back)
+        flash(f"Room {room.name} is in use through {form.last_night.data:%d %b %Y}.", "success")
+        return redirect(back)
+    return _form_page(form, f"Retire room {room.name}", back, 422)
+
+
+@bp.route("/rooms/<int:room_id>/beds/new", methods=["GET", "POST"])
+def bed_new(room_id: int):  # type: ignore[no-untyped-def]
+    room = get_or_404(db.session, Room, room_id)
+    form = forms.BedForm(valid_from=max(_today(), room.valid_from))
+    back = url_for("admin.site_show", site_id=room.site_id)
+    title = f"Add beds to {room.name} ({room.site.name})"
+    note = "With 'How many' above 1 the beds are labelled LABEL-01, LABEL-02 ..."
+    if form.validate_on_submit():
+        try:
+            beds = inventory.add_beds(db.session, room, label=form.label.data,
+                                      features=form.features.data or [],
+                                      valid_from=form.valid_from.data, count=form.count.data)
+        except FieldError as err:
+            return _invalid(form, err, title, back, note=note)
+        flash(f"{len(beds)} bed(s) added to {room.name}.", "success")
+        return redirect(back)
+    return _form_page(form, title, back, _status(form), note=note)
+
+
+@bp.route("/beds/<int:bed_id>", methods=["GET", "POST"])
+def bed_edit(bed_id: int):  # type: ignore[no-untyped-def]
+    bed = get_or_404(db.session, Bed, bed_id)
+    form = forms.BedEditForm(obj=bed)
+    outage_form = forms.OutageForm(starts_on=_today(), formdata=None)
+    retire_form = forms.RetireForm(last_night=_today(), formdata=None)
+    if form.validate_on_submit():
+        try:
+            inventory.update_bed(db.session, bed, label=form.label.data,
+                                 features=form.features.data or [])
+        except FieldError as err:
+            form.label.errors = [*form.label.errors, err.message]
+        else:
+            flash("Bed saved.", "success")
+            return redirect(url_for("admin.site_show", site_id=bed.room.site_id))
+    return _bed_page(bed, form, outage_form, retire_form)
+
+
+def _bed_page(bed: Bed, form: FlaskForm, outage_form: FlaskForm, retire_form: FlaskForm):
+    status = 422 if (form.errors or outage_form.errors or retire_form.errors) else 200
+    return render_template("admin/bed.html", bed=bed, form=form, outage_form=outage_form,
+                           retire_form=retire_form, today=_today()), status
+
+
+@bp.post("/beds/<int:bed_id>/outages")
+def outage_new(bed_id: int):  # type: ignore[no-untyped-def]
+    bed = get_or_404(db.session, Bed, bed_id)
+    outage_form = forms.OutageForm()
+    if outage_form.validate_on_submit():
+        try:
+            inventory.add_outage(db.session, bed, reason=outage_form.reason.data,
+                                 starts_on=outage_form.starts_on.data,
+                                 ends_on=outage_form.ends_on.data)
+        except FieldError as err:
+            getattr(outage_form, err.field).errors.append(err.message)
+        else:
+            flash(f"Bed {bed.label} is out of service from "
+                  f"{outage_form.starts_on.data:%d %b %Y}.", "success")
+            return redirect(url_for("admin.bed_edit", bed_id=bed.id))
+    return _bed_page(bed, forms.BedEditForm(obj=bed, formdata=None), outage_form,
+                     forms.RetireForm(last_night=_today(), formdata=None))
+
+
+@bp.post("/outages/<int:outage_id>/end")
+def outage_end(outage_id: int):  # type: ignore[no-untyped-def]
+    outage = get_or_404(db.session, BedOutage, outage_id)
+    last = max(_today() - timedelta(days=1), outage.starts_on)
+    inventory.end_outage(db.session, outage, last)
+    flash(f"Bed {outage.bed.label} is back in service after {last:%d %b %Y}.", "success")
+    return redirect(url_for("admin.bed_edit", bed_id=outage.bed_id))
+
+
+@bp.post("/beds/<int:bed_id>/retire")
+def bed_retire(bed_id: int):  # type: ignore[no-untyped-def]
+    bed = get_or_404(db.session, Bed, bed_id)
+    retire_form = forms.RetireForm()
+    if retire_form.validate_on_submit():
+        try:
+            inventory.retire_bed(db.session, bed, retire_form.last_night.data)
+        except FieldError as err:
+            retire_form.last_night.errors.append(err.message)
+        else:
+            flash(f"Bed {bed.label} is in use through "
+                  f"{retire_form.last_night.data:%d %b %Y}.", "success")
+            return redirect(url_for("admin.site_show", site_id=bed.room.site_id))
+    return _bed_page(bed, forms.BedEditForm(obj=bed, formdata=None),
+                     forms.OutageForm(starts_on=_today(), formdata=None), retire_form)
+
+
+# --- organisations, users, quotas, other services -----------------------------------------
+
+@bp.get("/organisations")
+def organisations():  # type: ignore[no-untyped-def]
+    return render_template("admin/organisations.html",
+                           organisations=accounts.list_organisations(db.session))
+
+
+@bp.route("/organisations/new", methods=["GET", "POST"], defaults={"org_id": None})
+@bp.route("/organisations/<int:org_id>/edit", methods=["GET", "POST"])
+def organisation_edit(org_id: int | None):  # type: ignore[no-untyped-def]
+    org = get_or_404(db.session, Organisation, org_id) if org_id else None
+    form = forms.OrganisationForm(obj=org)
+    back = url_for("admin.organisations")
+    title = f"Edit {org.name}" if org else "New organisation"
+    if form.validate_on_submit():
+        try:
+            accounts.save_organisation(db.session, org, name=form.name.data,
+                                       kind=form.kind.data, active=form.active.data)
+        except FieldError as err:
+            return _invalid(form, err, title, back)
+        flash("Organisation saved.", "success")
+        return redirect(back)
+    return _form_page(form, title, back, _status(form))
+
+
+@bp.get("/users")
+def users():  # type: ignore[no-untyped-def]
+    return render_template("admin/users.html", users=accounts.list_users(db.session))
+
+
+def _user_form(user: User | None) -> forms.UserForm:
+    initial: dict[str, Any] = {}
+    if user is not None:
+        initial = {"username": user.username, "display_name": user.display_name,
+                   "role": user.role.value, "organisation": user.organisation_id or 0,
+                   "sites": [s.id for s in user.sites], "active": user.active}
+    form = forms.UserForm(**initial)
+    orgs = accounts.list_organisations(db.session)
+    form.organisation.choices = forms.choices([(0, "None (staff)")]
+                                              + [(o.id, o.name) for o in orgs])
+    form.sites.choices = forms.choices([(s.id, s.name) for s in inventory.list_sites(db.session)])
+    return form
+
+
+def _user_inputs(form: forms.UserForm) -> dict[str, Any]:
+    sites = [db.session.get(Site, i) for i in form.sites.data or []]
+    org = db.session.get(Organisation, form.organisation.data) if form.organisation.data else None
+    return {"display_name": form.display_name.data, "role": form.role.data,
+            "organisation": org, "sites": [s for s in sites if s is not None]}
+
+
+@bp.route("/users/new", methods=["GET", "POST"])
+def user_new():  # type: ignore[no-untyped-def]
+    form, back, title = _user_form(None), url_for("admin.users"), "New user"
+    if form.validate_on_submit():
+        try:
+            user = accounts.create_user(db.session, username=form.username.data,
+                                        password=form.password.data or "", **_user_inputs(form))
+        except FieldError as err:
+            return _invalid(form, err, title, back)
+        flash(f"User {user.username} created.", "success")
+        return redirect(back)
+    return _form_page(form, title, back, _status(form))
+
+
+@bp.route("/users/<int:user_id>/edit", methods=["GET", "POST"])
+def user_edit(user_id: int):  # type: ignore[no-untyped-def]
+    user = get_or_404(db.session, User, user_id)
+    form, back, title = _user_form(user), url_for("admin.users"), f"Edit {user.username}"
+    del form.password  # set on its own form below
+    form.username.render_kw = {"readonly": True}
+    password_form = forms.PasswordForm(formdata=None)
+    extra = {"password_form": password_form, "user": user}
+    if form.validate_on_submit():
+        try:
+            accounts.update_user(db.session, user, active=form.active.data,
+                                 acting=current_user, **_user_inputs(form))
+        except FieldError as err:
+            return _invalid(form, err, title, back, **extra)
+        flash("User saved.", "success")
+        return redirect(back)
+    return _form_page(form, title, back, _status(form), **extra)
+
+
+@bp.post("/users/<int:user_id>/password")
+def user_password(user_id: int):  # type: ignore[no-untyped-def]
+    user = get_or_404(db.session, User, user_id)
+    password_form = forms.PasswordForm()
+    if password_form.validate_on_submit():
+        accounts.set_password(db.session, user, password_form.password.data)
+        flash(f"New password set for {user.username}; they are logged out everywhere.",
+              "success")
+        return redirect(url_for("admin.users"))
+    form = _user_form(user)
+    del form.password
+    form.username.render_kw = {"readonly": True}
+    return _form_page(form, f"Edit {user.username}", url_for("admin.users"), 422,
+                      password_form=password_form, user=user)
+
+
+@bp.route("/quotas", methods=["GET", "POST"])
+def quotas():  # type: ignore[no-untyped-def]
+    form = forms.QuotaForm()
+    orgs = [o for o in accounts.list_organisations(db.session) if o.active]
+    sites = [s for s in inventory.list_sites(db.session) if s.active]
+    grid: dict[tuple[int, int], Any] = dict(accounts.quota_grid(db.session))
+    errors: dict[str, str] = {}
+    if form.validate_on_submit():
+        values: dict[tuple[int, int], int | None] = {}
+        for org in orgs:
+            for site in sites:
+                raw = request.form.get(f"q-{org.id}-{site.id}", "").strip()
+                grid[(org.id, site.id)] = raw
+                if raw and not raw.isdigit():
+                    errors[f"q-{org.id}-{site.id}"] = "A whole number, 0 or more."
+                values[(org.id, site.id)] = int(raw) if raw.isdigit() else None
+        if not errors:
+            accounts.save_quotas(db.session, values)
+            flash("Quotas saved.", "success")
+            return redirect(url_for("admin.quotas"))
+    return render_template("admin/quotas.html", form=form, orgs=orgs, sites=sites, grid=grid,
+                           errors=errors), 422 if errors or form.errors else 200
+
+
+@bp.get("/services")
+def services():  # type: ignore[no-untyped-def]
+    return render_template("admin/services.html",
+                           services=inventory.list_other_services(db.session))
+
+
+@bp.route("/services/new", methods=["GET", "POST"], defaults={"service_id": None})
+@bp.route("/services/<int:service_id>/edit", methods=["GET", "POST"])
+def service_edit(service_id: int | None):  # type: ignore[no-untyped-def]
+    service = get_or_404(db.session, OtherService, service_id) if service_id else None
+    form = forms.OtherServiceForm(obj=service, city=current_app.config["CITY"])
+    back = url_for("admin.services")
+    title = f"Edit {service.name}" if service else "New other service"
+    if form.validate_on_submit():
+        inventory.save_other_service(db.session, service,
+                                     form.data | {"for_gender": form.for_gender.data or None})
+        flash("Saved.", "success")
+        return redirect(back)
+    return _form_page(form, title, back, _status(form))
+
+
+@bp.get("/people/<int:person_id>/audit")
+def person_audit(person_id: int):  # type: ignore[no-untyped-def]
+    person, events = inventory.person_audit_trail(db.session, person_id)
+    if person is None:
+        abort(404)
+    return render_template("admin/audit.html", person=person, events=events)

@@ -1,16 +1,212 @@
-"""Intake staff's evening: tonight's board, people, assessment, allocation, safety."""
+"""Intake staff's evening: tonight's board, allocation and its proposal, hand changes,
+confirmation, check-in / no-show / release, and the turned-away list. Thin views: each
+parses input, checks access, calls one service, renders or redirects."""
 from __future__ import annotations
 
-from flask import Blueprint, render_template
+from datetime import date
+
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask_login import current_user
 
 from shelter.auth import roles_required
-from shelter.models import Role
+from shelter.extensions import db
+from shelter.forms.intake import ButtonForm, NoteForm, OverrideForm, ReleaseForm
+from shelter.models import AllocationRun, Person, Placement, Request, Role
+from shelter.services import allocation as alloc
+from shelter.services import audit
+from shelter.services import intake as intake_svc
+from shelter.services.people import tonight
 
 bp = Blueprint("intake", __name__)
 STAFF = (Role.INTAKE, Role.MANAGER, Role.ADMIN)
 
 
+def _city() -> str:
+    return str(current_app.config.get("CITY", "Bergen"))
+
+
+def _night() -> date:
+    """Tonight, or the night named by ?night=YYYY-MM-DD (a bad date falls back to tonight)."""
+    raw = request.values.get("night", "")
+    try:
+        return date.fromisoformat(raw) if raw else tonight()
+    except ValueError:
+        flash(f"'{raw}' is not a date (use YYYY-MM-DD); showing tonight.", "warning")
+        return tonight()
+
+
+def _board_url(night: date) -> str:
+    return url_for("intake.board", night=night.isoformat()) if night != tonight() \
+        else url_for("intake.board")
+
+
 @bp.get("/")
 @roles_required(*STAFF)
 def board():  # type: ignore[no-untyped-def]
-    return render_template("intake/board.html")
+    night = _night()
+    data = intake_svc.board(db.session, night, _city(),
+                            tz=current_app.config.get("TIMEZONE", "Europe/Oslo"))
+    audit.record_many("view_board", [r.request.person_id for r in data.rows], f"night {night}")
+    return render_template("intake/board.html", b=data, form=ButtonForm(),
+                           is_tonight=night == tonight())
+
+
+@bp.post("/allocate")
+@roles_required(*STAFF)
+def allocate():  # type: ignore[no-untyped-def]
+    night = _night()
+    if not ButtonForm().validate_on_submit():
+        abort(400)
+    try:
+        previous = alloc.latest_run(db.session, night, _city())
+        kind = "late" if previous is not None and previous.confirmed_at is not None else "proposal"
+        run = alloc.run_allocation(db.session, night, city=_city(), user=current_user, kind=kind)
+    except alloc.AllocationError as err:
+        flash(str(err), "error")
+        return redirect(_board_url(night))
+    return redirect(url_for("intake.proposal", run_id=run.id))
+
+
+def _run_or_404(run_id: int) -> AllocationRun:
+    run = db.session.get(AllocationRun, run_id)
+    if run is None or run.city != _city():
+        abort(404)
+    return run
+
+
+@bp.get("/runs/<int:run_id>")
+@roles_required(*STAFF)
+def proposal(run_id: int):  # type: ignore[no-untyped-def]
+    run = _run_or_404(run_id)
+    data = intake_svc.proposal(db.session, run)
+    audit.record_many("view_proposal", list(data.needs), f"run {run.id}")
+    newest = alloc.latest_run(db.session, run.night, run.city)
+    return render_template("intake/proposal.html", p=data, run=run, form=ButtonForm(),
+                           is_newest=newest is not None and newest.id == run.id,
+                           board_url=_board_url(run.night))
+
+
+@bp.post("/runs/<int:run_id>/confirm")
+@roles_required(*STAFF)
+def confirm(run_id: int):  # type: ignore[no-untyped-def]
+    run = _run_or_404(run_id)
+    if not ButtonForm().validate_on_submit():
+        abort(400)
+    try:
+        counts = alloc.confirm_run(db.session, run, current_user)
+    except alloc.AllocationError as err:
+        flash(str(err), "error")
+        return redirect(url_for("intake.proposal", run_id=run.id))
+    flash(f"Confirmed: {counts['placed']} placed, {counts['turned_away']} turned away.", "success")
+    return redirect(_board_url(run.night))
+
+
+@bp.route("/runs/<int:run_id>/people/<int:person_id>", methods=["GET", "POST"])
+@roles_required(*STAFF)
+def override(run_id: int, person_id: int):  # type: ignore[no-untyped-def]
+    run = _run_or_404(run_id)
+    person = db.session.get(Person, person_id)
+    if person is None:
+        abort(404)
+    beds = intake_svc.beds_for_override(db.session, run.night, run.city)
+    current = db.session.scalar(alloc.active_placement_stmt(run.night, person_id))
+    form = OverrideForm()
+    form.bed.choices = [("", "Choose a bed…"), ("none", "No bed: turn away")] + [
+        (str(b.id), intake_svc.bed_label(b) + ("" if b.room.gender.value == "mixed" else
+                                                f" ({b.room.gender.value})")
+         + ("" if free else " — taken"))
+        for b, free in beds]
+    status = 200
+    if form.validate_on_submit():
+        if not form.bed.data:
+            form.bed.errors.append("Choose a bed, or 'No bed'.")
+        else:
+            to_bed = None if form.bed.data == "none" else int(form.bed.data)
+            try:
+                alloc.override_placement(db.session, alloc.Change(run, person_id, to_bed,
+                                                                  form.reason.data),
+                                         current_user)
+            except alloc.OverrideRefused as err:
+                target = form.reason if err.field == "reason" else form.bed
+                target.errors.extend(err.problems)
+            else:
+                flash(f"Changed {person.display_name}: saved with your reason.", "success")
+                return redirect(url_for("intake.proposal", run_id=run.id))
+    if form.errors:
+        status = 422
+    audit.record("view", person_id, f"override form, run {run.id}")
+    return render_template("intake/override.html", form=form, run=run, person=person,
+                           current=current), status
+
+
+def _placement_or_404(placement_id: int) -> Placement:
+    placement = db.session.get(Placement, placement_id)
+    if placement is None:
+        abort(404)
+    return placement
+
+
+@bp.post("/placements/<int:placement_id>/<action>")
+@roles_required(*STAFF)
+def placement_action(placement_id: int, action: str):  # type: ignore[no-untyped-def]
+    placement = _placement_or_404(placement_id)
+    form = ReleaseForm() if action == "release" else ButtonForm()
+    if action not in ("check-in", "no-show", "release") or not form.validate_on_submit():
+        abort(400 if action in ("check-in", "no-show", "release") else 404)
+    try:
+        if action == "check-in":
+            alloc.check_in(db.session, placement, current_user)
+        elif action == "no-show":
+            alloc.mark_no_show(db.session, placement, current_user)
+        else:
+            alloc.release(db.session, placement, current_user, form.reason.data or "")
+    except alloc.AllocationError as err:
+        flash(str(err), "error")
+    else:
+        done = {"check-in": "checked in", "no-show": "marked as no-show",
+                "release": "released: the bed is free for the next run"}[action]
+        flash(f"{placement.person.display_name} {done}.", "success")
+    return redirect(_board_url(placement.night) + f"#r{placement.person_id}")
+
+
+@bp.get("/turned-away")
+@roles_required(*STAFF)
+def turned_away():  # type: ignore[no-untyped-def]
+    night = _night()
+    return _turned_away_page(night, None, None)
+
+
+def _turned_away_page(night: date, failed_id: int | None, failed_form: NoteForm | None,
+                      status: int = 200):  # type: ignore[no-untyped-def]
+    items = intake_svc.turned_away(db.session, night, _city())
+    forms = {}
+    for item in items:
+        req = item.request
+        if req.id == failed_id and failed_form is not None:
+            forms[req.id] = failed_form
+        else:
+            forms[req.id] = NoteForm(formdata=None, prefix=f"r{req.id}",
+                                     data={"note": req.note, "referred_to": req.referred_to or ""})
+    audit.record_many("view_turned_away", [i.request.person_id for i in items], f"night {night}")
+    return render_template("intake/turned_away.html", items=items, forms=forms, night=night,
+                           board_url=_board_url(night)), status
+
+
+@bp.post("/requests/<int:request_id>/note")
+@roles_required(*STAFF)
+def save_note(request_id: int):  # type: ignore[no-untyped-def]
+    req = db.session.get(Request, request_id)
+    if req is None:
+        abort(404)
+    form = NoteForm(prefix=f"r{req.id}")
+    if form.validate_on_submit():
+        try:
+            intake_svc.save_note(db.session, req, note=form.note.data or "",
+                                 referred_to=form.referred_to.data or "", user=current_user)
+        except intake_svc.NoteError as err:
+            form.note.errors = [str(err)]
+        else:
+            flash(f"Saved the note for {req.person.display_name}.", "success")
+            return redirect(url_for("intake.turned_away", night=req.night.isoformat())
+                            + f"#t{req.id}")
+    return _turned_away_page(req.night, req.id, form, 422)

@@ -1,15 +1,145 @@
-"""Partner organisations' pre-booking portal."""
+"""Partner organisations' pre-booking portal.
+
+A partner user sees only their own organisation's holds and people: another organisation's
+hold id is 404, like one that does not exist. Free beds are counts only, never who."""
 from __future__ import annotations
 
-from flask import Blueprint, render_template
+from datetime import UTC, date, datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, url_for
+from flask_login import current_user
 
 from shelter.auth import roles_required
-from shelter.models import Role
+from shelter.extensions import db
+from shelter.forms.partners import GENDER_LABELS, BookingForm, CancelForm
+from shelter.models import Gender, Hold, Role
+from shelter.services import audit
+from shelter.services.prebooking import (
+    BOOKING_DAYS, BookingInputError, BookingRequest, HoldConflict, HoldRefused, PersonSpec,
+    book_hold, cancel_hold, get_hold, local_today,
+)
+from shelter.services.prebooking_queries import (
+    availability_by_night, known_features, open_sites, org_holds, org_people,
+)
 
 bp = Blueprint("partners", __name__)
+STATUS_BADGE = {"held": "ok", "claimed": "ok", "expired": "warn", "cancelled": "", "released": ""}
+
+
+@bp.app_template_filter("local_hm")
+def local_hm(value: datetime | None) -> str:
+    """A naive-UTC timestamp as local HH:MM (the city's time zone)."""
+    if value is None:
+        return ""
+    tz = ZoneInfo(current_app.config["TIMEZONE"])
+    return value.replace(tzinfo=UTC).astimezone(tz).strftime("%H:%M")
+
+
+def _tz() -> str:
+    return str(current_app.config["TIMEZONE"])
+
+
+def _org_id() -> int:
+    return int(current_user.organisation_id)
+
+
+def _holds_context() -> dict[str, Any]:
+    today = local_today(_tz())
+    rows = org_holds(db.session, _org_id(), from_night=today)
+    audit.record_many("view", sorted({h.person_id for h, _ in rows}), "partner: pre-bookings list")
+    return {"holds": rows, "today": today, "cancel_form": CancelForm(), "badge": STATUS_BADGE}
 
 
 @bp.get("/")
 @roles_required(Role.PARTNER)
 def index():  # type: ignore[no-untyped-def]
-    return render_template("partners/index.html")
+    today = local_today(_tz())
+    nights = availability_by_night(db.session, today, BOOKING_DAYS, current_app.config["CITY"])
+    return render_template("partners/index.html", nights=nights, **_holds_context())
+
+
+@bp.get("/holds")
+@roles_required(Role.PARTNER)
+def holds_partial():  # type: ignore[no-untyped-def]
+    """The pre-bookings list alone, fetched every minute by partners.js to show live status."""
+    return render_template("partners/_holds.html", **_holds_context())
+
+
+def _booking_form() -> BookingForm:
+    form = BookingForm()
+    form.fill_choices(today=local_today(_tz()), days=BOOKING_DAYS,
+                      people=org_people(db.session, _org_id()), sites=open_sites(db.session),
+                      features=known_features(db.session))
+    return form
+
+
+@bp.route("/book", methods=["GET", "POST"])
+@roles_required(Role.PARTNER)
+def book():  # type: ignore[no-untyped-def]
+    form = _booking_form()
+    refusal = None
+    if form.validate_on_submit():
+        new = form.person.data == "new"
+        spec = PersonSpec(
+            person_id=None if new else int(form.person.data),
+            name=(form.name.data or "").strip() or None if new else None,
+            alias=(form.alias.data or "").strip() or None if new else None,
+            birth_year=form.birth_year.data if new else None,
+            gender=Gender(form.gender.data) if new else None)
+        booking = BookingRequest(
+            organisation_id=_org_id(), night=date.fromisoformat(form.night.data), person=spec,
+            site_id=int(form.site.data) if form.site.data else None,
+            needs=list(form.needs.data or []), note=(form.note.data or "").strip())
+        try:
+            hold = book_hold(db.session, booking, current_user, _tz())
+        except BookingInputError as exc:
+            target = {"night": form.night, "site": form.site}.get(exc.field, form.person)
+            target.errors = [*target.errors, exc.reason]
+        except HoldRefused as exc:
+            db.session.commit()  # keep the HoldRefusal row: a refusal is an outcome
+            refusal = exc.message
+        else:
+            audit.record("prebook", hold.person_id, f"hold {hold.id} night {hold.night}")
+            flash(f"Bed held at {hold.site.name} for {hold.person.display_name} on "
+                  f"{hold.night:%a %d %b}, until {local_hm(hold.expires_at)}.", "success")
+            return redirect(url_for("partners.index"))
+    elif form.person.choices and len(form.person.choices) > 1:
+        people = [int(value) for value, _ in form.person.choices[1:]]
+        audit.record_many("view", people, "partner: booking form list")
+    status = 409 if refusal else (422 if form.errors else 200)
+    return render_template("partners/book.html", form=form, refusal=refusal), status
+
+
+def _own_hold_or_404(hold_id: int) -> Hold:
+    hold = get_hold(db.session, _org_id(), hold_id) if hold_id < 2**31 else None
+    if hold is None:
+        abort(404)
+    return hold
+
+
+@bp.get("/holds/<int:hold_id>")
+@roles_required(Role.PARTNER)
+def show(hold_id: int):  # type: ignore[no-untyped-def]
+    hold = _own_hold_or_404(hold_id)
+    audit.record("view", hold.person_id, f"partner: hold {hold.id}")
+    return render_template("partners/show.html", hold=hold, cancel_form=CancelForm(),
+                           badge=STATUS_BADGE, genders=GENDER_LABELS)
+
+
+@bp.post("/holds/<int:hold_id>/cancel")
+@roles_required(Role.PARTNER)
+def cancel(hold_id: int):  # type: ignore[no-untyped-def]
+    hold = _own_hold_or_404(hold_id)
+    if not CancelForm().validate_on_submit():
+        abort(400)
+    try:
+        cancel_hold(db.session, hold)
+    except HoldConflict as exc:
+        flash(str(exc), "warning")
+    else:
+        audit.record("cancel_hold", hold.person_id, f"partner: hold {hold.id}")
+        flash(f"Pre-booking for {hold.person.display_name} on {hold.night:%a %d %b} cancelled; "
+              "the bed is free again.", "success")
+    return redirect(url_for("partners.index"))

@@ -1,27 +1,293 @@
-"""People: search, create, the person page, need assessment, the scheme, safety records."""
+"""People: search, create, the person page, requests for tonight, need assessment, the
+scheme, safety records. Staff only (intake, manager, admin); partners get 403."""
 from __future__ import annotations
 
-from flask import Blueprint, render_template
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask_login import current_user
+from sqlalchemy import select
 
 from shelter.auth import STAFF_ROLES, roles_required
-from shelter.models import Role
+from shelter.extensions import db
+from shelter.forms.people import (
+    BanForm, KeepApartForm, PersonForm, RequestForm, SchemeForm, answers_from, apply_errors,
+    assessment_form, options,
+)
+from shelter.models import Assessment, NeedScheme, Person, Role, Site
+from shelter.services import assessment as assessing
+from shelter.services import audit
+from shelter.services import people as people_svc
+from shelter.services import safety as safety_svc
 
 bp = Blueprint("people", __name__)
+
+
+def _status(form_or_errors: object) -> int:
+    return 422 if form_or_errors else 200
+
+
+def _person_or_404(person_id: int) -> Person:
+    person = db.session.get(Person, person_id)
+    if person is None:
+        abort(404)
+    return person
 
 
 @bp.get("/")
 @roles_required(*STAFF_ROLES)
 def search():  # type: ignore[no-untyped-def]
-    return render_template("people/search.html")
+    q = request.args.get("q", "").strip()
+    results = people_svc.search_people(db.session, q) if q else []
+    audit.record_many("list", [p.id for p in results], "search results")
+    return render_template("people/search.html", q=q, results=results,
+                           year=people_svc.tonight().year)
+
+
+@bp.route("/new", methods=["GET", "POST"])
+@roles_required(*STAFF_ROLES)
+def new():  # type: ignore[no-untyped-def]
+    form = PersonForm()
+    if request.method == "GET" and request.args.get("q"):
+        words, year = people_svc.parse_query(request.args["q"])
+        form.name.data = request.args["q"].split(str(year))[0].replace("born", "").strip() \
+            if year else request.args["q"].strip()
+        form.birth_year.data = year
+    candidates: list[Person] = []
+    this_year = people_svc.tonight().year
+    if form.validate_on_submit():
+        try:
+            person = people_svc.create_person(
+                db.session, name=form.name.data, alias=form.alias.data,
+                refused_name=form.refused_name.data, birth_year=form.birth_year_for(this_year),
+                gender=form.gender.data, phone=form.phone.data, needs=form.needs.data,
+                user=current_user, confirm_duplicate=form.confirm_duplicate.data,
+                this_year=this_year)
+        except people_svc.PeopleError as err:
+            apply_errors(form, err.errors)
+        except people_svc.LikelyDuplicate as dup:
+            candidates = dup.candidates
+        else:
+            flash(f"Created {person.display_name} (#{person.id}).", "success")
+            return redirect(url_for("people.show", person_id=person.id))
+    failed = bool(form.errors) or bool(candidates)
+    return render_template("people/new.html", form=form, candidates=candidates,
+                           year=this_year), _status(failed)
+
+
+@bp.get("/<int:person_id>")
+@roles_required(*STAFF_ROLES)
+def show(person_id: int):  # type: ignore[no-untyped-def]
+    night = people_svc.tonight()
+    record = people_svc.person_record(db.session, person_id, night=night, user=current_user)
+    if record is None:
+        abort(404)
+    return render_template("people/show.html", r=record, night=night, p=record.person,
+                           reuse_days=_reuse_days())
+
+
+def _reuse_days() -> int:
+    return int(current_app.config.get("ASSESSMENT_REUSE_DAYS", 7))
+
+
+@bp.route("/<int:person_id>/request", methods=["GET", "POST"])
+@roles_required(*STAFF_ROLES)
+def request_bed(person_id: int):  # type: ignore[no-untyped-def]
+    person = _person_or_404(person_id)
+    night = people_svc.tonight()
+    recent = assessing.recent_assessment(db.session, person.id, days=_reuse_days())
+    sites = db.session.scalars(select(Site).where(
+        Site.active.is_(True), Site.city == current_app.config.get("CITY", "Bergen"))
+        .order_by(Site.name)).all()
+    form = RequestForm()
+    form.preferred_site_id.choices = options(
+        [("", "No preference")] + [(str(s.id), s.name) for s in sites])
+    form.assessment_id.choices = options(
+        ([(str(recent.id), f"Use the assessment of {recent.assessed_at:%d %b}: need {recent.need}")]
+         if recent else []) + [("", "No assessment now (need counts as 0)")])
+    if request.method == "GET":
+        form.needs.data = list(person.needs or [])
+        form.assessment_id.data = str(recent.id) if recent else ""
+    night_errors: list[str] = []
+    existing = people_svc.open_request(db.session, person.id, night)
+    if form.validate_on_submit():
+        chosen = db.session.get(Assessment, int(form.assessment_id.data)) \
+            if form.assessment_id.data else None
+        try:
+            req = people_svc.register_request(
+                db.session, person, night, source=form.source.data, needs=form.needs.data,
+                preferred_site_id=int(form.preferred_site_id.data) if form.preferred_site_id.data else None,
+                assessment=chosen, user=current_user, note=form.note.data or "")
+        except people_svc.PeopleError as err:
+            night_errors = apply_errors(form, err.errors)
+        else:
+            flash(f"{person.display_name} is registered for tonight: queue number {req.arrival}.",
+                  "success")
+            if request.args.get("next") == "board":
+                return redirect(url_for("intake.board"))
+            return redirect(url_for("people.show", person_id=person.id))
+    failed = bool(form.errors) or bool(night_errors)
+    return render_template("people/request.html", form=form, p=person, night=night,
+                           recent=recent, existing=existing, night_errors=night_errors,
+                           reuse_days=_reuse_days()), _status(failed)
+
+
+@bp.route("/<int:person_id>/assess", methods=["GET", "POST"])
+@roles_required(*STAFF_ROLES)
+def assess(person_id: int):  # type: ignore[no-untyped-def]
+    person = _person_or_404(person_id)
+    scheme = assessing.current_scheme(db.session)
+    night = people_svc.tonight()
+    if request.method == "POST":
+        form = assessment_form(scheme, formdata=request.form)
+    else:
+        form = assessment_form(scheme, data=assessing.prefill(scheme, person, night))
+    problems: list[str] = []
+    if form.validate_on_submit():
+        try:
+            done = assessing.assess(db.session, person, answers_from(form, scheme),
+                                    user=current_user, note=form.note.data or "", scheme=scheme)
+        except assessing.AssessmentError as err:
+            problems.append(str(err))
+        else:
+            parts = ", ".join(f"{p['label']} {p['points']}" for p in done.parts) or "no factors"
+            flash(f"Need {done.need} ({parts}).", "success")
+            if request.args.get("next") == "request":
+                return redirect(url_for("people.request_bed", person_id=person.id))
+            return redirect(url_for("people.show", person_id=person.id))
+    failed = bool(form.errors) or bool(problems)
+    return render_template("people/assess.html", form=form, p=person, scheme=scheme,
+                           groups=assessing.groups(scheme), problems=problems,
+                           titles=assessing.GROUP_TITLES), _status(failed)
+
+
+@bp.route("/scheme", methods=["GET", "POST"])
+@roles_required(Role.MANAGER, Role.ADMIN)
+def scheme():  # type: ignore[no-untyped-def]
+    current = assessing.current_scheme(db.session)
+    blank = {"key": "", "label": "", "points": "", "group": ""}
+    if request.method == "POST":
+        form = SchemeForm()
+    else:
+        form = SchemeForm(data={"factors": [dict(f) for f in current.factors] + [blank]})
+    leftover: list[str] = []
+    if form.validate_on_submit():
+        rows = [entry.form.data for entry in form.factors.entries]
+        try:
+            saved = assessing.save_scheme(db.session, rows, user=current_user,
+                                          note=form.note.data or "")
+        except assessing.SchemeError as err:
+            leftover = apply_errors(form, err.errors)
+        else:
+            flash(f"Saved as version {saved.version}. Earlier assessments keep their own parts.",
+                  "success")
+            return redirect(url_for("people.scheme"))
+    versions = db.session.scalars(select(NeedScheme).order_by(NeedScheme.version.desc())).all()
+    failed = bool(form.errors) or any(e.form.errors for e in form.factors.entries) or bool(leftover)
+    return render_template("people/scheme.html", form=form, current=current, versions=versions,
+                           leftover=leftover), _status(failed)
+
+
+# --- safety records -----------------------------------------------------------------------
+
+def _back() -> str:
+    """Where an 'End' button returns to: a local path only (no open redirect)."""
+    target = request.form.get("back", "")
+    return target if target.startswith("/") and not target.startswith("//") \
+        else url_for("people.safety")
+
+
+def _safety_page(ban_form: BanForm | None = None, pair_form: KeepApartForm | None = None,
+                 status: int = 200):  # type: ignore[no-untyped-def]
+    today = people_svc.tonight()
+    ban_form = ban_form or BanForm(prefix="ban", formdata=None)
+    pair_form = pair_form or KeepApartForm(prefix="pair", formdata=None)
+    sites = db.session.scalars(select(Site).where(Site.active.is_(True)).order_by(Site.name)).all()
+    ban_form.site_id.choices = options([("", "All sites")] + [(str(s.id), s.name) for s in sites])
+    person_id = request.args.get("person", type=int)
+    named = db.session.get(Person, person_id) if person_id else None
+    if request.method == "GET":
+        ban_form.starts_on.data = ban_form.starts_on.data or today
+        pair_form.starts_on.data = pair_form.starts_on.data or today
+        if named is not None:
+            ban_form.person_id.data = pair_form.person_a_id.data = str(named.id)
+    bans = safety_svc.current_bans(db.session, today)
+    pairs = safety_svc.current_keep_aparts(db.session, today)
+    audit.record_many("list", sorted({b.person_id for b in bans}
+                                     | {p.person_a_id for p in pairs} | {p.person_b_id for p in pairs}),
+                      "safety records")
+    return render_template("people/safety.html", ban_form=ban_form, pair_form=pair_form,
+                           bans=bans, pairs=pairs, today=today, named=named), status
 
 
 @bp.get("/safety")
 @roles_required(*STAFF_ROLES)
 def safety():  # type: ignore[no-untyped-def]
-    return render_template("people/search.html")
+    return _safety_page()
 
 
-@bp.get("/scheme")
-@roles_required(Role.MANAGER, Role.ADMIN)
-def scheme():  # type: ignore[no-untyped-def]
-    return render_template("people/search.html")
+@bp.post("/safety/bans")
+@roles_required(*STAFF_ROLES)
+def add_ban():  # type: ignore[no-untyped-def]
+    form = BanForm(prefix="ban")
+    form.site_id.choices = options([("", "All sites")] + [
+        (str(s.id), s.name) for s in db.session.scalars(select(Site))])
+    if form.validate_on_submit():
+        try:
+            ban = safety_svc.add_ban(
+                db.session, person_id=form.person_id.number(),
+                site_id=int(form.site_id.data) if form.site_id.data else None,
+                starts_on=form.starts_on.data, ends_on=form.ends_on.data,
+                reason=form.reason.data or "", issued_by=form.issued_by.data or "",
+                user=current_user)
+        except safety_svc.SafetyError as err:
+            apply_errors(form, err.errors)
+        else:
+            flash(f"Ban added for {ban.person.display_name}.", "success")
+            return redirect(url_for("people.safety"))
+    return _safety_page(ban_form=form, status=422)
+
+
+@bp.post("/safety/bans/<int:ban_id>/end")
+@roles_required(*STAFF_ROLES)
+def end_ban(ban_id: int):  # type: ignore[no-untyped-def]
+    try:
+        ban = safety_svc.end_ban(db.session, ban_id, user=current_user, today=people_svc.tonight())
+    except safety_svc.SafetyError as err:
+        if "missing" in err.errors:
+            abort(404)
+        flash(str(next(iter(err.errors.values()))), "warning")
+        return redirect(_back())
+    flash(f"Ban for {ban.person.display_name} ended.", "success")
+    return redirect(_back())
+
+
+@bp.post("/safety/keep-apart")
+@roles_required(*STAFF_ROLES)
+def add_keep_apart():  # type: ignore[no-untyped-def]
+    form = KeepApartForm(prefix="pair")
+    if form.validate_on_submit():
+        try:
+            safety_svc.add_keep_apart(
+                db.session, person_a_id=form.person_a_id.number(),
+                person_b_id=form.person_b_id.number(), starts_on=form.starts_on.data,
+                ends_on=form.ends_on.data, reason=form.reason.data or "", user=current_user)
+        except safety_svc.SafetyError as err:
+            apply_errors(form, err.errors)
+        else:
+            flash("Keep-apart pair added.", "success")
+            return redirect(url_for("people.safety"))
+    return _safety_page(pair_form=form, status=422)
+
+
+@bp.post("/safety/keep-apart/<int:pair_id>/end")
+@roles_required(*STAFF_ROLES)
+def end_keep_apart(pair_id: int):  # type: ignore[no-untyped-def]
+    try:
+        safety_svc.end_keep_apart(db.session, pair_id, user=current_user,
+                                  today=people_svc.tonight())
+    except safety_svc.SafetyError as err:
+        if "missing" in err.errors:
+            abort(404)
+        flash(str(next(iter(err.errors.values()))), "warning")
+        return redirect(_back())
+    flash("Keep-apart pair ended.", "success")
+    return redirect(_back())

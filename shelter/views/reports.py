@@ -1,15 +1,74 @@
 """Managers' reports: occupancy, turn-aways, pre-bookings, women's beds, what-if, fairness."""
 from __future__ import annotations
 
-from flask import Blueprint, render_template
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
+
+from flask import Blueprint, Response, abort, current_app, render_template, request
 
 from shelter.auth import roles_required
+from shelter.extensions import db
+from shelter.forms.reports import ReportFilterForm
 from shelter.models import Role
+from shelter.services import reports as svc
 
 bp = Blueprint("reports", __name__)
+
+
+def _today() -> date:
+    return datetime.now(ZoneInfo(current_app.config.get("TIMEZONE", "Europe/Oslo"))).date()
+
+
+def _run(slug: str) -> tuple[ReportFilterForm, svc.Report | None, int]:
+    """Parse the filter, call the one service of this report; (form, report, status)."""
+    form = ReportFilterForm(request.args)
+    cities = svc.report_cities(db.session)
+    form.city.choices = [(c, c) for c in cities]
+    if not request.args.get("city"):
+        form.city.data = cities[0] if cities else svc.default_city()
+    if form.city.data not in cities or not form.validate():
+        if form.city.data not in cities:
+            form.city.errors = ["Choose a city from the list."]
+        return form, None, 422
+    try:
+        report = svc.build(db.session, slug, form.city.data, form.start.data, form.end.data,
+                           _today(), night=form.night.data)
+    except svc.ReportError as err:
+        getattr(form, err.field).errors = [str(err)]
+        return form, None, 422
+    form.start.data, form.end.data = report.start, report.end
+    return form, report, 200
 
 
 @bp.get("/")
 @roles_required(Role.MANAGER, Role.ADMIN)
 def index():  # type: ignore[no-untyped-def]
-    return render_template("reports/index.html")
+    return render_template("reports/index.html", reports=svc.REPORTS)
+
+
+@bp.get("/<slug>")
+@roles_required(Role.MANAGER, Role.ADMIN)
+def show(slug: str):  # type: ignore[no-untyped-def]
+    if slug not in svc.REPORTS:
+        abort(404)
+    form, report, status = _run(slug)
+    return render_template("reports/report.html", form=form, report=report, slug=slug,
+                           reports=svc.REPORTS), status
+
+
+@bp.get("/<slug>.csv")
+@roles_required(Role.MANAGER, Role.ADMIN)
+def export(slug: str):  # type: ignore[no-untyped-def]
+    if slug not in svc.REPORTS:
+        abort(404)
+    form, report, status = _run(slug)
+    if report is None:
+        errors = "; ".join(f"{f.name}: {e}" for f in form for e in f.errors)
+        return Response(f"error,{errors}\n", status=422, mimetype="text/csv")
+    try:
+        table = report.table(request.args.get("table"))
+    except svc.ReportError:
+        abort(404)
+    name = f"{slug}-{table.key}-{report.city}-{report.start}-{report.end}.csv".lower()
+    return Response(svc.to_csv(table), mimetype="text/csv",
+                    headers={"Content-Disposition": f'attachment; filename="{name}"'})

@@ -7,13 +7,15 @@ from __future__ import annotations
 
 import os
 import threading
+import uuid
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
 from typing import Any
 
 import pytest
-from flask import Flask
+from flask import Flask, g, has_app_context
 from flask.testing import FlaskClient
 from sqlalchemy import create_engine, text
 from flask_sqlalchemy.session import Session as FlaskSession
@@ -54,6 +56,32 @@ def database_url_for(backend: str, tmp: Path, name: str = "test") -> str:
         pytest.skip("PostgreSQL tests need TEST_DATABASE_URL")
     reset_postgres(url)
     return url
+
+
+@contextmanager
+def scratch_database(backend: str, tmp: Path, name: str = "scratch") -> Iterator[str]:
+    """A URL for an empty database of its own, for tests that need committed data (threads,
+    a live server, migrations) WITHOUT touching the session-wide `app` database.
+
+    SQLite: a new file in `tmp`. PostgreSQL: a new schema in TEST_DATABASE_URL's database,
+    selected through the connection's search_path, dropped afterwards. (Resetting the public
+    schema instead would pull the tables from under the session-wide `app`.)"""
+    if backend == "sqlite":
+        yield f"sqlite:///{tmp / (name + '.db')}"
+        return
+    base = postgres_url()
+    if not base:
+        pytest.skip("PostgreSQL tests need TEST_DATABASE_URL")
+    schema = f"scratch_{name}_{uuid.uuid4().hex[:8]}".lower()
+    admin = create_engine(base)
+    with admin.begin() as conn:
+        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+    try:
+        yield f"{base}{'&' if '?' in base else '?'}options=-csearch_path%3D{schema}"
+    finally:
+        with admin.begin() as conn:
+            conn.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
+        admin.dispose()
 
 
 def build_app(url: str, **extra: Any) -> Flask:
@@ -116,9 +144,31 @@ def db(app: Flask) -> Iterator[Any]:
             connection.close()
 
 
+class CommittingClient(FlaskClient):
+    """A test client that commits the test's pending set-up before each request. Inside the
+    `db` fixture a commit only releases a savepoint (the test's outer transaction is still
+    rolled back at the end), but without it a request answered with a 4xx, which rolls its
+    unit of work back, would roll the test's own flushed set-up data back with it.
+
+    It also forgets the user Flask-Login cached in `g`: the `db` fixture keeps ONE app
+    context for the whole test, so without this a second client would be served as
+    whichever user the previous request loaded."""
+
+    def open(self, *args: Any, **kwargs: Any) -> Any:
+        _db.session.commit()
+        if has_app_context():
+            g.pop("_login_user", None)
+        return super().open(*args, **kwargs)
+
+
+def new_client(app: Flask) -> FlaskClient:
+    """Another browser-like client (own cookies) on the rolled-back `db`."""
+    return CommittingClient(app, app.response_class, use_cookies=True)
+
+
 @pytest.fixture()
 def client(app: Flask, db: Any) -> FlaskClient:
-    return app.test_client()
+    return new_client(app)
 
 
 # --- factories -------------------------------------------------------------------------

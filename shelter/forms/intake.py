@@ -1,0 +1,27 @@
+"""Forms for the evening at intake. Buttons are forms too: they carry the CSRF token."""
+from __future__ import annotations
+
+from flask_wtf import FlaskForm
+from wtforms import SelectField, StringField, TextAreaField
+from wtforms.validators import DataRequired, Length
+
+
+class ButtonForm(FlaskForm):
+    """Allocate, confirm, check in, no-show: nothing to fill in but the CSRF token."""
+
+
+class OverrideForm(FlaskForm):
+    bed = SelectField("New bed", validate_choice=True)
+    reason = TextAreaField("Reason for the change", validators=[
+        DataRequired(message="Give a reason: it is kept with the change."), Length(max=500)])
+
+
+class ReleaseForm(FlaskForm):
+    reason = StringField("Why the bed is free", validators=[Length(max=200)])
+
+
+class NoteForm(FlaskForm):
+    referred_to = StringField("Referred to", validators=[Length(
+        max=200, message="Keep it under 200 characters (name the place).")])
+    note = TextAreaField("Note", validators=[Length(
+        max=2000, message="Keep the note under 2,000 characters.")])

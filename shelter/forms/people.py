@@ -1,0 +1,172 @@
+"""Forms for people, requests, assessments, the need scheme and safety records.
+
+Forms only parse and check the shape of input; the rules (duplicates, one open request per
+night, score caps, pairs) live in the services, whose errors the views put beside the field."""
+from __future__ import annotations
+
+from typing import Any
+
+from flask_wtf import FlaskForm
+from wtforms import (
+    BooleanField, DateField, FieldList, Form, FormField, HiddenField, IntegerField,
+    RadioField, SelectField, SelectMultipleField, StringField, TextAreaField,
+)
+from wtforms.validators import NumberRange, Optional, Length, ValidationError
+from wtforms.fields.choices import SelectChoice
+from wtforms.widgets import CheckboxInput, ListWidget
+
+from shelter.models import Gender, NeedScheme, RequestSource
+from shelter.services.assessment import GROUP_TITLES, groups
+from shelter.services.people import BED_FEATURES
+
+
+
+def options(pairs: list[tuple[str, str]]) -> list[SelectChoice]:
+    """(value, label) pairs as WTForms options (tuples are deprecated in WTForms 3.3)."""
+    return [SelectChoice(value, label) for value, label in pairs]
+
+
+GENDERS = [(g.value, g.value.title() if g is not Gender.NONBINARY else "Nonbinary") for g in Gender]
+SOURCES = [(RequestSource.WALK_IN.value, "Walk-in"), (RequestSource.PHONE.value, "Phone"),
+           (RequestSource.PARTNER.value, "Partner referral")]
+
+
+class MultiCheckboxField(SelectMultipleField):
+    widget = ListWidget(prefix_label=False)
+    option_widget = CheckboxInput()
+
+
+def bed_needs_field(label: str = "Bed needs") -> MultiCheckboxField:
+    return MultiCheckboxField(label, choices=options(list(BED_FEATURES.items())), validate_choice=True)
+
+
+class PersonForm(FlaskForm):
+    name = StringField("Name", validators=[Optional(), Length(max=120)])
+    refused_name = BooleanField("Refused to give a name")
+    alias = StringField("Alias or nickname", validators=[Optional(), Length(max=120)])
+    birth_year = IntegerField("Birth year", validators=[Optional()])
+    age = IntegerField("Age",
+                       validators=[Optional(), NumberRange(min=0, max=110, message="Age must be 0-110.")])
+    gender = SelectField("Gender", choices=options(GENDERS), default=Gender.UNKNOWN.value)
+    phone = StringField("Phone (optional)", validators=[Optional(), Length(max=40)])
+    needs = bed_needs_field("Standing bed needs")
+    confirm_duplicate = BooleanField("This is a different person: create anyway")
+
+    def birth_year_for(self, this_year: int) -> int | None:
+        """The birth year typed, else the one the age gives (age converts to birth year)."""
+        if self.birth_year.data is not None:
+            return int(self.birth_year.data)
+        if self.age.data is not None:
+            return this_year - int(self.age.data)
+        return None
+
+
+class RequestForm(FlaskForm):
+    source = RadioField("How did they ask?", choices=options(SOURCES), default=RequestSource.WALK_IN.value)
+    needs = bed_needs_field("Bed needs tonight")
+    preferred_site_id = SelectField("Preferred site (optional)", coerce=str, default="")
+    assessment_id = RadioField("Need assessment", coerce=str, default="")
+    note = TextAreaField("Note for intake (optional)", validators=[Optional(), Length(max=500)])
+
+
+def assessment_form(scheme: NeedScheme, formdata: Any = None, data: dict[str, bool] | None = None
+                    ) -> FlaskForm:
+    """A form built from the scheme: one radio group per group of alternatives (with
+    'Not known'), one checkbox per single factor. Field names: `group_<group>` and
+    `f_<key>`; labels are the factor labels."""
+
+    class AssessmentForm(FlaskForm):
+        note = TextAreaField("Note (optional)", validators=[Optional(), Length(max=500)])
+
+    defaults: dict[str, Any] = {}
+    data = data or {}
+    for group, factors in groups(scheme):
+        if group:
+            title = GROUP_TITLES.get(group, group.replace("_", " ").capitalize())
+            choices = [(f["key"], f"{f['label']} ({f['points']})") for f in factors]
+            choices.append(("", "Not known"))
+            setattr(AssessmentForm, f"group_{group}", RadioField(title, choices=options(choices), default=""))
+            defaults[f"group_{group}"] = next((f["key"] for f in factors if data.get(f["key"])), "")
+        else:
+            f = factors[0]
+            setattr(AssessmentForm, f"f_{f['key']}",
+                    BooleanField(f"{f['label']} ({f['points']})"))
+            defaults[f"f_{f['key']}"] = bool(data.get(f["key"]))
+    return AssessmentForm(formdata=formdata, data=None if formdata else defaults)
+
+
+def answers_from(form: FlaskForm, scheme: NeedScheme) -> dict[str, bool]:
+    """The form's answers as {factor key: bool}."""
+    answers: dict[str, bool] = {}
+    for group, factors in groups(scheme):
+        if group:
+            chosen = getattr(form, f"group_{group}").data or ""
+            for f in factors:
+                answers[f["key"]] = f["key"] == chosen
+        else:
+            answers[factors[0]["key"]] = bool(getattr(form, f"f_{factors[0]['key']}").data)
+    return answers
+
+
+class FactorForm(Form):
+    key = HiddenField()
+    label = StringField("Label")
+    points = StringField("Points")  # parsed by the service so 'abc' or '1.5' gets a clear message
+    group = StringField("Group (alternatives)")
+    remove = BooleanField("Remove")
+
+
+class SchemeForm(FlaskForm):
+    factors = FieldList(FormField(FactorForm))
+    note = StringField("What changed and why", validators=[Optional(), Length(max=300)])
+
+
+def _person_number(form: Form, field: Any) -> None:
+    raw = str(field.raw_data[0] if field.raw_data else "").strip().lstrip("#")
+    if raw and not raw.isdigit():
+        raise ValidationError("Use the person number shown on their page, e.g. 42.")
+
+
+class PersonNumberField(StringField):
+    """A person number typed as '42' or '#42'."""
+
+    def number(self) -> int | None:
+        raw = (self.data or "").strip().lstrip("#")
+        return int(raw) if raw.isdigit() else None
+
+
+class BanForm(FlaskForm):
+    person_id = PersonNumberField("Person number", validators=[_person_number])
+    site_id = SelectField("Site", coerce=str, default="")
+    starts_on = DateField("First night", validators=[Optional()])
+    ends_on = DateField("Last night (empty: until ended)", validators=[Optional()])
+    issued_by = StringField("Issued by (e.g. police, site manager)", validators=[Optional(), Length(max=120)])
+    reason = TextAreaField("Reason (staff only)", validators=[Optional(), Length(max=1000)])
+
+
+class KeepApartForm(FlaskForm):
+    person_a_id = PersonNumberField("First person number", validators=[_person_number])
+    person_b_id = PersonNumberField("Second person number", validators=[_person_number])
+    starts_on = DateField("First night", validators=[Optional()])
+    ends_on = DateField("Last night (empty: until ended)", validators=[Optional()])
+    reason = TextAreaField("Reason (staff only)", validators=[Optional(), Length(max=1000)])
+
+
+def apply_errors(form: Any, errors: dict[str, str]) -> list[str]:
+    """Put a service's {field name: reason} beside the matching fields ('factors-2-points'
+    reaches into the scheme's rows); returns the reasons that match no field."""
+    leftover: list[str] = []
+    for name, reason in errors.items():
+        target: Any = None
+        parts = name.split("-")
+        if len(parts) == 3 and parts[1].isdigit() and parts[0] in form._fields:
+            entries = form[parts[0]].entries
+            if int(parts[1]) < len(entries):
+                target = entries[int(parts[1])].form._fields.get(parts[2])
+        else:
+            target = form._fields.get(name)
+        if target is None:
+            leftover.append(reason)
+        else:
+            target.errors = list(target.errors) + [reason]
+    return leftover

@@ -1,0 +1,18 @@
+"""The report filter: city, a range of nights, and (what-if) one night to replay."""
+from __future__ import annotations
+
+from flask_wtf import FlaskForm
+from wtforms import DateField, SelectField
+from wtforms.validators import DataRequired, Optional
+
+
+class ReportFilterForm(FlaskForm):
+    """Read from the query string (GET), so no CSRF token: it changes nothing."""
+
+    class Meta:
+        csrf = False
+
+    city = SelectField("City", validators=[DataRequired()])
+    start = DateField("First night", validators=[Optional()])
+    end = DateField("Last night", validators=[Optional()])
+    night = DateField("Replay one night", validators=[Optional()])

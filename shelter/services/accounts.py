@@ -1,0 +1,165 @@
+"""Accounts: organisations, users and partner quotas. Used by the admin pages and the
+`flask create-user` command. Functions flush, never commit.
+
+Every rule that can fail raises FieldError(field, message): the form shows the message
+beside that field, the CLI prints it as one line."""
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, selectinload
+
+from shelter.auth import hash_password
+from shelter.models import Organisation, OrgKind, Quota, Role, Site, User
+from shelter.models.accounts import new_session_token
+
+MIN_PASSWORD = 10
+
+
+class FieldError(ValueError):
+    """Bad input for one field; `field` names the form field the message belongs beside."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(f"{field}: {message}")
+        self.field = field
+        self.message = message
+
+
+# --- organisations ----------------------------------------------------------------------
+
+def list_organisations(session: Session) -> list[Organisation]:
+    return list(session.scalars(select(Organisation).order_by(Organisation.name)))
+
+
+def save_organisation(session: Session, org: Organisation | None, *, name: str,
+                      kind: OrgKind | str, active: bool = True) -> Organisation:
+    """Create (org None) or update an organisation. Raises FieldError('name') when another
+    organisation already has that name (names are how partners are told apart)."""
+    name = name.strip()
+    if not name:
+        raise FieldError("name", "Give the organisation a name.")
+    clash = session.scalar(select(Organisation).where(func.lower(Organisation.name) == name.lower()))
+    if clash is not None and clash is not org:
+        raise FieldError("name", f"There is already an organisation called '{clash.name}'.")
+    if org is None:
+        org = Organisation(name=name, kind=OrgKind(kind), active=active)
+        session.add(org)
+    else:
+        org.name, org.kind, org.active = name, OrgKind(kind), active
+    session.flush()
+    return org
+
+
+# --- users ------------------------------------------------------------------------------
+
+def list_users(session: Session) -> list[User]:
+    """All users with organisation and sites loaded (no query per row on the list page)."""
+    return list(session.scalars(
+        select(User).options(selectinload(User.organisation), selectinload(User.sites))
+        .order_by(User.active.desc(), User.role, User.username)
+    ))
+
+
+def _check_password(password: str) -> None:
+    if len(password) < MIN_PASSWORD:
+        raise FieldError("password", f"Use at least {MIN_PASSWORD} characters.")
+
+
+def _check_role(role: Role | str, organisation: Organisation | None) -> Role:
+    try:
+        role = Role(role)
+    except ValueError:
+        raise FieldError("role", "Choose one of: " + ", ".join(r.value for r in Role)) from None
+    # Partners see only their own organisation's data, so a partner must belong to one.
+    if role is Role.PARTNER and organisation is None:
+        raise FieldError("organisation", "A partner user needs an organisation.")
+    return role
+
+
+def create_user(session: Session, *, username: str, display_name: str, role: Role | str,
+                password: str, organisation: Organisation | None = None,
+                sites: Iterable[Site] = ()) -> User:
+    """Create a user with an argon2id password hash. Raises FieldError for a taken or
+    malformed username, a short password, or a partner without an organisation."""
+    username = username.strip()
+    if not username or len(username) > 80 or any(c.isspace() for c in username):
+        raise FieldError("username", "Use 1-80 characters without spaces.")
+    if session.scalar(select(User.id).where(func.lower(User.username) == username.lower())):
+        raise FieldError("username", f"The username '{username}' is taken.")
+    role = _check_role(role, organisation)
+    _check_password(password)
+    user = User(username=username, display_name=display_name.strip() or username, role=role,
+                organisation=organisation, password_hash=hash_password(password),
+                sites=list(sites) if role is Role.INTAKE else [])
+    session.add(user)
+    session.flush()
+    return user
+
+
+def update_user(session: Session, user: User, *, display_name: str, role: Role | str,
+                organisation: Organisation | None, sites: Iterable[Site], active: bool,
+                acting: User | None = None) -> User:
+    """Change a user's details. Deactivating (or changing the role of) a user rotates their
+    session token, so they are logged out at once. Raises FieldError when an admin would
+    lock themselves out."""
+    role = _check_role(role, organisation)
+    if acting is not None and acting.id == user.id and (not active or role is not Role.ADMIN):
+        raise FieldError("active" if not active else "role",
+                         "You cannot remove your own admin access; ask another admin.")
+    if not active or role is not user.role or organisation is not user.organisation:
+        user.session_token = new_session_token()
+    user.display_name = display_name.strip() or user.username
+    user.role, user.organisation, user.active = role, organisation, active
+    user.sites = list(sites) if role is Role.INTAKE else []
+    session.flush()
+    return user
+
+
+def set_password(session: Session, user: User, password: str) -> None:
+    """Set a new password and log the user out everywhere. Raises FieldError('password')."""
+    _check_password(password)
+    user.password_hash = hash_password(password)
+    user.session_token = new_session_token()
+    session.flush()
+
+
+# --- quotas -----------------------------------------------------------------------------
+
+def quota_grid(session: Session) -> dict[tuple[int, int], int]:
+    """{(organisation id, site id): holds per night} for every quota set."""
+    return {(q.organisation_id, q.site_id): q.per_night for q in session.scalars(select(Quota))}
+
+
+def save_quotas(session: Session, values: dict[tuple[int, int], int | None]) -> int:
+    """Set many quotas at once; None or 0 removes a quota (no pre-booking there).
+    Returns how many changed. Raises FieldError for a negative number."""
+    existing = {(q.organisation_id, q.site_id): q for q in session.scalars(select(Quota))}
+    changed = 0
+    for (org_id, site_id), per_night in values.items():
+        if per_night is not None and per_night < 0:
+            raise FieldError(f"q-{org_id}-{site_id}", "Use 0 or more.")
+        quota = existing.get((org_id, site_id))
+        if not per_night:
+            if quota is not None:
+                session.delete(quota)
+                changed += 1
+        elif quota is None:
+            session.add(Quota(organisation_id=org_id, site_id=site_id, per_night=per_night))
+            changed += 1
+        elif quota.per_night != per_night:
+            quota.per_night = per_night
+            changed += 1
+    session.flush()
+    return changed
+
+
+def get_or_404(session: Session, model: type, ident: Any) -> Any:
+    """The row or a 404 (for ids in URLs)."""
+    from flask import abort
+
+    row = session.get(model, ident)
+    if row is None:
+        abort(404)
+    return row

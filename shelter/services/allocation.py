@@ -1,0 +1,240 @@
+"""Tonight's allocation: run the core on the database's night, confirm it, and the bed's
+life after that (check-in, no-show, release).
+
+Services flush, never commit. Every run, confirmation and change of a placement is audited.
+"""
+from __future__ import annotations
+
+import time as clock
+from datetime import date, datetime, time, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from flask import current_app, has_app_context
+from sqlalchemy import delete, select
+from sqlalchemy.orm import Session, joinedload
+
+from allocator import InputError, Night, solve
+from shelter.models import (
+    AllocationRun, Bed, Hold, HoldStatus, Placement, PlacementStatus, Request,
+    RequestStatus, Room, Site, User, utcnow,
+)
+from shelter.models.bookings import ACTIVE_PLACEMENT
+from shelter.services.night_input import IdMaps, build_night
+from shelter.services.overrides import Change, OverrideRefused, audit, override_placement
+
+__all__ = [
+    "AllocationError", "Change", "active_placement_stmt", "IdMaps", "OverrideRefused", "build_night", "check_in",
+    "confirm_run", "cutoff_at", "cutoff_utc", "latest_run", "mark_no_show", "mark_no_shows",
+    "override_placement", "release", "run_allocation",
+]
+
+# A turned-away request that staff took the bed from by hand (not a solver reason).
+STAFF_REASON = "staff"
+
+
+class AllocationError(Exception):
+    """The allocation cannot be run or changed as asked; the message says why."""
+
+
+def _config(key: str, default: Any) -> Any:
+    return current_app.config.get(key, default) if has_app_context() else default
+
+
+def latest_run(session: Session, night: date, city: str) -> AllocationRun | None:
+    return session.scalar(select(AllocationRun).where(
+        AllocationRun.night == night, AllocationRun.city == city, AllocationRun.kind != "whatif")
+        .order_by(AllocationRun.created_at.desc(), AllocationRun.id.desc()).limit(1))
+
+
+def active_placement_stmt(night: date, person_id: int) -> Any:
+    """The person's active placement tonight (proposed, confirmed or checked in), if any."""
+    return select(Placement).where(Placement.night == night, Placement.person_id == person_id,
+                                   Placement.status.in_(ACTIVE_PLACEMENT))
+
+
+def run_allocation(session: Session, night: date, *, city: str, user: User | None,
+                   kind: str = "proposal", rule: str = "need",
+                   time_limit: float | None = None) -> AllocationRun:
+    """Run the core on tonight's data and store the proposal.
+
+    Confirmed and checked-in people are fixed (late arrivals never move them). Earlier
+    *proposed* placements of the night are replaced by the new ones; the first-come result
+    of the same night is stored beside for comparison. Raises AllocationError when nobody
+    is asking or the database holds a night the core refuses (the message names the item).
+    """
+    started = clock.perf_counter()
+    data, maps = build_night(session, night, city)
+    if not data["requests"]:
+        raise AllocationError("Nobody is asking for a bed on this night yet.")
+    limit = time_limit or float(_config("SOLVER_TIME_LIMIT", 10.0))
+    try:
+        problem = Night.from_json(data)
+        result = solve(problem, rule=rule, time_limit=limit, fixed=maps.fixed)
+        comparison = result if rule == "first-come" else solve(
+            problem, rule="first-come", time_limit=limit, fixed=maps.fixed)
+    except InputError as exc:
+        raise AllocationError(f"The night cannot be allocated: {exc}") from exc
+    result_json = result.to_json()
+    result_json["fixed"] = dict(maps.fixed)
+    result_json["warnings"] = list(maps.skipped_holds)
+    run = AllocationRun(night=night, city=city, rule=rule, kind=kind,
+                        created_by_id=getattr(user, "id", None),
+                        solver_status=result.status.value, solve_seconds=result.solve_seconds,
+                        input_json=data, result_json=result_json,
+                        comparison_json=comparison.to_json())
+    session.add(run)
+    _drop_proposals(session, night, maps)
+    session.flush()
+    for a in result.assignments:
+        if a.person in maps.fixed:
+            continue
+        session.add(Placement(
+            person_id=int(a.person), bed_id=maps.bed[a.bed], night=night,
+            status=PlacementStatus.PROPOSED, request_id=maps.request_of_person[a.person],
+            run_id=run.id, hold_id=maps.hold.get(a.hold) if a.hold else None,
+            created_by_id=getattr(user, "id", None)))
+    run.total_seconds = clock.perf_counter() - started
+    session.flush()
+    audit(session, user, "allocate", [None], f"run {run.id} ({kind}, {rule}) for {night}: "
+          f"{len(result.assignments)} placed, {len(result.turned_away)} turned away")
+    return run
+
+
+def _drop_proposals(session: Session, night: date, maps: IdMaps) -> None:
+    """A new run replaces every unconfirmed proposal on this city's beds tonight."""
+    if maps.bed:
+        session.execute(delete(Placement).where(
+            Placement.night == night, Placement.status == PlacementStatus.PROPOSED,
+            Placement.bed_id.in_(list(maps.bed.values()))).execution_options(
+            synchronize_session=False))
+    session.expire_all()
+
+
+def confirm_run(session: Session, run: AllocationRun, user: User | None) -> dict[str, int]:
+    """Make the proposal real: proposed -> confirmed; requests -> placed / turned_away.
+
+    Only the newest run of the night can be confirmed, once. Requests that arrived after the
+    run stay waiting. Raises AllocationError otherwise. Returns counts for the flash message.
+    """
+    if run.confirmed_at is not None:
+        raise AllocationError("This proposal is already confirmed.")
+    newest = latest_run(session, run.night, run.city)
+    if newest is None or newest.id != run.id:
+        raise AllocationError("A newer allocation exists; confirm that one instead.")
+    people = {int(r["person"]) for r in run.input_json["requests"]}
+    reasons = {int(t["person"]): t for t in run.result_json["turned_away"]}
+    placements = {p.person_id: p for p in session.scalars(select(Placement).where(
+        Placement.night == run.night, Placement.status.in_(
+            (PlacementStatus.PROPOSED, PlacementStatus.CONFIRMED, PlacementStatus.CHECKED_IN))))}
+    requests = list(session.scalars(select(Request).where(
+        Request.night == run.night, Request.status != RequestStatus.WITHDRAWN)))
+    now, placed, turned = utcnow(), [], []
+    for req in requests:
+        if req.person_id not in people:
+            continue  # arrived after this run: stays waiting for the next one
+        placement = placements.get(req.person_id)
+        if placement is not None:
+            if placement.status == PlacementStatus.PROPOSED:
+                placement.status = PlacementStatus.CONFIRMED
+                placed.append(req.person_id)
+            req.status = RequestStatus.PLACED
+            req.turnaway_reason = req.turnaway_explanation = None
+        elif req.status != RequestStatus.PLACED:
+            why = reasons.get(req.person_id)
+            req.status = RequestStatus.TURNED_AWAY
+            req.turnaway_reason = why["reason"] if why else STAFF_REASON
+            req.turnaway_explanation = (why.get("explanation", "") if why else
+                                        "Staff changed the proposal by hand and gave the bed "
+                                        "to someone else.")
+            turned.append(req.person_id)
+    run.confirmed_at, run.confirmed_by_id = now, getattr(user, "id", None)
+    session.flush()
+    audit(session, user, "place", placed, f"run {run.id} confirmed")
+    audit(session, user, "turn_away", turned, f"run {run.id} confirmed")
+    return {"placed": len(placed), "turned_away": len(turned)}
+
+
+def check_in(session: Session, placement: Placement, user: User | None) -> Placement:
+    """The person has arrived: confirmed -> checked_in. A hold behind it becomes claimed.
+    Raises AllocationError unless the placement is confirmed."""
+    if placement.status != PlacementStatus.CONFIRMED:
+        raise AllocationError(f"Only a confirmed placement can be checked in "
+                              f"(this one is {placement.status.value.replace('_', ' ')}).")
+    now = utcnow()
+    placement.status, placement.checked_in_at = PlacementStatus.CHECKED_IN, now
+    hold = session.get(Hold, placement.hold_id) if placement.hold_id else session.scalar(
+        select(Hold).where(Hold.night == placement.night, Hold.person_id == placement.person_id,
+                           Hold.status == HoldStatus.HELD))
+    if hold is not None and hold.status == HoldStatus.HELD:
+        # A pre-booking is claimed when its person checks in (partners see this).
+        hold.status, hold.ended_at = HoldStatus.CLAIMED, now
+        placement.hold_id = hold.id
+    session.flush()
+    audit(session, user, "check_in", [placement.person_id],
+          f"placement {placement.id}, bed {placement.bed_id}")
+    return placement
+
+
+def cutoff_at(cutoff: time, night: date, tz: str) -> datetime:
+    """A local check-in cut-off on `night` as naive UTC. A cut-off before noon is on the
+    morning after the evening (e.g. 01:00)."""
+    day = night if cutoff >= time(12, 0) else night + timedelta(days=1)
+    local = datetime.combine(day, cutoff, tzinfo=ZoneInfo(tz))
+    return local.astimezone(ZoneInfo("UTC")).replace(tzinfo=None)
+
+
+def cutoff_utc(site: Site, night: date, tz: str) -> datetime:
+    """The site's check-in cut-off (Site.checkin_cutoff, local time) for `night`, naive UTC."""
+    return cutoff_at(site.checkin_cutoff, night, tz)
+
+
+def mark_no_show(session: Session, placement: Placement, user: User | None,
+                 now: datetime | None = None) -> Placement:
+    """The person never came: confirmed -> no_show after the site's cut-off; the bed is free
+    for the next run. Raises AllocationError before the cut-off or for another status."""
+    now = now or utcnow()
+    if placement.status != PlacementStatus.CONFIRMED:
+        raise AllocationError("Only a confirmed placement that is not checked in can be a no-show.")
+    site = placement.bed.room.site
+    cutoff = cutoff_utc(site, placement.night, _config("TIMEZONE", "Europe/Oslo"))
+    if now < cutoff:
+        raise AllocationError(f"Check-in at {site.name} is open until "
+                              f"{site.checkin_cutoff.strftime('%H:%M')}; no-show only after that.")
+    placement.status, placement.ended_at = PlacementStatus.NO_SHOW, now
+    session.flush()
+    audit(session, user, "no_show", [placement.person_id],
+          f"placement {placement.id}, bed {placement.bed_id}")
+    return placement
+
+
+def mark_no_shows(session: Session, night: date, now: datetime | None = None,
+                  user: User | None = None) -> list[Placement]:
+    """Every confirmed placement of `night` past its site's cut-off becomes a no-show
+    (called by the scheduler). Returns the placements changed."""
+    now = now or utcnow()
+    tz = _config("TIMEZONE", "Europe/Oslo")
+    pending = session.scalars(select(Placement).join(Placement.bed).join(Bed.room).join(Room.site)
+                              .options(joinedload(Placement.bed).joinedload(Bed.room)
+                                       .joinedload(Room.site))
+                              .where(Placement.night == night,
+                                     Placement.status == PlacementStatus.CONFIRMED))
+    changed = [p for p in pending if now >= cutoff_utc(p.bed.room.site, night, tz)]
+    for p in changed:
+        p.status, p.ended_at = PlacementStatus.NO_SHOW, now
+    session.flush()
+    audit(session, user, "no_show", [p.person_id for p in changed], f"night {night}")
+    return changed
+
+
+def release(session: Session, placement: Placement, user: User | None,
+            reason: str = "") -> Placement:
+    """The person left: a confirmed or checked-in bed is free again for the next run.
+    Raises AllocationError for a placement that is not active and confirmed."""
+    if placement.status not in (PlacementStatus.CONFIRMED, PlacementStatus.CHECKED_IN):
+        raise AllocationError("Only a confirmed or checked-in bed can be released.")
+    placement.status, placement.ended_at = PlacementStatus.RELEASED, utcnow()
+    session.flush()
+    audit(session, user, "release", [placement.person_id],
+          f"placement {placement.id}, bed {placement.bed_id}" + (f": {reason}" if reason else ""))
+    return placement

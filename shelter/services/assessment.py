@@ -1,0 +1,224 @@
+"""Need assessment under a versioned, configurable scheme.
+
+Every score is the sum of named parts (capped at 100) so staff and managers can always see
+why a person scored what they did (the criticism of opaque triage scores such as VI-SPDAT).
+A scheme version is never edited in place: saving the scheme makes a new version, so an old
+assessment still shows the parts it had."""
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import func, select, update
+from sqlalchemy.orm import Session
+
+from shelter.models import Assessment, NeedScheme, Person, User, utcnow
+from shelter.services import people_audit as audit
+
+MAX_NEED = 100
+YOUNG_KEY = "young"  # prefilled from the birth year (aged 18-23)
+YOUNG_AGES = (18, 23)
+
+# The starting scheme (DOMAIN.md 'Need assessment'). Factors sharing a group are
+# alternatives: at most one applies. `requires` names a factor that must apply too
+# (the cold-weather points are for people sleeping outside only).
+DEFAULT_FACTORS: list[dict[str, Any]] = [
+    {"key": "sleeps_outside", "label": "Sleeps outside or has nowhere to sleep tonight",
+     "points": 40, "group": "sleeps"},
+    {"key": "own_flat", "label": "Has their own flat", "points": 0, "group": "sleeps"},
+    {"key": "temporary_housing", "label": "Has a room in temporary housing tonight",
+     "points": 5, "group": "sleeps"},
+    {"key": "violence", "label": "Exposed to or fleeing violence", "points": 25, "group": ""},
+    {"key": "acute_health", "label": "Recent overdose, acute illness or pregnancy",
+     "points": 20, "group": ""},
+    {"key": YOUNG_KEY, "label": "Aged 18-23", "points": 10, "group": ""},
+    {"key": "mental_health", "label": "Acute mental-health crisis", "points": 15, "group": ""},
+    {"key": "cold_night", "label": "Cold-weather night (counts for people sleeping outside)",
+     "points": 10, "group": "", "requires": "sleeps_outside"},
+]
+GROUP_TITLES = {"sleeps": "Where do they sleep tonight?"}
+
+
+class AssessmentError(ValueError):
+    """Answers that do not fit the scheme (e.g. two alternatives of one group)."""
+
+
+@dataclass
+class SchemeError(ValueError):
+    """A scheme edit that cannot be saved; `errors` maps form field names to reasons."""
+
+    errors: dict[str, str] = field(default_factory=dict)
+
+    def __str__(self) -> str:
+        return "; ".join(f"{k}: {v}" for k, v in self.errors.items())
+
+
+def current_scheme(session: Session) -> NeedScheme:
+    """The newest active scheme version; creates version 1 with the default factors if the
+    database has none yet (flushes)."""
+    scheme = session.scalar(
+        select(NeedScheme).where(NeedScheme.active.is_(True)).order_by(NeedScheme.version.desc())
+    )
+    if scheme is None:
+        scheme = NeedScheme(version=1, factors=[dict(f) for f in DEFAULT_FACTORS], active=True,
+                            note="Starting scheme")
+        session.add(scheme)
+        session.flush()
+    return scheme
+
+
+def groups(scheme: NeedScheme) -> list[tuple[str, list[dict[str, Any]]]]:
+    """The scheme's factors in display order: (group, factors) with "" for single factors
+    (each a group of its own). Groups keep the position of their first factor."""
+    out: list[tuple[str, list[dict[str, Any]]]] = []
+    index: dict[str, int] = {}
+    for factor in scheme.factors:
+        g = factor.get("group") or ""
+        if g and g in index:
+            out[index[g]][1].append(factor)
+        else:
+            if g:
+                index[g] = len(out)
+            out.append((g, [factor]))
+    return out
+
+
+def score(scheme: NeedScheme, answers: dict[str, Any]) -> tuple[int, list[dict[str, Any]]]:
+    """(need, parts): the points of every factor answered true, capped at 100.
+
+    Raises AssessmentError for an unknown factor key or for two alternatives of one group
+    (e.g. 'sleeps outside' and 'own flat' at once). A factor that `requires` another counts
+    only when that one applies too."""
+    by_key = {f["key"]: f for f in scheme.factors}
+    chosen = {k for k, v in answers.items() if v}
+    unknown = chosen - by_key.keys()
+    if unknown:
+        raise AssessmentError(f"unknown factor(s): {', '.join(sorted(unknown))}")
+    seen_group: dict[str, str] = {}
+    parts: list[dict[str, Any]] = []
+    for factor in scheme.factors:  # scheme order keeps the parts in a stable order
+        key = factor["key"]
+        if key not in chosen:
+            continue
+        g = factor.get("group") or ""
+        if g:
+            if g in seen_group:
+                raise AssessmentError(
+                    f"'{by_key[seen_group[g]]['label']}' and '{factor['label']}' are "
+                    "alternatives: choose one"
+                )
+            seen_group[g] = key
+        required = factor.get("requires")
+        if required and required not in chosen:
+            continue  # e.g. cold-weather points only for people sleeping outside
+        parts.append({"key": key, "label": factor["label"], "points": int(factor["points"])})
+    need = min(sum(p["points"] for p in parts), MAX_NEED)
+    return need, parts
+
+
+def prefill(scheme: NeedScheme, person: Person, night: date) -> dict[str, bool]:
+    """Answers known before asking: aged 18-23 from the birth year (age in the night's year)."""
+    keys = {f["key"] for f in scheme.factors}
+    answers: dict[str, bool] = {}
+    age = person.age_on(night.year)
+    if YOUNG_KEY in keys and age is not None:
+        answers[YOUNG_KEY] = YOUNG_AGES[0] <= age <= YOUNG_AGES[1]
+    return answers
+
+
+def assess(session: Session, person: Person, answers: dict[str, Any], *, user: User | None,
+           note: str = "", scheme: NeedScheme | None = None) -> Assessment:
+    """Score `answers` under the current scheme and store an Assessment (with the scheme
+    version, answers, need and parts); writes an audit row. Raises AssessmentError."""
+    scheme = scheme or current_scheme(session)
+    need, parts = score(scheme, answers)
+    clean = {f["key"]: bool(answers.get(f["key"])) for f in scheme.factors}
+    assessment = Assessment(person=person, scheme_id=scheme.id, answers=clean, need=need,
+                            parts=parts, note=note.strip(), assessed_by_id=getattr(user, "id", None))
+    session.add(assessment)
+    session.flush()
+    audit.record("assess", person.id, f"need {need} (scheme v{scheme.version})", user=user)
+    return assessment
+
+
+def latest_assessment(session: Session, person_id: int) -> Assessment | None:
+    return session.scalar(
+        select(Assessment).where(Assessment.person_id == person_id)
+        .order_by(Assessment.assessed_at.desc(), Assessment.id.desc()).limit(1)
+    )
+
+
+def recent_assessment(session: Session, person_id: int, *, days: int = 7,
+                      now: datetime | None = None) -> Assessment | None:
+    """The person's latest assessment if it is at most `days` old (reusable for a request)."""
+    latest = latest_assessment(session, person_id)
+    cutoff = (now or utcnow()) - timedelta(days=days)
+    return latest if latest is not None and latest.assessed_at >= cutoff else None
+
+
+def _slug(label: str) -> str:
+    text = unicodedata.normalize("NFKD", label).encode("ascii", "ignore").decode().lower()
+    return re.sub(r"[^a-z0-9]+", "_", text).strip("_")[:40] or "factor"
+
+
+def save_scheme(session: Session, rows: list[dict[str, Any]], *, user: User | None,
+                note: str = "") -> NeedScheme:
+    """Store the edited factors as a NEW scheme version and retire the older versions.
+
+    `rows` are dicts with key (empty for a new factor), label, points, group, remove.
+    Raises SchemeError({"factors-<i>-<field>": reason}) for an empty label, points that are
+    not a whole number 0-100, or a scheme without any factor; nothing is saved then."""
+    old = current_scheme(session)
+    old_by_key = {f["key"]: f for f in old.factors}
+    errors: dict[str, str] = {}
+    factors: list[dict[str, Any]] = []
+    used: set[str] = set()
+    for i, row in enumerate(rows):
+        if row.get("remove"):
+            continue
+        label = str(row.get("label") or "").strip()
+        raw = row.get("points")
+        if not label:
+            if not row.get("key") and raw in (None, ""):
+                continue  # the blank 'new factor' row
+            errors[f"factors-{i}-label"] = "Give the factor a label."
+        points: int | None = None
+        try:
+            points = int(str(raw).strip())
+            if str(raw).strip() != str(points):
+                raise ValueError
+        except (TypeError, ValueError):
+            errors[f"factors-{i}-points"] = "Points must be a whole number from 0 to 100."
+        else:
+            if not 0 <= points <= MAX_NEED:
+                errors[f"factors-{i}-points"] = "Points must be a whole number from 0 to 100."
+        key = str(row.get("key") or "") or _slug(label)
+        base, n = key, 2
+        while key in used:
+            key, n = f"{base}_{n}", n + 1
+        used.add(key)
+        factor = {"key": key, "label": label, "points": points,
+                  "group": _slug(str(row.get("group") or "")) if row.get("group") else ""}
+        requires = old_by_key.get(key, {}).get("requires")
+        if requires:
+            factor["requires"] = requires
+        factors.append(factor)
+    if not factors and not errors:
+        errors["factors-0-label"] = "A scheme needs at least one factor."
+    if errors:
+        raise SchemeError(errors)
+    keys = {f["key"] for f in factors}
+    for f in factors:  # a factor whose prerequisite was removed no longer depends on it
+        if f.get("requires") and f["requires"] not in keys:
+            del f["requires"]
+    version = (session.scalar(select(func.max(NeedScheme.version))) or 0) + 1
+    session.execute(update(NeedScheme).where(NeedScheme.active.is_(True)).values(active=False))
+    scheme = NeedScheme(version=version, factors=factors, active=True, note=note.strip(),
+                        created_by_id=getattr(user, "id", None))
+    session.add(scheme)
+    session.flush()
+    audit.record("scheme", None, f"need scheme v{version} saved", user=user)
+    return scheme

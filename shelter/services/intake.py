@@ -1,0 +1,292 @@
+"""What intake staff see in the evening: the board, the proposal beside first-come, the
+turned-away list with where else to go. Read-only queries with a fixed number of round
+trips whatever the number of requests (no query per row), plus saving a referral note."""
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, defer, joinedload
+
+from shelter.models import (
+    AllocationRun, Assessment, Bed, Hold, KeepApart, Organisation, OtherService, Person,
+    Placement, PlacementStatus, Request, RequestStatus, Restriction, Room, Site, utcnow,
+)
+from shelter.models.bookings import ACTIVE_PLACEMENT
+from shelter.services.allocation import cutoff_at
+from shelter.services.inventory import Availability, availability, beds_in_service
+from shelter.services.overrides import audit
+from shelter.services.night_input import _active_on, fresh_assessment_since
+
+NEED_BANDS = ((80, 100), (60, 79), (40, 59), (20, 39), (0, 19))
+STATUS_ORDER = (PlacementStatus.CHECKED_IN, PlacementStatus.CONFIRMED, PlacementStatus.PROPOSED,
+                PlacementStatus.NO_SHOW, PlacementStatus.RELEASED)
+
+
+def band_of(need: int) -> str:
+    return next(f"{lo}–{hi}" for lo, hi in NEED_BANDS if need >= lo)
+
+
+def bed_label(bed: Bed) -> str:
+    return f"{bed.room.site.name} · {bed.room.name} · {bed.label}"
+
+
+@dataclass(slots=True)
+class Row:
+    """One request on the board: plain values, loaded by column (1,000 rows stay fast)."""
+
+    request_id: int
+    person_id: int
+    name: str
+    gender: str
+    age: int | None
+    arrival: int
+    source: str
+    needs: list[str]
+    assessed: bool
+    hold_org: str | None
+    need: int
+    parts: list[dict[str, Any]]
+    status: str  # waiting, proposed, placed, checked in, turned away, to turn away, no-show, left
+    reason: str = ""
+    placement_id: int | None = None
+    placement_status: str | None = None
+    bed: str = ""
+    bans: list[str] = field(default_factory=list)
+    keep_apart: int = 0
+    no_show_due: bool = False
+
+
+@dataclass
+class Board:
+    night: date
+    rows: list[Row]
+    sites: list[Availability]
+    run: AllocationRun | None
+    new_since_run: int
+
+    @property
+    def beds(self) -> int:
+        return sum(a.in_service for a in self.sites)
+
+    @property
+    def free(self) -> int:
+        return sum(a.free for a in self.sites)
+
+    def count(self, status: str) -> int:
+        return sum(1 for r in self.rows if r.status == status)
+
+
+PLACEMENT_WORDS = {
+    PlacementStatus.PROPOSED: "proposed", PlacementStatus.CONFIRMED: "placed",
+    PlacementStatus.CHECKED_IN: "checked in", PlacementStatus.NO_SHOW: "no-show",
+    PlacementStatus.RELEASED: "left"}
+
+
+def _placements(session: Session, night: date) -> dict[int, Any]:
+    """The placement that tells each person's evening: active first, else the latest ended."""
+    rows = session.execute(
+        select(Placement.id, Placement.person_id, Placement.status, Site.name, Room.name,
+               Bed.label, Site.checkin_cutoff, Site.id)
+        .join(Bed, Placement.bed_id == Bed.id).join(Room, Bed.room_id == Room.id)
+        .join(Site, Room.site_id == Site.id)
+        .where(Placement.night == night).order_by(Placement.id))
+    best: dict[int, Any] = {}
+    for p in rows:
+        old = best.get(p[1])
+        if old is None or STATUS_ORDER.index(p[2]) <= STATUS_ORDER.index(old[2]):
+            best[p[1]] = p
+    return best
+
+
+def _display(pid: int, name: str | None, alias: str | None) -> str:
+    if name and alias:
+        return f"{name} ({alias})"
+    return name or alias or f"#{pid}"
+
+
+def _latest_run(session: Session, night: date, city: str) -> AllocationRun | None:
+    """The newest run, without its big input and comparison snapshots."""
+    return session.scalar(select(AllocationRun).options(defer(AllocationRun.input_json),
+                                                        defer(AllocationRun.comparison_json))
+                          .where(AllocationRun.night == night, AllocationRun.city == city,
+                                 AllocationRun.kind != "whatif")
+                          .order_by(AllocationRun.created_at.desc(), AllocationRun.id.desc())
+                          .limit(1))
+
+
+def board(session: Session, night: date, city: str, now: datetime | None = None,
+          tz: str = "Europe/Oslo") -> Board:
+    """Tonight's requests by need (highest first), with status, bed, hold, safety flags,
+    and free beds per site and gender rule. About ten queries for any number of requests;
+    rows are read by column, not as ORM objects, so 1,000 requests render quickly."""
+    now = now or utcnow()
+    requests = session.execute(
+        select(Request.id, Request.person_id, Request.arrival, Request.source, Request.needs,
+               Request.status, Request.turnaway_explanation,
+               Person.name, Person.alias, Person.gender, Person.birth_year,
+               Assessment.need, Assessment.parts, Organisation.name)
+        .join(Person, Request.person_id == Person.id)
+        .outerjoin(Assessment, Request.assessment_id == Assessment.id)
+        .outerjoin(Hold, Request.hold_id == Hold.id)
+        .outerjoin(Organisation, Hold.organisation_id == Organisation.id)
+        .where(Request.night == night, Request.status != RequestStatus.WITHDRAWN)).all()
+    asking = select(Request.person_id).where(
+        Request.night == night, Request.status != RequestStatus.WITHDRAWN).scalar_subquery()
+    fallback = {pid: (need, parts) for pid, need, parts in session.execute(
+        select(Assessment.person_id, Assessment.need, Assessment.parts)
+        .where(Assessment.person_id.in_(asking),
+               Assessment.assessed_at >= fresh_assessment_since(night))
+        .order_by(Assessment.assessed_at))}
+    placements = _placements(session, night)
+    bans: dict[int, list[str]] = {}
+    for person_id, site_name in session.execute(
+            select(Restriction.person_id, Site.name)
+            .outerjoin(Site, Restriction.site_id == Site.id)
+            .where(Restriction.person_id.in_(asking), _active_on(Restriction, night))):
+        bans.setdefault(person_id, []).append(site_name or "all sites")
+    pairs: Counter[int] = Counter()
+    for a, b in session.execute(select(KeepApart.person_a_id, KeepApart.person_b_id)
+                                .where(_active_on(KeepApart, night))):
+        pairs[a] += 1
+        pairs[b] += 1
+    run = _latest_run(session, night, city)
+    pending = {}
+    if run is not None and run.confirmed_at is None:
+        pending = {int(t["person"]): t for t in run.result_json.get("turned_away", [])}
+    cutoffs: dict[int, datetime] = {}
+    rows: list[Row] = []
+    new_since_run = 0
+    for (rid, pid, arrival, source, needs, rstatus, explanation, name, alias,
+         gender, birth_year, need, parts, org) in requests:
+        if need is None and pid in fallback:
+            need, parts = fallback[pid]
+        row = Row(rid, pid, _display(pid, name, alias), gender.value,
+                  None if birth_year is None else night.year - birth_year, arrival,
+                  source.value.replace("_", "-"), list(needs or []), need is not None, org,
+                  need or 0, list(parts or []), "waiting",
+                  bans=bans.get(pid, []), keep_apart=pairs.get(pid, 0))
+        placement = placements.get(pid)
+        if placement is not None:
+            row.placement_id, row.placement_status = placement[0], placement[2].value
+            row.status = PLACEMENT_WORDS[placement[2]]
+            row.bed = f"{placement[3]} · {placement[4]} · {placement[5]}"
+            if placement[2] == PlacementStatus.CONFIRMED:
+                if placement[7] not in cutoffs:
+                    cutoffs[placement[7]] = cutoff_at(placement[6], night, tz)
+                row.no_show_due = now >= cutoffs[placement[7]]
+        elif rstatus == RequestStatus.TURNED_AWAY:
+            row.status, row.reason = "turned away", explanation or ""
+        elif pid in pending:
+            row.status, row.reason = "to turn away", pending[pid].get("explanation", "")
+        elif run is not None:
+            new_since_run += 1
+        rows.append(row)
+    rows.sort(key=lambda r: (-r.need, r.arrival))
+    return Board(night, rows, availability(session, night, city), run, new_since_run)
+
+
+@dataclass
+class Proposal:
+    run: AllocationRun
+    people: dict[int, Person]
+    needs: dict[int, int]
+    beds: dict[int, Bed]
+    placed: dict[int, Placement]  # current (after overrides)
+    first_come: dict[int, int]  # person -> bed under first-come
+    reasons: dict[int, dict[str, Any]]  # need rule's turn-away reasons
+    fc_reasons: dict[int, dict[str, Any]]
+    bands: list[tuple[str, int, int, int]]  # band, asking, placed by need, by first-come
+
+    @property
+    def turned_away(self) -> list[int]:
+        return sorted((p for p in self.needs if p not in self.placed),
+                      key=lambda p: -self.needs[p])
+
+    @property
+    def placed_order(self) -> list[int]:
+        return sorted(self.placed, key=lambda p: (-self.needs[p], p))
+
+    @property
+    def only_need(self) -> list[int]:
+        return [p for p in self.placed if p not in self.first_come]
+
+    @property
+    def only_first_come(self) -> list[int]:
+        return [p for p in self.first_come if p not in self.placed]
+
+
+def proposal(session: Session, run: AllocationRun) -> Proposal:
+    """The run's proposal as it stands (overrides applied) beside what first-come would do."""
+    needs = {int(r["person"]): r["need"] for r in run.input_json["requests"]}
+    people = {p.id: p for p in session.scalars(select(Person).where(
+        Person.id.in_(select(Request.person_id).where(Request.night == run.night))))}
+    beds = {b.id: b for b in beds_in_service(session, run.night, run.city)}
+    placed = {p.person_id: p for p in session.scalars(select(Placement).where(
+        Placement.night == run.night, Placement.status.in_(ACTIVE_PLACEMENT)))
+        if p.person_id in needs}
+    comparison = run.comparison_json or {"assignments": [], "turned_away": []}
+    first_come = {int(a["person"]): int(a["bed"]) for a in comparison["assignments"]}
+    bands = []
+    for lo, hi in NEED_BANDS:
+        inside = [p for p, n in needs.items() if lo <= n <= hi]
+        bands.append((f"{lo}–{hi}", len(inside), sum(p in placed for p in inside),
+                      sum(p in first_come for p in inside)))
+    return Proposal(
+        run, people, needs, beds, placed, first_come,
+        {int(t["person"]): t for t in run.result_json["turned_away"]},
+        {int(t["person"]): t for t in comparison["turned_away"]}, bands)
+
+
+def beds_for_override(session: Session, night: date, city: str) -> list[tuple[Bed, bool]]:
+    """Beds in service tonight with whether each is free (no active placement); free first.
+    Taken beds are listed too, so a refusal can say why rather than hide the bed."""
+    taken = set(session.scalars(select(Placement.bed_id).where(
+        Placement.night == night, Placement.status.in_(ACTIVE_PLACEMENT))))
+    beds = beds_in_service(session, night, city)
+    return [(b, True) for b in beds if b.id not in taken] + \
+        [(b, False) for b in beds if b.id in taken]
+
+
+@dataclass
+class TurnedAway:
+    request: Request
+    services: list[OtherService]
+
+
+def turned_away(session: Session, night: date, city: str) -> list[TurnedAway]:
+    """Everyone turned away tonight, with where else to go: women see services for women
+    first (a women's crisis centre before a general shelter)."""
+    requests = list(session.scalars(
+        select(Request).options(joinedload(Request.person), joinedload(Request.assessment))
+        .where(Request.night == night, Request.status == RequestStatus.TURNED_AWAY)
+        .order_by(Request.arrival)))
+    services = list(session.scalars(select(OtherService).where(
+        OtherService.city == city, OtherService.active.is_(True)).order_by(OtherService.name)))
+    out = []
+    for req in requests:
+        gender = req.person.gender.value
+        fits = [s for s in services if s.for_gender in (None, "", gender)]
+        fits.sort(key=lambda s: 0 if s.for_gender == gender else 1)
+        out.append(TurnedAway(req, fits))
+    return out
+
+
+class NoteError(ValueError):
+    """The note could not be saved (the request is not turned away tonight)."""
+
+
+def save_note(session: Session, req: Request, *, note: str, referred_to: str,
+              user: Any = None) -> Request:
+    """Keep what staff told a turned-away person and where they were sent.
+    Raises NoteError for a request that is not turned away."""
+    if req.status != RequestStatus.TURNED_AWAY:
+        raise NoteError("Only a turned-away request takes a referral note.")
+    req.note = note.strip()
+    req.referred_to = referred_to.strip() or None
+    session.flush()
+    audit(session, user, "referral_note", [req.person_id], f"request {req.id}")
+    return req

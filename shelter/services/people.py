@@ -1,0 +1,293 @@
+"""Finding and creating people, the person record, and registering tonight's requests.
+
+Minimal data: a name OR an alias (a person may refuse to give a name), a birth year, a
+gender, an optional phone and the bed features they always need. Every view and change of a
+person's record writes an audit row."""
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from flask import current_app, has_app_context
+from sqlalchemy import func, or_, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, joinedload
+
+from shelter.models import (
+    Assessment, Gender, KeepApart, Person, Placement, Request, RequestSource, RequestStatus,
+    Restriction, Room, Site, User, utcnow,
+)
+from shelter.models.sites import Bed
+from shelter.services import people_audit as audit
+from shelter.services.assessment import latest_assessment
+from shelter.services.safety import current_bans, current_keep_aparts
+
+BED_FEATURES = {"accessible": "Accessible (wheelchair, no stairs)"}
+NIGHT_STARTS = time(6, 0)  # before 06:00 local time it is still last evening's night
+HISTORY_NIGHTS = 14
+
+
+@dataclass
+class PeopleError(ValueError):
+    """Input that cannot be saved; `errors` maps form field names to reasons."""
+
+    errors: dict[str, str] = field(default_factory=dict)
+
+    def __str__(self) -> str:
+        return "; ".join(f"{k}: {v}" for k, v in self.errors.items())
+
+
+@dataclass
+class LikelyDuplicate(ValueError):
+    """Creating this person looks like a duplicate of `candidates`; confirm to go ahead."""
+
+    candidates: list[Person] = field(default_factory=list)
+
+
+def tonight(now: datetime | None = None, tz: str | None = None) -> date:
+    """The night (evening's date) in the app's local time zone. Before 06:00 local it is
+    still last evening's night. `now` is naive UTC (default: now)."""
+    if tz is None:
+        tz = current_app.config.get("TIMEZONE", "Europe/Oslo") if has_app_context() else "Europe/Oslo"
+    utc = (now or utcnow()).replace(tzinfo=ZoneInfo("UTC"))
+    local = utc.astimezone(ZoneInfo(tz))
+    night = local.date()
+    return night - timedelta(days=1) if local.time() < NIGHT_STARTS else night
+
+
+# --- names: case- and diacritics-insensitive matching ---------------------------------
+
+_FOLD = str.maketrans({"ø": "o", "æ": "ae", "ß": "ss", "đ": "d", "ł": "l", "þ": "th"})
+
+
+def normalise(text: str | None) -> str:
+    """'Åse  Ødegård' -> 'ase odegard': lower case, no diacritics, single spaces."""
+    if not text:
+        return ""
+    folded = text.casefold().translate(_FOLD)
+    plain = unicodedata.normalize("NFKD", folded).encode("ascii", "ignore").decode()
+    return " ".join(re.sub(r"[^a-z0-9]+", " ", plain).split())
+
+
+def parse_query(q: str) -> tuple[list[str], int | None]:
+    """Split a search into name words and a birth year ('born 1990', 'b.1990' or '1990')."""
+    text = q.strip().lower()
+    year = None
+    match = re.search(r"(?:born\s*|b\.\s*)?\b((?:19|20)\d\d)\b", text)
+    if match:
+        year = int(match.group(1))
+        text = (text[: match.start()] + " " + text[match.end():])
+    return normalise(text).split(), year
+
+
+def _names_match(words: list[str], *names: str | None) -> bool:
+    """Every search word starts some word of the name or alias."""
+    hay = " ".join(normalise(n) for n in names if n).split()
+    return all(any(h.startswith(w) for h in hay) for w in words)
+
+
+def search_people(session: Session, q: str, limit: int = 50) -> list[Person]:
+    """People whose name or alias words start with every word of `q` (case/diacritics-
+    insensitive), and born in the year given ('born 1990', '1990') ±0. Two queries: the
+    narrow name columns (filtered by year in SQL), then the matching people."""
+    words, year = parse_query(q)
+    if not words and year is None:
+        return []
+    stmt = select(Person.id, Person.name, Person.alias)
+    if year is not None:
+        stmt = stmt.where(Person.birth_year == year)
+    ids = [pid for pid, name, alias in session.execute(stmt) if _names_match(words, name, alias)]
+    ids = ids[:limit]
+    if not ids:
+        return []
+    people = session.scalars(select(Person).where(Person.id.in_(ids))).all()
+    return sorted(people, key=lambda p: (normalise(p.name or p.alias), p.id))
+
+
+def _similar(a: str, b: str) -> bool:
+    """Same name after folding, or the same first three letters of the first word and the
+    same initial of the last word (e.g. 'Jon Olsen' ~ 'Jonas Olsen')."""
+    if not a or not b:
+        return False
+    if a == b:
+        return True
+    wa, wb = a.split(), b.split()
+    if wa[0][:3] != wb[0][:3]:
+        return False
+    if len(wa) > 1 and len(wb) > 1:
+        return wa[-1][0] == wb[-1][0]
+    return True
+
+
+def find_likely_duplicates(session: Session, name: str | None, alias: str | None,
+                           birth_year: int | None, exclude_id: int | None = None) -> list[Person]:
+    """Existing people whose name or alias is similar to the new one's and whose birth year
+    is within ±1 (or an identical name when a birth year is unknown)."""
+    new_names = [n for n in (normalise(name), normalise(alias)) if n]
+    if not new_names:
+        return []
+    stmt = select(Person.id, Person.name, Person.alias, Person.birth_year)
+    if birth_year is not None:
+        stmt = stmt.where(or_(Person.birth_year.is_(None),
+                              Person.birth_year.between(birth_year - 1, birth_year + 1)))
+    ids = []
+    for pid, pname, palias, pyear in session.execute(stmt):
+        if pid == exclude_id:
+            continue
+        old_names = [n for n in (normalise(pname), normalise(palias)) if n]
+        if birth_year is not None and pyear is not None:
+            hit = any(_similar(a, b) for a in new_names for b in old_names)
+        else:  # one birth year unknown: only an identical name is a likely duplicate
+            hit = bool(set(new_names) & set(old_names))
+        if hit:
+            ids.append(pid)
+    if not ids:
+        return []
+    return list(session.scalars(select(Person).where(Person.id.in_(ids[:10])).order_by(Person.id)))
+
+
+def create_person(session: Session, *, name: str | None, alias: str | None, refused_name: bool,
+                  birth_year: int | None, gender: Gender | str, phone: str | None = None,
+                  needs: list[str] | None = None, user: User | None,
+                  confirm_duplicate: bool = False, this_year: int | None = None) -> Person:
+    """Create a person (audited). Raises PeopleError for missing/contradictory input and
+    LikelyDuplicate when a similar person exists and `confirm_duplicate` is false."""
+    name = (name or "").strip() or None
+    alias = (alias or "").strip() or None
+    errors: dict[str, str] = {}
+    if refused_name:
+        name = None
+        if not alias:
+            errors["alias"] = "They refused to give a name: give an alias so staff can find them."
+    elif not name and not alias:
+        errors["name"] = "Give a name or an alias (or tick 'refused to give a name')."
+    year_now = this_year or utcnow().year
+    if birth_year is not None and not (year_now - 110 <= birth_year <= year_now):
+        errors["birth_year"] = f"Birth year must be between {year_now - 110} and {year_now}."
+    unknown = set(needs or []) - BED_FEATURES.keys()
+    if unknown:
+        errors["needs"] = f"Unknown bed need: {', '.join(sorted(unknown))}."
+    try:
+        gender = Gender(gender)
+    except ValueError:
+        errors["gender"] = "Choose woman, man, nonbinary or unknown."
+    if errors:
+        raise PeopleError(errors)
+    if not confirm_duplicate:
+        candidates = find_likely_duplicates(session, name, alias, birth_year)
+        if candidates:
+            raise LikelyDuplicate(candidates)
+    person = Person(name=name, alias=alias, refused_name=bool(refused_name), birth_year=birth_year,
+                    gender=gender, phone=(phone or "").strip() or None, needs=sorted(needs or []))
+    session.add(person)
+    session.flush()
+    audit.record("create", person.id, "confirmed despite a likely duplicate" if confirm_duplicate
+                 else "", user=user)
+    return person
+
+
+# --- the person page ---------------------------------------------------------------------
+
+@dataclass
+class PersonRecord:
+    person: Person
+    latest: Assessment | None
+    requests: list[Request]
+    placements: dict[date, Placement]
+    bans: list[Restriction]
+    keep_aparts: list[KeepApart]
+    night: date
+
+
+def person_record(session: Session, person_id: int, *, night: date, user: User | None,
+                  staff: bool = True) -> PersonRecord | None:
+    """Everything the person page shows (audited as a view); None if there is no such person.
+    Bans and keep-apart pairs are only loaded for staff. Requests and placements cover the
+    last 14 nights up to and including `night`."""
+    person = session.get(Person, person_id)
+    if person is None:
+        return None
+    since = night - timedelta(days=HISTORY_NIGHTS - 1)
+    requests = list(session.scalars(
+        select(Request).options(joinedload(Request.assessment), joinedload(Request.preferred_site))
+        .where(Request.person_id == person_id, Request.night >= since, Request.night <= night)
+        .order_by(Request.night.desc(), Request.id.desc())
+    ))
+    placements: dict[date, Placement] = {}
+    for p in session.scalars(
+        select(Placement).options(joinedload(Placement.bed).joinedload(Bed.room).joinedload(Room.site))
+        .where(Placement.person_id == person_id, Placement.night >= since, Placement.night <= night)
+        .order_by(Placement.night, Placement.id)
+    ):
+        # the active placement wins over an earlier released one on the same night
+        if p.night not in placements or p.status.value in ("proposed", "confirmed", "checked_in"):
+            placements[p.night] = p
+    record = PersonRecord(
+        person=person, latest=latest_assessment(session, person_id), requests=requests,
+        placements=placements,
+        bans=current_bans(session, night, person_id=person_id) if staff else [],
+        keep_aparts=current_keep_aparts(session, night, person_id=person_id) if staff else [],
+        night=night,
+    )
+    audit.record("view", person_id, "person page", user=user)
+    return record
+
+
+# --- requests ------------------------------------------------------------------------------
+
+def open_request(session: Session, person_id: int, night: date) -> Request | None:
+    return session.scalar(select(Request).where(
+        Request.person_id == person_id, Request.night == night,
+        Request.status != RequestStatus.WITHDRAWN))
+
+
+def register_request(session: Session, person: Person, night: date, *, source: RequestSource | str,
+                     needs: list[str] | None, preferred_site_id: int | None,
+                     assessment: Assessment | None, user: User | None, note: str = "") -> Request:
+    """Register `person`'s request for a bed on `night` (audited). Arrival is the next
+    queue number that night. Raises PeopleError (field 'night') when the person already has
+    an open request that night; the unique index guards this under concurrency too; field
+    'source'/'needs'/'preferred_site_id'/'assessment_id' for bad input."""
+    errors: dict[str, str] = {}
+    try:
+        source = RequestSource(source)
+    except ValueError:
+        errors["source"] = "Choose walk-in, phone or partner referral."
+    unknown = set(needs or []) - BED_FEATURES.keys()
+    if unknown:
+        errors["needs"] = f"Unknown bed need: {', '.join(sorted(unknown))}."
+    if preferred_site_id is not None:
+        site = session.get(Site, preferred_site_id)
+        if site is None or not site.active:
+            errors["preferred_site_id"] = "That site does not exist or is closed."
+    if assessment is not None and assessment.person_id != person.id:
+        errors["assessment_id"] = "That assessment belongs to someone else."
+    if errors:
+        raise PeopleError(errors)
+    existing = open_request(session, person.id, night)
+    if existing is not None:
+        raise PeopleError({"night": _already(existing)})
+    arrival = (session.scalar(select(func.max(Request.arrival)).where(Request.night == night)) or 0) + 1
+    request = Request(person_id=person.id, night=night, source=source, arrival=arrival,
+                      needs=sorted(set(needs or []) | set(person.needs or [])),
+                      preferred_site_id=preferred_site_id,
+                      assessment_id=assessment.id if assessment else None, note=note.strip(),
+                      created_by_id=getattr(user, "id", None))
+    try:
+        with session.begin_nested():
+            session.add(request)
+            session.flush()
+    except IntegrityError:
+        # Someone registered the same person a moment ago: the unique index said no.
+        raise PeopleError({"night": "This person already has an open request for this night."})
+    audit.record("request", person.id, f"request for {night.isoformat()} ({source.value}), "
+                 f"arrival {arrival}", user=user)
+    return request
+
+
+def _already(existing: Request) -> str:
+    return (f"Already registered for this night (queue number {existing.arrival}, "
+            f"{existing.status.value.replace('_', ' ')}). No second request is needed.")

@@ -1,0 +1,151 @@
+"""What-if (the need rule beside the old first-come rule) and fairness by group."""
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import date
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from shelter.models import Person
+from shelter.models.reporting import ReportWhatIf
+from shelter.services import audit, charts
+from shelter.services.reports import (
+    Report, ReportError, Table, check_range, pct, request_groups,
+)
+from shelter.services.reports_stats import (
+    AGE_BANDS, GENDERS, NEED_BANDS, ensure_stats, first_come_result, latest_confirmed_runs,
+    need_band, person_id_of,
+)
+
+
+def whatif_report(session: Session, city: str, start: date, end: date, today: date,
+                  night: date | None = None) -> Report:
+    """Per need band, the share placed by need and by queue over the confirmed runs of the
+    range; with `night`, also who each rule would have turned away that night.
+    Raises ReportError when `night` has no confirmed run in this city."""
+    check_range(start, end)
+    ensure_stats(session, city, start, end, today)
+    totals: dict[str, list[int]] = defaultdict(lambda: [0, 0, 0])
+    run_nights = set()
+    for w in session.scalars(select(ReportWhatIf).where(
+            ReportWhatIf.city == city, ReportWhatIf.night >= start, ReportWhatIf.night <= end)):
+        run_nights.add(w.night)
+        t = totals[w.need_band]
+        t[0] += w.requests
+        t[1] += w.placed_need
+        t[2] += w.placed_first_come
+    rows = [[band, totals[band][0], totals[band][1], pct(totals[band][1], totals[band][0]),
+             totals[band][2], pct(totals[band][2], totals[band][0])]
+            for band in reversed(NEED_BANDS) if totals[band][0]]
+    report = Report("whatif", "What-if: need rule vs first come", city, start, end)
+    report.extra["run_nights"] = sorted(run_nights)
+    for r in rows[:2]:
+        report.summary.append(f"Need {r[0]}: {r[3] or 0:.0f}% placed by need vs "
+                              f"{r[5] or 0:.0f}% by queue ({r[1]:,} requests).")
+    if rows:
+        report.chart = charts.bar_chart(
+            [r[0] for r in rows], [("by need", [r[3] or 0 for r in rows]),
+                                   ("by queue (first come)", [r[5] or 0 for r in rows])],
+            stacked=False, percent=True,
+            title=f"Share placed per need band: need rule vs first come, {city}",
+            desc=f"Side-by-side bars per need band, highest need first: percent of requests "
+                 f"placed under the need rule and under first come, over {len(run_nights)} "
+                 f"nights with a confirmed allocation ({start} to {end}).")
+    report.tables = [Table("bands", f"Totals over {len(run_nights)} nights with a confirmed run",
+                           ["need band", "requests", "placed by need", "by need %",
+                            "placed by queue", "by queue %"], rows)]
+    if night is not None:
+        report.tables.extend(_night_detail(session, city, night))
+    return report
+
+
+def _night_detail(session: Session, city: str, night: date) -> list[Table]:
+    run = latest_confirmed_runs(session, [night]).get((city, night))
+    if run is None:
+        raise ReportError("night", f"No confirmed allocation in {city} on {night}.")
+    requests = {r["person"]: r for r in run.input_json.get("requests", [])}
+    need_result, queue_result = run.result_json, first_come_result(run)
+    placed = {rule: {a["person"] for a in res.get("assignments", [])}
+              for rule, res in (("need", need_result), ("queue", queue_result))}
+    reasons = {rule: {t["person"]: t.get("reason", "") for t in res.get("turned_away", [])}
+               for rule, res in (("need", need_result), ("queue", queue_result))}
+    per_band: dict[str, list[int]] = defaultdict(lambda: [0, 0, 0])
+    for key, req in requests.items():
+        b = per_band[need_band(req.get("need", 0))]
+        b[0] += 1
+        b[1] += key in placed["need"]
+        b[2] += key in placed["queue"]
+    band_rows = [[band, *per_band[band]] for band in reversed(NEED_BANDS) if per_band[band][0]]
+    away = [k for k in requests if k not in placed["need"] or k not in placed["queue"]]
+    ids = {k: person_id_of(k) for k in away}
+    people = {p.id: p for p in session.scalars(
+        select(Person).where(Person.id.in_({i for i in ids.values() if i is not None})))}
+    # Privacy: a named list of people is a view of their records; audit it.
+    audit.record_many("view", sorted(people), f"report: what-if {night}")
+    rows: list[list[Any]] = []
+    for k in sorted(away, key=lambda k: (-requests[k].get("need", 0), str(k))):
+        person = people.get(ids[k] or -1)
+        rows.append([person.display_name if person else k, requests[k].get("need", 0),
+                     requests[k].get("gender", ""),
+                     reasons["need"].get(k, "placed").replace("_", " "),
+                     reasons["queue"].get(k, "placed").replace("_", " ")])
+    return [
+        Table("night_bands", f"{night}: placed per need band",
+              ["need band", "requests", "placed by need", "placed by queue"], band_rows),
+        Table("night_people", f"{night}: turned away under either rule",
+              ["person", "need", "gender", "under need rule", "under first come"], rows),
+    ]
+
+
+def fairness_report(session: Session, city: str, start: date, end: date, today: date) -> Report:
+    """Placement rate by gender and age band, overall and within each need band, so a
+    scheme that scores one group lower shows up as a gap at equal need."""
+    check_range(start, end)
+    ensure_stats(session, city, start, end, today)
+    cells: dict[tuple[str, str, str], list[int]] = defaultdict(lambda: [0, 0])
+    for g in request_groups(session, city, start, end):
+        if g.outcome == "waiting":
+            continue
+        for key in (("gender", g.gender, "all"), ("gender", g.gender, g.need_band),
+                    ("age", g.age_band, "all"), ("age", g.age_band, g.need_band),
+                    ("need", g.need_band, "all")):
+            c = cells[key]
+            c[0] += g.count
+            c[1] += g.count if g.outcome == "placed" else 0
+
+    def rate_rows(kind: str, order: tuple[str, ...]) -> list[list[Any]]:
+        out = []
+        for group in order:
+            asked, placed = cells.get((kind, group, "all"), [0, 0])
+            if asked:
+                out.append([group, asked, placed, pct(placed, asked),
+                            *[pct(*reversed(cells.get((kind, group, b), [0, 0])))
+                              for b in NEED_BANDS]])
+        return out
+
+    band_cols = [f"need {b} %" for b in NEED_BANDS]
+    gender_rows = rate_rows("gender", GENDERS)
+    age_rows = rate_rows("age", AGE_BANDS)
+    need_rows = [[b, *cells[("need", b, "all")], pct(cells[("need", b, "all")][1],
+                                                   cells[("need", b, "all")][0])]
+                 for b in NEED_BANDS if cells.get(("need", b, "all"), [0])[0]]
+    report = Report("fairness", "Fairness", city, start, end)
+    shown = [r for r in gender_rows if r[0] in ("woman", "man")] or gender_rows
+    if shown:
+        report.chart = charts.bar_chart(
+            list(NEED_BANDS), [(r[0], [v or 0 for v in r[4:]]) for r in shown],
+            stacked=False, percent=True,
+            title=f"Placement rate by gender within each need band, {city}",
+            desc=f"Side-by-side bars: percent of requests placed, per need band, for each "
+                 f"gender, {start} to {end}. At equal need the bars should be equal; a gap "
+                 f"points at bias. Figures in the tables below.")
+    report.tables = [
+        Table("gender", "By gender", ["gender", "requests", "placed", "placed %", *band_cols],
+              gender_rows),
+        Table("age", "By age band", ["age band", "requests", "placed", "placed %", *band_cols],
+              age_rows),
+        Table("need", "By need band", ["need band", "requests", "placed", "placed %"], need_rows),
+    ]
+    return report

@@ -1,0 +1,172 @@
+"""Safety records: site bans (Restriction) and keep-apart pairs (KeepApart).
+
+Bans must be specific and time-limited (DOMAIN.md: exclusion orders hit people with
+legitimate reasons to be somewhere), so each names one site or all sites and its dates.
+Reasons are for staff only: partner organisations never see them.
+
+A record counts on a night when it has not been ended (`ended_at` is null), has started
+(`starts_on` <= night) and has not run out (`ends_on` null or >= night). `active_*` gives the
+records in force on one night (for the allocation); `current_*` also lists upcoming ones."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+
+from sqlalchemy import or_, select
+from sqlalchemy.orm import Session, joinedload
+
+from shelter.models import KeepApart, Person, Restriction, Site, User, utcnow
+from shelter.services import people_audit as audit
+
+
+@dataclass
+class SafetyError(ValueError):
+    """Input that cannot be saved; `errors` maps form field names to reasons."""
+
+    errors: dict[str, str] = field(default_factory=dict)
+
+    def __str__(self) -> str:
+        return "; ".join(f"{k}: {v}" for k, v in self.errors.items())
+
+
+def _in_force(model: type[Restriction] | type[KeepApart], night: date):  # type: ignore[no-untyped-def]
+    return (model.ended_at.is_(None), model.starts_on <= night,
+            or_(model.ends_on.is_(None), model.ends_on >= night))
+
+
+def _not_over(model: type[Restriction] | type[KeepApart], today: date):  # type: ignore[no-untyped-def]
+    return (model.ended_at.is_(None), or_(model.ends_on.is_(None), model.ends_on >= today))
+
+
+def active_restrictions(session: Session, night: date) -> list[Restriction]:
+    """Bans in force on `night` (one query, person and site loaded)."""
+    return list(session.scalars(
+        select(Restriction).options(joinedload(Restriction.person), joinedload(Restriction.site))
+        .where(*_in_force(Restriction, night)).order_by(Restriction.id)))
+
+
+def active_keep_aparts(session: Session, night: date) -> list[KeepApart]:
+    """Keep-apart pairs in force on `night` (one query, both people loaded)."""
+    return list(session.scalars(
+        select(KeepApart).options(joinedload(KeepApart.person_a), joinedload(KeepApart.person_b))
+        .where(*_in_force(KeepApart, night)).order_by(KeepApart.id)))
+
+
+def current_bans(session: Session, today: date, person_id: int | None = None) -> list[Restriction]:
+    """Bans in force today or starting later (not ended, not run out)."""
+    stmt = (select(Restriction).options(joinedload(Restriction.person), joinedload(Restriction.site))
+            .where(*_not_over(Restriction, today)).order_by(Restriction.starts_on, Restriction.id))
+    if person_id is not None:
+        stmt = stmt.where(Restriction.person_id == person_id)
+    return list(session.scalars(stmt))
+
+
+def current_keep_aparts(session: Session, today: date,
+                        person_id: int | None = None) -> list[KeepApart]:
+    """Keep-apart pairs in force today or starting later."""
+    stmt = (select(KeepApart).options(joinedload(KeepApart.person_a), joinedload(KeepApart.person_b))
+            .where(*_not_over(KeepApart, today)).order_by(KeepApart.starts_on, KeepApart.id))
+    if person_id is not None:
+        stmt = stmt.where(or_(KeepApart.person_a_id == person_id, KeepApart.person_b_id == person_id))
+    return list(session.scalars(stmt))
+
+
+def _check_dates(errors: dict[str, str], starts_on: date | None, ends_on: date | None) -> None:
+    if starts_on is None:
+        errors["starts_on"] = "Give the first night it applies."
+    elif ends_on is not None and ends_on < starts_on:
+        errors["ends_on"] = "The last night cannot be before the first night."
+
+
+def add_ban(session: Session, *, person_id: int | None, site_id: int | None, starts_on: date | None,
+            ends_on: date | None, reason: str, issued_by: str = "", user: User | None) -> Restriction:
+    """Ban a person from one site (or all sites when `site_id` is None) for the given nights.
+    Audited. Raises SafetyError for an unknown person or site, missing/backwards dates or an
+    empty reason."""
+    errors: dict[str, str] = {}
+    person = session.get(Person, person_id) if person_id is not None else None
+    if person is None:
+        errors["person_id"] = "No person with that number."
+    if site_id is not None and session.get(Site, site_id) is None:
+        errors["site_id"] = "No such site."
+    _check_dates(errors, starts_on, ends_on)
+    if not (reason or "").strip():
+        errors["reason"] = "Give the reason (staff only; partners never see it)."
+    if errors:
+        raise SafetyError(errors)
+    ban = Restriction(person_id=person_id, site_id=site_id, starts_on=starts_on, ends_on=ends_on,
+                      reason=reason.strip(), issued_by=(issued_by or "").strip(),
+                      created_by_id=getattr(user, "id", None))
+    session.add(ban)
+    session.flush()
+    where = f"site {ban.site.code}" if ban.site else "all sites"
+    audit.record("ban", person_id, f"ban #{ban.id} at {where} from {starts_on} to {ends_on or 'open'}",
+                 user=user)
+    return ban
+
+
+def add_keep_apart(session: Session, *, person_a_id: int | None, person_b_id: int | None,
+                   starts_on: date | None, ends_on: date | None, reason: str,
+                   user: User | None) -> KeepApart:
+    """Record that two people may not share a site; stored with the smaller id first.
+    Audited for both. Raises SafetyError for a pair of one person with themselves, an unknown
+    person, a pair that is already active, bad dates or an empty reason."""
+    errors: dict[str, str] = {}
+    for fname, pid in (("person_a_id", person_a_id), ("person_b_id", person_b_id)):
+        if pid is None or session.get(Person, pid) is None:
+            errors[fname] = "No person with that number."
+    if not errors and person_a_id == person_b_id:
+        errors["person_b_id"] = "Choose two different people."
+    _check_dates(errors, starts_on, ends_on)
+    if not (reason or "").strip():
+        errors["reason"] = "Give the reason (staff only)."
+    if errors:
+        raise SafetyError(errors)
+    a, b = sorted((int(person_a_id), int(person_b_id)))  # type: ignore[arg-type]
+    today = starts_on or utcnow().date()
+    duplicate = session.scalar(select(KeepApart.id).where(
+        KeepApart.person_a_id == a, KeepApart.person_b_id == b, *_not_over(KeepApart, today)))
+    if duplicate is not None:
+        raise SafetyError({"person_b_id": "These two are already kept apart (an active record exists)."})
+    pair = KeepApart(person_a_id=a, person_b_id=b, starts_on=starts_on, ends_on=ends_on,
+                     reason=reason.strip(), created_by_id=getattr(user, "id", None))
+    session.add(pair)
+    session.flush()
+    for pid, other in ((a, b), (b, a)):
+        audit.record("keep_apart", pid, f"keep apart #{pair.id} from person #{other}", user=user)
+    return pair
+
+
+def _end(record: Restriction | KeepApart, user: User | None, today: date) -> None:
+    """'End' = ended now by this user; the last night becomes today (or its first night when
+    it had not started yet, so the dates stay ordered). Ended records never count again."""
+    record.ended_at = utcnow()
+    record.ended_by_id = getattr(user, "id", None)
+    record.ends_on = max(today, record.starts_on)
+
+
+def end_ban(session: Session, ban_id: int, *, user: User | None, today: date) -> Restriction:
+    """End a ban (audited). Raises SafetyError if there is no such ban or it already ended."""
+    ban = session.get(Restriction, ban_id)
+    if ban is None:
+        raise SafetyError({"missing": "No such ban."})
+    if ban.ended_at is not None:
+        raise SafetyError({"ban": "This ban has already been ended."})
+    _end(ban, user, today)
+    session.flush()
+    audit.record("end_ban", ban.person_id, f"ban #{ban.id} ended", user=user)
+    return ban
+
+
+def end_keep_apart(session: Session, pair_id: int, *, user: User | None, today: date) -> KeepApart:
+    """End a keep-apart pair (audited for both). Raises SafetyError if missing or ended."""
+    pair = session.get(KeepApart, pair_id)
+    if pair is None:
+        raise SafetyError({"missing": "No such keep-apart record."})
+    if pair.ended_at is not None:
+        raise SafetyError({"pair": "This keep-apart record has already been ended."})
+    _end(pair, user, today)
+    session.flush()
+    for pid in (pair.person_a_id, pair.person_b_id):
+        audit.record("end_keep_apart", pid, f"keep apart #{pair.id} ended", user=user)
+    return pair

@@ -1,0 +1,86 @@
+"""API bearer tokens for partner organisations' own systems.
+
+Only a token's SHA-256 is stored, with a short prefix so an admin can name a token to
+revoke it without ever seeing it again. A token is shown once, when it is created."""
+from __future__ import annotations
+
+import hashlib
+import secrets
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from shelter.models import ApiToken, Organisation, Role, utcnow
+
+PREFIX_LENGTH = 8
+
+
+class TokenError(ValueError):
+    """The organisation or token named does not exist (message says which)."""
+
+
+@dataclass(frozen=True)
+class ApiActor:
+    """Who an API call acts as, shaped like a User for the audit trail:
+    username 'api:<org name>', role partner, the organisation's id, no user id."""
+
+    organisation_id: int
+    organisation_name: str
+    id: None = None
+
+    @property
+    def username(self) -> str:
+        return f"api:{self.organisation_name}"
+
+    @property
+    def role(self) -> Role:
+        return Role.PARTNER
+
+
+def _digest(raw: str) -> str:
+    return hashlib.sha256(raw.encode()).hexdigest()
+
+
+def create_token(session: Session, organisation_name: str, label: str = "") -> str:
+    """Make a new token for the organisation and return it (the only time it is visible).
+    Raises TokenError when no organisation has that name."""
+    org = session.scalar(select(Organisation).where(Organisation.name == organisation_name))
+    if org is None:
+        raise TokenError(f"no organisation named '{organisation_name}'")
+    raw = "shb_" + secrets.token_urlsafe(32)
+    session.add(ApiToken(organisation_id=org.id, token_hash=_digest(raw),
+                         prefix=raw[:PREFIX_LENGTH], label=label))
+    session.flush()
+    return raw
+
+
+def revoke_token(session: Session, prefix: str) -> int:
+    """Revoke every live token starting with `prefix`; returns how many.
+    Raises TokenError when none matches (a prefix shorter than the stored one is refused
+    too, so one short string cannot revoke many organisations' tokens by accident)."""
+    if len(prefix) < PREFIX_LENGTH:
+        raise TokenError(f"give the whole prefix ({PREFIX_LENGTH} characters) shown by create-token")
+    tokens = list(session.scalars(select(ApiToken).where(
+        ApiToken.prefix == prefix[:PREFIX_LENGTH], ApiToken.revoked_at.is_(None))))
+    if not tokens:
+        raise TokenError(f"no live token with prefix '{prefix}'")
+    now = utcnow()
+    for token in tokens:
+        token.revoked_at = now
+    session.flush()
+    return len(tokens)
+
+
+def actor_for_token(session: Session, raw: str | None) -> ApiActor | None:
+    """The organisation a live token belongs to, or None (unknown, revoked, or the
+    organisation is inactive)."""
+    if not raw:
+        return None
+    row = session.execute(
+        select(Organisation.id, Organisation.name)
+        .join(ApiToken, ApiToken.organisation_id == Organisation.id)
+        .where(ApiToken.token_hash == _digest(raw), ApiToken.revoked_at.is_(None),
+               Organisation.active.is_(True))
+    ).first()
+    return None if row is None else ApiActor(row.id, row.name)

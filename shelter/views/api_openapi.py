@@ -1,0 +1,123 @@
+"""The OpenAPI 3.0 description of the partner API (served at /api/v1/openapi.json).
+Kept beside the views it describes; the test suite runs schemathesis against it."""
+from __future__ import annotations
+
+from typing import Any
+
+_GENDERS = ["woman", "man", "nonbinary", "unknown"]
+_DATE = {"type": "string", "format": "date", "example": "2026-11-25"}
+
+
+def _ref(name: str) -> dict[str, str]:
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+def _json(schema: dict[str, Any], description: str) -> dict[str, Any]:
+    return {"description": description, "content": {"application/json": {"schema": schema}}}
+
+
+_ERR = {
+    "401": _json(_ref("Error"), "No valid bearer token."),
+    "404": _json(_ref("Error"), "No such hold for your organisation."),
+    "409": _json(_ref("Error"), "No bed could be held (no_bed, quota, too_late, duplicate), "
+                                "or the hold can no longer be changed (conflict)."),
+    "422": _json(_ref("ValidationErrors"), "Bad input; each error names its field."),
+}
+
+
+def _responses(ok: str, schema: dict[str, Any], desc: str, *codes: str) -> dict[str, Any]:
+    out = {ok: _json(schema, desc)}
+    out.update({c: _ERR[c] for c in ("401", *codes)})
+    return out
+
+
+_NIGHT_QUERY = {"name": "night", "in": "query", "required": False, "schema": _DATE,
+                "description": "The evening's date (default: tonight, local time)."}
+_HOLD_ID = {"name": "hold_id", "in": "path", "required": True,
+            "schema": {"type": "integer", "minimum": 1}}
+
+SCHEMAS: dict[str, Any] = {
+    "Error": {"type": "object", "required": ["error", "message"], "properties": {
+        "error": {"type": "string"}, "message": {"type": "string"}}},
+    "ValidationErrors": {"type": "object", "required": ["errors"], "properties": {
+        "errors": {"type": "array", "minItems": 1, "items": {
+            "type": "object", "required": ["field", "reason"], "properties": {
+                "field": {"type": "string", "example": "person.gender"},
+                "reason": {"type": "string"}}}}}},
+    "Availability": {"type": "object", "required": ["night", "availability"], "properties": {
+        "night": _DATE,
+        "availability": {"type": "array", "items": {
+            "type": "object", "required": ["site", "site_name", "gender", "free"], "properties": {
+                "site": {"type": "string"}, "site_name": {"type": "string"},
+                "gender": {"type": "string", "enum": ["mixed", "women", "men"]},
+                "free": {"type": "integer", "minimum": 0}}}}}},
+    "NewHold": {"type": "object", "required": ["night", "person"], "properties": {
+        "night": _DATE,
+        "person": {"anyOf": [_ref("PersonRef"), _ref("NewPerson")]},
+        "site": {"type": "string", "nullable": True,
+                 "description": "A site code; omit for any suitable site."},
+        "needs": {"type": "array", "items": {"type": "string"},
+                  "description": "Bed features the person needs, e.g. accessible."}}},
+    "PersonRef": {"type": "object", "required": ["ref"], "properties": {
+        "ref": {"type": "string", "description": "Your reference from an earlier hold."}}},
+    "NewPerson": {"type": "object", "required": ["name", "gender"], "properties": {
+        "name": {"type": "string", "maxLength": 120},
+        "alias": {"type": "string", "maxLength": 120},
+        "birth_year": {"type": "integer", "minimum": 1900, "nullable": True},
+        "gender": {"type": "string", "enum": _GENDERS}}},
+    "Hold": {"type": "object", "required": [
+        "id", "night", "status", "site", "site_name", "needs", "expires_at", "created_at",
+        "person"], "properties": {
+        "id": {"type": "integer"},
+        "night": _DATE,
+        "status": {"type": "string",
+                   "enum": ["held", "claimed", "released", "cancelled", "expired"]},
+        "site": {"type": "string"}, "site_name": {"type": "string"},
+        "needs": {"type": "array", "items": {"type": "string"}},
+        "expires_at": {"type": "string", "format": "date-time"},
+        "created_at": {"type": "string", "format": "date-time"},
+        "person": {"type": "object", "required": ["ref", "gender"], "properties": {
+            "ref": {"type": "string", "nullable": True},
+            "name": {"type": "string", "nullable": True},
+            "alias": {"type": "string", "nullable": True},
+            "birth_year": {"type": "integer", "nullable": True},
+            "gender": {"type": "string", "enum": _GENDERS}}}}},
+    "HoldList": {"type": "object", "required": ["holds"], "properties": {
+        "holds": {"type": "array", "items": _ref("Hold")}}},
+}
+
+
+def openapi_document() -> dict[str, Any]:
+    return {
+        "openapi": "3.0.3",
+        "info": {"title": "Shelter beds partner API", "version": "1",
+                 "description": "Pre-book emergency beds for people your organisation refers. "
+                                "Create a token with `flask create-token ORG`."},
+        "servers": [{"url": "/api/v1"}],
+        "security": [{"bearer": []}],
+        "paths": {
+            "/availability": {"get": {
+                "summary": "Free beds per site and gender rule (counts only)",
+                "parameters": [_NIGHT_QUERY],
+                "responses": _responses("200", _ref("Availability"), "Free beds.", "422")}},
+            "/holds": {
+                "get": {"summary": "Your organisation's holds", "parameters": [_NIGHT_QUERY],
+                        "responses": _responses("200", _ref("HoldList"), "Holds.", "422")},
+                "post": {"summary": "Hold a bed for a person",
+                         "requestBody": {"required": True, "content": {
+                             "application/json": {"schema": _ref("NewHold")}}},
+                         "responses": _responses("201", _ref("Hold"), "The hold.",
+                                                 "409", "422")}},
+            "/holds/{hold_id}": {
+                "parameters": [_HOLD_ID],
+                "get": {"summary": "One of your holds",
+                        "responses": _responses("200", _ref("Hold"), "The hold.", "404")},
+                "delete": {"summary": "Cancel one of your holds",
+                           "responses": _responses("200", _ref("Hold"), "The cancelled hold.",
+                                                   "404", "409")}},
+        },
+        "components": {
+            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
+            "schemas": SCHEMAS,
+        },
+    }

@@ -1,0 +1,217 @@
+"""People pages: search, create (with duplicate warning), person page, request, assess,
+scheme, safety. Bad input gives 422 with the message beside the field and keeps the input;
+every view and change writes an audit row."""
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import func, select
+
+from shelter.models import (
+    Assessment, AuditEvent, Gender, KeepApart, NeedScheme, Person, Request, Restriction, Role,
+)
+from shelter.services.people import tonight
+
+from tests.shelter.conftest import login
+
+
+@pytest.fixture()
+def staff(client, make_user):
+    user = make_user(Role.INTAKE)
+    login(client, user)
+    return user
+
+
+def _person(db, name="Kari Nordmann", year=1990, gender=Gender.WOMAN, **kw):
+    p = Person(name=name, birth_year=year, gender=gender, **kw)
+    db.session.add(p)
+    db.session.commit()  # a 422 response rolls the session back: keep the set-up data
+    return p
+
+
+def _audits(db, person_id, action):
+    return db.session.scalar(select(func.count()).select_from(AuditEvent).where(
+        AuditEvent.person_id == person_id, AuditEvent.action == action))
+
+
+def test_search_finds_by_name_without_diacritics_and_by_birth_year(client, db, staff):
+    kari = _person(db, "Kåri Ødegård", 1990)
+    _person(db, "Ola Hansen", 1985)
+    html = client.get("/people/?q=kari odeg").get_data(as_text=True)
+    assert "Kåri Ødegård" in html and "Ola Hansen" not in html
+    html = client.get("/people/?q=born 1985").get_data(as_text=True)
+    assert "Ola Hansen" in html and "Kåri" not in html
+    assert _audits(db, kari.id, "list") == 1
+
+
+def test_create_person_then_page_is_audited(client, db, staff):
+    response = client.post("/people/new", data={"name": "Per Persen", "age": "30",
+                                                 "gender": "man", "needs": ["accessible"]})
+    assert response.status_code == 302
+    person = db.session.scalar(select(Person).where(Person.name == "Per Persen"))
+    assert person.birth_year == tonight().year - 30 and person.needs == ["accessible"]
+    assert _audits(db, person.id, "create") == 1
+    page = client.get(f"/people/{person.id}")
+    assert page.status_code == 200 and "Per Persen" in page.get_data(as_text=True)
+    assert _audits(db, person.id, "view") == 1
+
+
+def test_refused_name_needs_an_alias_beside_the_field(client, db, staff):
+    response = client.post("/people/new", data={"name": "Typed", "refused_name": "y",
+                                                 "birth_year": "1980", "gender": "unknown"})
+    assert response.status_code == 422
+    html = response.get_data(as_text=True)
+    assert 'id="alias-error"' in html and "give an alias" in html
+    assert 'value="1980"' in html  # what was typed is kept
+
+
+def test_likely_duplicate_warns_and_links_then_confirm_creates(client, db, staff):
+    existing = _person(db, "Jonas Olsen", 1990, Gender.MAN)
+    data = {"name": "jonás olsen", "birth_year": "1991", "gender": "man"}
+    response = client.post("/people/new", data=data)
+    assert response.status_code == 422
+    html = response.get_data(as_text=True)
+    assert "Likely duplicate" in html and f"/people/{existing.id}" in html
+    assert db.session.scalar(select(func.count()).select_from(Person)) == 1
+    response = client.post("/people/new", data={**data, "confirm_duplicate": "y"})
+    assert response.status_code == 302
+    assert db.session.scalar(select(func.count()).select_from(Person)) == 2
+
+
+def test_bad_birth_year_is_refused_beside_the_field(client, db, staff):
+    response = client.post("/people/new", data={"name": "A", "birth_year": "abc", "gender": "man"})
+    assert response.status_code == 422
+    assert 'id="birth_year-error"' in response.get_data(as_text=True)
+
+
+def test_assess_shows_score_with_parts_and_records_scheme(client, db, staff):
+    young = _person(db, "Ung Person", tonight().year - 20)
+    form = client.get(f"/people/{young.id}/assess").get_data(as_text=True)
+    assert '<input checked id="f_young"' in form  # prefilled from the birth year
+    older = _person(db, "Eldre Person", tonight().year - 40)
+    assert '<input id="f_young"' in client.get(f"/people/{older.id}/assess").get_data(as_text=True)
+    response = client.post(f"/people/{young.id}/assess",
+                           data={"group_sleeps": "sleeps_outside", "f_violence": "y",
+                                 "f_young": "y", "f_cold_night": "y"})
+    assert response.status_code == 302
+    a = db.session.scalar(select(Assessment).where(Assessment.person_id == young.id))
+    assert a.need == 40 + 25 + 10 + 10
+    assert [p["key"] for p in a.parts] == ["sleeps_outside", "violence", "young", "cold_night"]
+    assert a.scheme.version == 1
+    page = client.get(f"/people/{young.id}").get_data(as_text=True)
+    assert "Exposed to or fleeing violence" in page and ">85<" in page
+    assert _audits(db, young.id, "assess") == 1
+
+
+def test_request_for_tonight_then_second_request_is_refused_beside_the_night(client, db, staff):
+    p = _person(db)
+    response = client.post(f"/people/{p.id}/request", data={"source": "phone"})
+    assert response.status_code == 302
+    req = db.session.scalar(select(Request).where(Request.person_id == p.id))
+    assert req.night == tonight() and req.arrival == 1 and req.source.value == "phone"
+    response = client.post(f"/people/{p.id}/request", data={"source": "walk_in", "note": "kept"})
+    assert response.status_code == 422
+    html = response.get_data(as_text=True)
+    assert 'id="night-error"' in html and "Already registered" in html and "kept" in html
+    assert _audits(db, p.id, "request") == 1
+
+
+def test_request_reuses_a_recent_assessment(client, db, staff):
+    p = _person(db)
+    client.post(f"/people/{p.id}/assess", data={"group_sleeps": "sleeps_outside"})
+    a = db.session.scalar(select(Assessment).where(Assessment.person_id == p.id))
+    form = client.get(f"/people/{p.id}/request").get_data(as_text=True)
+    assert "need 40" in form
+    client.post(f"/people/{p.id}/request", data={"source": "walk_in", "assessment_id": str(a.id)})
+    req = db.session.scalar(select(Request).where(Request.person_id == p.id))
+    assert req.assessment_id == a.id
+
+
+def test_scheme_edit_makes_a_new_version_and_refuses_bad_points(client, db, make_user):
+    manager = make_user(Role.MANAGER)
+    login(client, manager)
+    page = client.get("/people/scheme").get_data(as_text=True)
+    assert 'id="factors-0-points"' in page
+    scheme = db.session.scalar(select(NeedScheme))
+    rows = {}
+    for i, f in enumerate(scheme.factors):
+        rows.update({f"factors-{i}-key": f["key"], f"factors-{i}-label": f["label"],
+                     f"factors-{i}-points": str(f["points"]), f"factors-{i}-group": f["group"]})
+    bad = {**rows, "factors-3-points": "250", "factors-4-label": ""}
+    response = client.post("/people/scheme", data=bad)
+    assert response.status_code == 422
+    html = response.get_data(as_text=True)
+    assert "whole number from 0 to 100" in html and "Give the factor a label" in html
+    assert 'value="250"' in html
+    good = {**rows, "factors-3-points": "30"}
+    assert client.post("/people/scheme", data=good).status_code == 302
+    versions = db.session.scalars(select(NeedScheme).order_by(NeedScheme.version)).all()
+    assert [v.version for v in versions] == [1, 2] and not versions[0].active
+    assert versions[1].factors[3]["points"] == 30 and versions[0].factors[3]["points"] == 25
+
+
+def test_intake_cannot_edit_the_scheme_and_partners_cannot_open_people(client, db, make_user, make_org):
+    login(client, make_user(Role.INTAKE))
+    assert client.get("/people/scheme").status_code == 403
+    client.post("/logout")
+    p = _person(db)
+    login(client, make_user(Role.PARTNER, organisation=make_org()))
+    for url in ("/people/", "/people/new", f"/people/{p.id}", f"/people/{p.id}/request",
+                f"/people/{p.id}/assess", "/people/safety", "/people/scheme"):
+        assert client.get(url).status_code == 403, url
+    assert client.post("/people/safety/bans", data={}).status_code == 403
+
+
+def test_add_and_end_a_ban(client, db, staff, make_site):
+    site = make_site("gyldenpris")
+    p = _person(db)
+    night = tonight()
+    response = client.post("/people/safety/bans", data={
+        "ban-person_id": f"#{p.id}", "ban-site_id": str(site.id),
+        "ban-starts_on": night.isoformat(), "ban-ends_on": (night + timedelta(days=7)).isoformat(),
+        "ban-reason": "Threatened staff", "ban-issued_by": "Police"})
+    assert response.status_code == 302
+    ban = db.session.scalar(select(Restriction).where(Restriction.person_id == p.id))
+    assert ban.site_id == site.id and ban.created_by_id == staff.id
+    page = client.get(f"/people/{p.id}").get_data(as_text=True)
+    assert "Threatened staff" in page
+    assert client.post(f"/people/safety/bans/{ban.id}/end").status_code == 302
+    assert ban.ended_at is not None and ban.ends_on == night and ban.ended_by_id == staff.id
+    assert _audits(db, p.id, "ban") == 1 and _audits(db, p.id, "end_ban") == 1
+    assert client.post("/people/safety/bans/99999/end").status_code == 404
+
+
+def test_bad_ban_input_is_refused_beside_each_field(client, db, staff):
+    night = tonight()
+    response = client.post("/people/safety/bans", data={
+        "ban-person_id": "nobody", "ban-starts_on": night.isoformat(),
+        "ban-ends_on": (night - timedelta(days=1)).isoformat(), "ban-reason": ""})
+    assert response.status_code == 422
+    html = response.get_data(as_text=True)
+    assert 'id="ban-person_id-error"' in html and 'value="nobody"' in html
+    response = client.post("/people/safety/bans", data={
+        "ban-person_id": "999999", "ban-starts_on": night.isoformat(),
+        "ban-ends_on": (night - timedelta(days=1)).isoformat(), "ban-reason": ""})
+    html = response.get_data(as_text=True)
+    assert response.status_code == 422
+    for fid in ("ban-person_id", "ban-ends_on", "ban-reason"):
+        assert f'id="{fid}-error"' in html, fid
+
+
+def test_keep_apart_orders_the_pair_and_refuses_self_and_duplicates(client, db, staff):
+    a, b = _person(db, "A One"), _person(db, "B Two")
+    base = {"pair-starts_on": tonight().isoformat(), "pair-reason": "Fight last week"}
+    response = client.post("/people/safety/keep-apart",
+                           data={**base, "pair-person_a_id": str(b.id), "pair-person_b_id": str(b.id)})
+    assert response.status_code == 422 and "two different people" in response.get_data(as_text=True)
+    response = client.post("/people/safety/keep-apart",
+                           data={**base, "pair-person_a_id": str(b.id), "pair-person_b_id": str(a.id)})
+    assert response.status_code == 302
+    pair = db.session.scalar(select(KeepApart))
+    assert (pair.person_a_id, pair.person_b_id) == (min(a.id, b.id), max(a.id, b.id))
+    response = client.post("/people/safety/keep-apart",
+                           data={**base, "pair-person_a_id": str(a.id), "pair-person_b_id": str(b.id)})
+    assert response.status_code == 422 and "already kept apart" in response.get_data(as_text=True)
+    html = client.get("/people/safety").get_data(as_text=True)
+    assert "Fight last week" in html
