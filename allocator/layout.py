@@ -13,7 +13,8 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Mapping
 
-from allocator.problem import Bed, InputError, Night, Request, check_placements
+from allocator.holds import check_placements
+from allocator.problem import Bed, InputError, Night, Request
 
 
 @dataclass(frozen=True)

@@ -36,12 +36,12 @@ feasible) and stage 2 is solved again; this keeps levels 1-2 exact and levels 3-
 from __future__ import annotations
 
 import time
-from typing import Iterable
 
 from allocator.flowgraph import SINK, SOURCE, FlowGraph
 from allocator.layout import Prepared
 from allocator.problem import Request
 from allocator.rules import queue_key
+from allocator.ties import TieBreaker
 
 Placement = dict[str, str]  # person -> bed, for the people the model decides
 
@@ -266,7 +266,8 @@ class NeedModel:
                 continue
             clash = self.violations(sol)
             if not clash:
-                best, best_excl, best_vec = sol, excl, self.vector(sol)
+                best, best_excl = self.fill(sol), excl
+                best_vec = self.vector(best)
                 continue
             p, q, site = clash[0]
             for person in (q, p) if self.loser(p, q) == p else (p, q):
@@ -293,13 +294,5 @@ class NeedModel:
     def solve(self) -> Placement:
         """Levels 1-2 exactly, then levels 3-5 with the per-key counts held fixed."""
         best, _ = self.keep_apart_search()
-        from allocator.ties import TieBreaker
-
         return TieBreaker(self).improve(best)
 
-
-def people_by(items: Iterable[Request], key) -> dict:
-    out: dict = {}
-    for r in items:
-        out.setdefault(key(r), []).append(r)
-    return out

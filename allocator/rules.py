@@ -8,8 +8,9 @@ from __future__ import annotations
 import heapq
 from typing import Iterable
 
+from allocator.holds import match_all
 from allocator.layout import Prepared
-from allocator.problem import InputError, Night, Request, match_all
+from allocator.problem import InputError, Night, Request
 from allocator.result import Assignment, Result, Status, TurnAway
 
 NOUN = {"woman": "a woman", "man": "a man", "nonbinary": "a nonbinary person",

@@ -8,6 +8,7 @@ from zoneinfo import ZoneInfo
 
 import click
 from flask import Flask, current_app
+from flask.cli import with_appcontext
 from sqlalchemy import select
 
 from shelter.extensions import db
@@ -34,6 +35,7 @@ def _fail(message: str) -> None:
 @click.option("--name", "display_name", default="", help="Display name (default: username).")
 @click.option("--organisation", default=None, help="Organisation name (required for partners).")
 @click.password_option(help="At least 10 characters (prompted when not given).")
+@with_appcontext
 def create_user(username: str, role: str, display_name: str, organisation: str | None,
                 password: str) -> None:
     """Create a user, e.g. the first admin: flask create-user admin --role admin"""
@@ -55,6 +57,7 @@ def create_user(username: str, role: str, display_name: str, organisation: str |
 
 @click.command("seed-demo")
 @click.option("--once", is_flag=True, help="Do nothing when the demo data is already there.")
+@with_appcontext
 def seed_demo(once: bool) -> None:
     """Fill an empty database with a Bergen-like demo city, its partners and demo users."""
     from shelter.demo import seed_demo as seed

@@ -80,8 +80,9 @@ def expire_holds_job(now: datetime | None = None) -> JobRun | None:
 
     def work(session: Session) -> str:
         expired = expire_holds(session, now)
-        session.execute(JobRun.__table__.delete().where(
-            JobRun.job == "expire-holds", JobRun.started_at < now - KEEP_MINUTE_RUNS))
+        session.execute(JobRun.__table__.delete().where(  # keep a week of minute runs
+            JobRun.job == "expire-holds", JobRun.key != minute_key(now),
+            JobRun.started_at < utcnow() - KEEP_MINUTE_RUNS))
         return f"expired={len(expired)} ids={','.join(map(str, expired))}"[:2000]
 
     return run_once("expire-holds", minute_key(now), work)

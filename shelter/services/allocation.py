@@ -24,7 +24,7 @@ from shelter.services.night_input import IdMaps, build_night
 from shelter.services.overrides import Change, OverrideRefused, audit, override_placement
 
 __all__ = [
-    "AllocationError", "Change", "active_placement_stmt", "IdMaps", "OverrideRefused", "build_night", "check_in",
+    "AllocationError", "Change", "active_placement_stmt", "audit", "IdMaps", "OverrideRefused", "build_night", "check_in",
     "confirm_run", "cutoff_at", "cutoff_utc", "latest_run", "mark_no_show", "mark_no_shows",
     "override_placement", "release", "run_allocation",
 ]

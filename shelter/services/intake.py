@@ -8,16 +8,16 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import and_, case, func, or_, select
 from sqlalchemy.orm import Session, defer, joinedload
 
 from shelter.models import (
-    AllocationRun, Assessment, Bed, Hold, KeepApart, Organisation, OtherService, Person,
+    AllocationRun, Assessment, Bed, BedOutage, Hold, HoldStatus, KeepApart, Organisation, OtherService, Person,
     Placement, PlacementStatus, Request, RequestStatus, Restriction, Room, Site, utcnow,
 )
 from shelter.models.bookings import ACTIVE_PLACEMENT
 from shelter.services.allocation import cutoff_at
-from shelter.services.inventory import Availability, availability, beds_in_service
+from shelter.services.inventory import Availability, beds_in_service
 from shelter.services.overrides import audit
 from shelter.services.night_input import _active_on, fresh_assessment_since
 
@@ -186,7 +186,31 @@ def board(session: Session, night: date, city: str, now: datetime | None = None,
             new_since_run += 1
         rows.append(row)
     rows.sort(key=lambda r: (-r.need, r.arrival))
-    return Board(night, rows, availability(session, night, city), run, new_since_run)
+    return Board(night, rows, site_counts(session, night, city), run, new_since_run)
+
+
+def site_counts(session: Session, night: date, city: str) -> list[Availability]:
+    """inventory.availability's counts in one GROUP BY query (no Bed objects built): beds in
+    service, placed, held but not placed, per site and gender rule."""
+    out_of_service = select(BedOutage.bed_id).where(
+        BedOutage.starts_on <= night, or_(BedOutage.ends_on.is_(None), BedOutage.ends_on >= night))
+    placed = select(Placement.bed_id).where(Placement.night == night,
+                                            Placement.status.in_(ACTIVE_PLACEMENT))
+    held = select(Hold.bed_id).where(Hold.night == night, Hold.status == HoldStatus.HELD)
+    is_placed = Bed.id.in_(placed)
+    stmt = (
+        select(Site.id, Site.code, Site.name, Room.gender, func.count(Bed.id),
+               func.sum(case((is_placed, 1), else_=0)),
+               func.sum(case((and_(~is_placed, Bed.id.in_(held)), 1), else_=0)))
+        .join(Room, Room.site_id == Site.id).join(Bed, Bed.room_id == Room.id)
+        .where(Site.active.is_(True), Site.city == city,
+               Bed.valid_from <= night, or_(Bed.valid_until.is_(None), Bed.valid_until >= night),
+               Room.valid_from <= night, or_(Room.valid_until.is_(None), Room.valid_until >= night),
+               Bed.id.not_in(out_of_service))
+        .group_by(Site.id, Site.code, Site.name, Room.gender))
+    rows = [Availability(sid, code, name, gender, int(n), int(p or 0), int(h or 0))
+            for sid, code, name, gender, n, p, h in session.execute(stmt)]
+    return sorted(rows, key=lambda r: (r.site_name, r.gender.value))
 
 
 @dataclass

@@ -25,7 +25,9 @@ from shelter.services import people_audit as audit
 from shelter.services.assessment import latest_assessment
 from shelter.services.safety import current_bans, current_keep_aparts
 
-BED_FEATURES = {"accessible": "Accessible (wheelchair, no stairs)"}
+# Bed features a person can need (a subset of the features admins give beds).
+BED_FEATURES = {"accessible": "Accessible (wheelchair, no stairs)",
+                "ground_floor": "Ground floor", "single_room": "Single room"}
 NIGHT_STARTS = time(6, 0)  # before 06:00 local time it is still last evening's night
 HISTORY_NIGHTS = 14
 

@@ -20,15 +20,14 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, or_, select, text, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session, joinedload
+from sqlalchemy.orm import Session, contains_eager, joinedload
 
 from shelter.models import (
-    Bed, Gender, GenderRule, Hold, HoldRefusal, HoldStatus, KeepApart, OrganisationPerson, Person,
-    Placement, PlacementStatus, Quota, Request, RequestSource, RequestStatus, Restriction, Site,
-    User, utcnow,
+    Bed, BedOutage, Gender, GenderRule, Hold, HoldRefusal, HoldStatus, KeepApart, OrganisationPerson, Person,
+    Placement, PlacementStatus, Quota, Request, RequestSource, RequestStatus, Restriction, Room,
+    Site, User, utcnow,
 )
 from shelter.models.bookings import ACTIVE_PLACEMENT
-from shelter.services.inventory import free_beds
 
 BOOKING_DAYS = 8  # tonight and the next 7 nights
 NO_BED_HERE = "No suitable bed is free at this site that night."
@@ -199,6 +198,24 @@ def _quota_full(session: Session, organisation_id: int, site_id: int, night: dat
     return used >= limit
 
 
+def free_beds_at(session: Session, night: date, site_id: int) -> list[Bed]:
+    """Beds of one site in service on `night` with no active hold or placement: the same
+    rules as inventory.free_beds, filtered in SQL to the one site (bookings run this under
+    the site lock, so it must stay cheap however large the city is)."""
+    taken = select(Placement.bed_id).where(
+        Placement.night == night, Placement.status.in_(ACTIVE_PLACEMENT)).union(
+        select(Hold.bed_id).where(Hold.night == night, Hold.status == HoldStatus.HELD))
+    out = select(BedOutage.bed_id).where(
+        BedOutage.starts_on <= night, or_(BedOutage.ends_on.is_(None), BedOutage.ends_on >= night))
+    return list(session.scalars(
+        select(Bed).join(Bed.room).options(contains_eager(Bed.room))
+        .where(Room.site_id == site_id, Bed.valid_from <= night,
+               or_(Bed.valid_until.is_(None), Bed.valid_until >= night), Room.valid_from <= night,
+               or_(Room.valid_until.is_(None), Room.valid_until >= night),
+               Bed.id.not_in(out), Bed.id.not_in(taken))
+        .order_by(Bed.id)))
+
+
 # --- booking -------------------------------------------------------------------------------
 
 def book_hold(session: Session, booking: BookingRequest, actor: Any, tz: str) -> Hold:
@@ -277,7 +294,7 @@ def _place(session: Session, booking: BookingRequest, person: Person, sites: lis
             reasons.append("ineligible")
             continue
         lock_site(session, site.id)
-        beds = [b for b in free_beds(session, night, site_id=site.id) if bed_fits(b, person, needs)]
+        beds = [b for b in free_beds_at(session, night, site.id) if bed_fits(b, person, needs)]
         # Spare special beds: take the bed with the fewest features the person does not need.
         beds.sort(key=lambda b: (len(set(b.features or []) - needs), b.id))
         for bed in beds:

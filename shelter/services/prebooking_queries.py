@@ -56,6 +56,10 @@ def open_sites(session: Session) -> list[Site]:
     return list(session.scalars(select(Site).where(Site.active.is_(True)).order_by(Site.name)))
 
 
+def site_id_for_code(session: Session, code: str) -> int | None:
+    return session.scalar(select(Site.id).where(Site.code == code, Site.active.is_(True)))
+
+
 def known_features(session: Session) -> list[str]:
     """Bed features that exist somewhere (what a partner can ask for as a need)."""
     features: set[str] = set()

@@ -102,8 +102,11 @@ def to_csv(table: Table) -> str:
     return buf.getvalue()
 
 
-def request_groups(session: Session, city: str, start: date, end: date) -> list[ReportRequestGroup]:
-    return list(session.scalars(select(ReportRequestGroup).where(
+def request_groups(session: Session, city: str, start: date, end: date) -> list[Any]:
+    cols = [ReportRequestGroup.night, ReportRequestGroup.gender, ReportRequestGroup.age_band,
+            ReportRequestGroup.need_band, ReportRequestGroup.outcome, ReportRequestGroup.reason,
+            ReportRequestGroup.count]
+    return list(session.execute(select(*cols).where(
         ReportRequestGroup.city == city, ReportRequestGroup.night >= start,
         ReportRequestGroup.night <= end)))
 
@@ -115,7 +118,8 @@ def occupancy_report(session: Session, city: str, start: date, end: date, today:
     check_range(start, end)
     ensure_stats(session, city, start, end, today)
     rows = session.execute(
-        select(ReportSiteNight, Site.name).join(Site, Site.id == ReportSiteNight.site_id)
+        select(ReportSiteNight.night, ReportSiteNight.in_service, ReportSiteNight.occupied,
+               ReportSiteNight.held, Site.name).join(Site, Site.id == ReportSiteNight.site_id)
         .where(ReportSiteNight.city == city, ReportSiteNight.night >= start,
                ReportSiteNight.night <= end)).all()
     nights = nights_between(start, end)
@@ -123,7 +127,8 @@ def occupancy_report(session: Session, city: str, start: date, end: date, today:
     per_site: dict[str, list[int]] = defaultdict(lambda: [0, 0, 0])
     cell: dict[tuple[str, date], float | None] = {}
     detail = []
-    for stat, name in rows:
+    for stat in rows:
+        name = stat.name
         for acc in (per_night[stat.night], per_site[name]):
             acc[0] += stat.in_service
             acc[1] += stat.occupied
@@ -170,7 +175,7 @@ def occupancy_report(session: Session, city: str, start: date, end: date, today:
 
 # --- 2. turned away -------------------------------------------------------------------
 
-def _share_rows(groups: list[ReportRequestGroup], attr: str, order: tuple[str, ...]) -> list[list[Any]]:
+def _share_rows(groups: list[Any], attr: str, order: tuple[str, ...]) -> list[list[Any]]:
     asked: dict[str, int] = defaultdict(int)
     away: dict[str, int] = defaultdict(int)
     for g in groups:

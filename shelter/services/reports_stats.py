@@ -105,7 +105,7 @@ def request_rows(session: Session, start: date, end: date, *,
     rows = [dict(r._mapping) for r in session.execute(stmt)]
     if not rows:
         return rows
-    placed_city = {
+    placed_city = {} if statuses and "placed" not in statuses else {
         (pid, night): city for pid, night, city in session.execute(
             select(Placement.person_id, Placement.night, Site.city)
             .join(Bed, Bed.id == Placement.bed_id).join(Room, Room.id == Bed.room_id)

@@ -20,7 +20,7 @@ from shelter.services.prebooking import (
     local_today,
 )
 from shelter.services.prebooking_queries import (
-    availability_by_night, known_features, open_sites, org_holds, ref_for,
+    availability_by_night, known_features, org_holds, ref_for, site_id_for_code,
 )
 from shelter.services.tokens import actor_for_token
 from shelter.views.api_openapi import openapi_document
@@ -102,14 +102,16 @@ def availability():  # type: ignore[no-untyped-def]
 @token_required
 def create_hold():  # type: ignore[no-untyped-def]
     tz = current_app.config["TIMEZONE"]
+    body = request.get_json(silent=True)
+    needs_given = isinstance(body, dict) and bool(body.get("needs"))
     try:
-        data = parse_hold(request.get_json(silent=True), features=known_features(db.session),
+        data = parse_hold(body, features=known_features(db.session) if needs_given else [],
                           current_year=local_today(tz).year)
     except ApiInputError as exc:
         return _unprocessable(exc.errors)
     site_id = None
     if data["site"] is not None:
-        site_id = next((s.id for s in open_sites(db.session) if s.code == data["site"]), None)
+        site_id = site_id_for_code(db.session, data["site"])
         if site_id is None:
             return _unprocessable([{"field": "site", "reason": "no open site has this code"}])
     booking = BookingRequest(organisation_id=g.actor.organisation_id, night=data["night"],

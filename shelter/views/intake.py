@@ -35,6 +35,11 @@ def _night() -> date:
         return tonight()
 
 
+def _actor():  # type: ignore[no-untyped-def]
+    """The logged-in user itself (not the proxy): bulk audit rows read it once per row."""
+    return current_user._get_current_object()  # type: ignore[attr-defined]
+
+
 def _board_url(night: date) -> str:
     return url_for("intake.board", night=night.isoformat()) if night != tonight() \
         else url_for("intake.board")
@@ -46,7 +51,8 @@ def board():  # type: ignore[no-untyped-def]
     night = _night()
     data = intake_svc.board(db.session, night, _city(),
                             tz=current_app.config.get("TIMEZONE", "Europe/Oslo"))
-    audit.record_many("view_board", [r.request.person_id for r in data.rows], f"night {night}")
+    alloc.audit(db.session, _actor(), "view_board", [r.person_id for r in data.rows],
+                f"night {night}")
     return render_template("intake/board.html", b=data, form=ButtonForm(),
                            is_tonight=night == tonight())
 
@@ -79,7 +85,7 @@ def _run_or_404(run_id: int) -> AllocationRun:
 def proposal(run_id: int):  # type: ignore[no-untyped-def]
     run = _run_or_404(run_id)
     data = intake_svc.proposal(db.session, run)
-    audit.record_many("view_proposal", list(data.needs), f"run {run.id}")
+    alloc.audit(db.session, _actor(), "view_proposal", list(data.needs), f"run {run.id}")
     newest = alloc.latest_run(db.session, run.night, run.city)
     return render_template("intake/proposal.html", p=data, run=run, form=ButtonForm(),
                            is_newest=newest is not None and newest.id == run.id,
@@ -187,7 +193,8 @@ def _turned_away_page(night: date, failed_id: int | None, failed_form: NoteForm 
         else:
             forms[req.id] = NoteForm(formdata=None, prefix=f"r{req.id}",
                                      data={"note": req.note, "referred_to": req.referred_to or ""})
-    audit.record_many("view_turned_away", [i.request.person_id for i in items], f"night {night}")
+    alloc.audit(db.session, _actor(), "view_turned_away", [i.request.person_id for i in items],
+                f"night {night}")
     return render_template("intake/turned_away.html", items=items, forms=forms, night=night,
                            board_url=_board_url(night)), status
 

@@ -2,6 +2,9 @@
 scheme, safety records. Staff only (intake, manager, admin); partners get 403."""
 from __future__ import annotations
 
+from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
+
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy import select
@@ -19,6 +22,15 @@ from shelter.services import people as people_svc
 from shelter.services import safety as safety_svc
 
 bp = Blueprint("people", __name__)
+
+
+@bp.app_template_filter("local")
+def local_time(value: datetime | None) -> str:
+    """A naive-UTC timestamp as local date and time (app.config['TIMEZONE'])."""
+    if value is None:
+        return ""
+    tz = ZoneInfo(current_app.config.get("TIMEZONE", "Europe/Oslo"))
+    return value.replace(tzinfo=UTC).astimezone(tz).strftime("%a %d %b %Y %H:%M")
 
 
 def _status(form_or_errors: object) -> int:
@@ -183,7 +195,7 @@ def scheme():  # type: ignore[no-untyped-def]
     versions = db.session.scalars(select(NeedScheme).order_by(NeedScheme.version.desc())).all()
     failed = bool(form.errors) or any(e.form.errors for e in form.factors.entries) or bool(leftover)
     return render_template("people/scheme.html", form=form, current=current, versions=versions,
-                           leftover=leftover), _status(failed)
+                           leftover=leftover, failed=failed), _status(failed)
 
 
 # --- safety records -----------------------------------------------------------------------

@@ -330,3 +330,14 @@ def test_fixed_person_with_a_site_hold_keeps_the_hold_id():
 def test_unknown_rule_is_refused():
     with pytest.raises(InputError, match="unknown rule"):
         solve(make_night(["s/1"], [man("x")]), rule="lottery")
+
+
+@pytest.mark.parametrize("rule", ["need", "first-come"])
+def test_empty_and_fully_held_nights(rule):
+    assert solve(make_night([], []), rule=rule).assignments == ()
+    nobody = solve(make_night([], [man("x")]), rule=rule)
+    assert reasons(nobody) == {"x": "no_eligible_bed"}
+    assert nobody.turned_away[0].explanation == "No bed tonight admits a man."
+    assert solve(make_night(["s/1"], []), rule=rule).turned_away == ()
+    held = make_night(["s/1"], [man("x")], holds=[{"id": "h", "person": "x", "site": "s"}])
+    assert placed(solve(held, rule=rule)) == {"x": "1"}

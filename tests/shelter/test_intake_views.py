@@ -157,3 +157,17 @@ def test_cli_allocate(app, db, evening):
     ok = runner.invoke(args=["allocate", "--night", evening["night"].isoformat()])
     assert ok.exit_code == 0, ok.output
     assert "1 placed, 1 turned away" in ok.output
+
+
+def test_site_counts_match_inventory_availability(db, evening, make_site):
+    from shelter.models import BedOutage
+    from shelter.services.intake import site_counts
+    from shelter.services.inventory import availability
+
+    other = make_site("sand", beds=4)
+    db.session.add(BedOutage(bed_id=beds_of(other)[0].id, reason="leak",
+                             starts_on=evening["night"], ends_on=None))
+    hold_for(db.session, evening["low"].person, beds_of(other)[1], night=evening["night"])
+    svc.run_allocation(db.session, evening["night"], city="Bergen", user=None)
+    assert site_counts(db.session, evening["night"], "Bergen") == \
+        availability(db.session, evening["night"], "Bergen")

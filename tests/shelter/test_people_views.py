@@ -215,3 +215,26 @@ def test_keep_apart_orders_the_pair_and_refuses_self_and_duplicates(client, db, 
     assert response.status_code == 422 and "already kept apart" in response.get_data(as_text=True)
     html = client.get("/people/safety").get_data(as_text=True)
     assert "Fight last week" in html
+
+
+def test_search_and_person_page_use_few_queries_with_many_people(client, db, staff):
+    from sqlalchemy import event, insert
+
+    db.session.execute(insert(Person), [{"name": f"Anna Test{i}", "birth_year": 1950 + i % 50,
+                                         "gender": "woman", "needs": []} for i in range(1200)])
+    db.session.commit()
+    statements = []
+    engine = db.session.get_bind()
+    listener = lambda *args: statements.append(args[2])  # noqa: E731
+    event.listen(engine, "before_cursor_execute", listener)
+    try:
+        html = client.get("/people/?q=anna").get_data(as_text=True)
+        search_queries = len(statements)
+        statements.clear()
+        person_id = db.session.scalar(select(Person.id).limit(1))
+        client.get(f"/people/{person_id}")
+        page_queries = len(statements)
+    finally:
+        event.remove(engine, "before_cursor_execute", listener)
+    assert "Anna Test" in html and "first 50" in html
+    assert search_queries <= 8 and page_queries <= 16  # a fixed number, not one per row

@@ -1,0 +1,42 @@
+"""The demo evening (shelter/demo/evening.py) on top of the demo city's base."""
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+from sqlalchemy import func, select
+
+from shelter.demo import base, evening
+from shelter.models import (
+    Assessment, Gender, KeepApart, Person, Placement, Request, RequestStatus, Restriction, Site,
+)
+
+
+def test_demo_evening_has_people_requests_safety_records_and_history(db):
+    today = date(2026, 11, 25)
+    base.seed(db.session, today)
+    lines = evening.seed(db.session, today)
+    s = db.session
+    assert lines and "45 requests" in lines[0]
+    people = s.scalars(select(Person)).all()
+    assert len(people) == 60
+    genders = {g: sum(p.gender is g for p in people) for g in Gender}
+    assert genders[Gender.WOMAN] >= 12 and genders[Gender.NONBINARY] >= 1 and genders[Gender.UNKNOWN] >= 1
+    assert sum(p.refused_name and p.name is None and p.alias is not None for p in people) >= 3
+    assert sum(p.birth_year is not None and 18 <= today.year - p.birth_year <= 23 for p in people) >= 4
+    tonight = s.scalars(select(Request).where(Request.night == today).order_by(Request.arrival)).all()
+    assert [r.arrival for r in tonight] == list(range(1, 46))
+    assert {r.source.value for r in tonight} >= {"walk_in", "phone"}
+    assert all(a.scheme.version == 1 for a in s.scalars(select(Assessment)))
+    bans = s.scalars(select(Restriction)).all()
+    gyldenpris = s.scalar(select(Site).where(Site.code == "gyldenpris"))
+    assert sorted(b.site_id is None for b in bans) == [False, True]
+    assert next(b for b in bans if b.site_id).site_id == gyldenpris.id
+    assert next(b for b in bans if b.site_id is None).ends_on is not None
+    assert s.scalar(select(func.count()).select_from(KeepApart)) == 1
+    last = today - timedelta(days=1)
+    assert s.scalar(select(func.count()).select_from(Placement).where(Placement.night == last)) >= 5
+    # someone was turned away on each of the last three nights
+    streak = s.execute(select(Request.person_id, func.count()).where(
+        Request.status == RequestStatus.TURNED_AWAY, Request.night >= today - timedelta(days=3))
+        .group_by(Request.person_id)).all()
+    assert max(n for _, n in streak) == 3
