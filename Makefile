@@ -27,6 +27,7 @@ test: install
 bench: install
 	$(BIN)/python -m allocator bench
 	$(BIN)/python -m bench.pages
+	$(BIN)/python -m bench.reports
 
 clean:
 	rm -rf $(VENV) instance .pytest_cache .hypothesis test-artifacts

@@ -76,3 +76,18 @@ class ReportWhatIf(Base):
     requests: Mapped[int] = mapped_column(Integer)
     placed_need: Mapped[int] = mapped_column(Integer)
     placed_first_come: Mapped[int] = mapped_column(Integer)
+
+
+class ReportTurnaway(Base):
+    """One person turned away in a city on a night (at most one row each). `day` is the
+    night's ordinal (date.toordinal) so runs of nights in a row are found in SQL on both
+    databases (gaps and islands: day - row_number() is constant along a run)."""
+
+    __tablename__ = "report_turnaways"
+    __table_args__ = (Index("ix_report_turnaways_city_night", "city", "night"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    city: Mapped[str] = mapped_column(String(60))
+    night: Mapped[date]
+    day: Mapped[int] = mapped_column(Integer)
+    person_id: Mapped[int] = mapped_column(ForeignKey("people.id", ondelete="CASCADE"))

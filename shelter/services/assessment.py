@@ -16,7 +16,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from shelter.models import Assessment, NeedScheme, Person, User, utcnow
-from shelter.services import people_audit as audit
+from shelter.services import audit
 
 MAX_NEED = 100
 YOUNG_KEY = "young"  # prefilled from the birth year (aged 18-23)

@@ -21,7 +21,7 @@ from shelter.models import (
     Restriction, Room, Site, User, utcnow,
 )
 from shelter.models.sites import Bed
-from shelter.services import people_audit as audit
+from shelter.services import audit
 from shelter.services.assessment import latest_assessment
 from shelter.services.safety import current_bans, current_keep_aparts
 

@@ -16,7 +16,7 @@ from sqlalchemy import or_, select
 from sqlalchemy.orm import Session, joinedload
 
 from shelter.models import KeepApart, Person, Restriction, Site, User, utcnow
-from shelter.services import people_audit as audit
+from shelter.services import audit
 
 
 @dataclass

@@ -3,7 +3,8 @@ confirmation, check-in / no-show / release, and the turned-away list. Thin views
 parses input, checks access, calls one service, renders or redirects."""
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
@@ -19,6 +20,15 @@ from shelter.services.people import tonight
 
 bp = Blueprint("intake", __name__)
 STAFF = (Role.INTAKE, Role.MANAGER, Role.ADMIN)
+
+
+@bp.app_template_filter("local_hm")
+def local_hm(value: datetime | None) -> str:
+    """A naive-UTC timestamp as local time of day (the app's TIMEZONE), e.g. 21:05."""
+    if value is None:
+        return ""
+    tz = ZoneInfo(current_app.config.get("TIMEZONE", "Europe/Oslo"))
+    return value.replace(tzinfo=ZoneInfo("UTC")).astimezone(tz).strftime("%H:%M")
 
 
 def _city() -> str:

@@ -78,7 +78,7 @@ BAD = {
     "keep-apart pair held at one site": (
         edit(keep_apart=[["d", "a"]], holds=[{"id": "1", "person": "d", "site": "strax"},
                                              {"id": "2", "person": "a", "bed": "strax-1"}]),
-        "'d' and 'a' must be kept apart but are both held at 'strax'"),
+        "must be kept apart but are both held at 'strax'"),
     "person with two holds": (edit(holds=[{"id": "1", "person": "a", "bed": "strax-1"},
                                           {"id": "2", "person": "a", "site": "sandviken"}]),
                               "holds[1].person: person 'a' already has hold '1'"),

@@ -101,21 +101,24 @@ class Bookings(RuleBasedStateMachine):
         if holds:
             expire_holds(db.session, max(h.expires_at for h in holds))
 
-    @rule(night=st.integers(0, 1))
-    def walk_in(self, night: int) -> None:
-        """Intake places someone off the street on a free bed: never a held one."""
-        beds = free_beds(db.session, self.nights[night])
+    @rule(pick=st.integers(0, 3))
+    def walk_in(self, pick: int) -> None:
+        """Intake places someone off the street on a free bed: never a held one. Nights
+        with active holds come first, where a mistake would show."""
+        nights = sorted({h.night for h in self._holds()}) + self.nights
+        night = nights[pick % len(nights)]
+        beds = free_beds(db.session, night)
         if not beds:
             return
         self.walk_ins += 1
         person = Person(name=f"W{self.walk_ins}", gender=Gender.MAN)
         db.session.add(person)
         db.session.flush()
-        req = Request(person_id=person.id, night=self.nights[night], source=RequestSource.WALK_IN,
+        req = Request(person_id=person.id, night=night, source=RequestSource.WALK_IN,
                       arrival=100 + self.walk_ins, status=RequestStatus.PLACED)
         db.session.add(req)
         db.session.flush()
-        db.session.add(Placement(person_id=person.id, bed_id=beds[0].id, night=self.nights[night],
+        db.session.add(Placement(person_id=person.id, bed_id=beds[0].id, night=night,
                                  request_id=req.id, status=PlacementStatus.CONFIRMED))
         db.session.flush()
 
