@@ -43,10 +43,6 @@ class FlowGraph:
         self.costs.append(cost)
         return len(self.tails) - 1
 
-    def cost_limit(self) -> int:
-        """Largest unit cost that keeps cost scaling inside int64 for this many nodes."""
-        return (2 ** 62) // (len(self.ids) + 2) // 16
-
     def solve(self, supply: int) -> bool:
         """Send ``supply`` units source -> sink at minimum cost; False when impossible."""
         smcf = min_cost_flow.SimpleMinCostFlow()

@@ -28,9 +28,12 @@ Level 5 is exact among people interchangeable for levels 1-4 (same eligible clas
 nights, no continuity or wish in play): the earliest arrivals of such a group are the ones
 placed. Across different groups it is the linear queue weight, not a strict lexicographic
 order, and on very large nights the queue weight is bucketed to stay within int64.
-If stage 2 puts a keep-apart pair together, the pair is split by excluding one partner from
-that site (always one the stage-1 placement does not use there, so the fixed counts stay
-feasible) and stage 2 is solved again; this keeps levels 1-2 exact and levels 3-5 best-found.
+If stage 2 puts a keep-apart pair together, the pair is split in a way that keeps the stage-1
+placement feasible (so the fixed counts stay reachable) and stage 2 is solved again: first by
+keeping one partner out of the shared site, then by pinning clashing partners to their stage-1
+sites, and in a third and last round by pinning everyone with a partner to their stage-1 site
+(or out, if stage 1 left them out), which cannot clash. Levels 1-2 stay exact; levels 3-5 are
+then best-found rather than proven.
 """
 
 from __future__ import annotations
@@ -86,22 +89,25 @@ class NeedModel:
                 out.setdefault(partner, set()).add(site)
         return out
 
-    def allowed(self, request: Request, excluded: set[str]) -> tuple[int, ...]:
-        """Eligible classes with a free bed, minus excluded sites; a site hold keeps only its site."""
+    def allowed(self, request: Request, excluded: set[str],
+                only_site: str | None = None) -> tuple[int, ...]:
+        """Eligible classes with a free bed, minus excluded sites; a site hold (or
+        ``only_site``) keeps only that site. Cached: equal answers are one tuple object."""
         held = self.prep.site_hold.get(request.person)
+        only = held[0] if held else only_site
         classes = self.layout.eligible_classes(request)
         base = self.base_excluded.get(request.person)
-        if held is None and not excluded and not base:
+        if only is None and not excluded and not base:
             excl: frozenset[str] = frozenset()
             cache_key: tuple = (id(classes),)  # per-person tuples are cached, ids stable
         else:
             excl = frozenset(excluded | base) if base else frozenset(excluded)
-            cache_key = (id(classes), excl, held[0] if held else None)
+            cache_key = (id(classes), excl, only)
         found = self.allowed_cache.get(cache_key)
         if found is None:
             found = tuple(c for c in classes if self.free_beds[c]
                           and self.layout.classes[c].site not in excl
-                          and (held is None or self.layout.classes[c].site == held[0]))
+                          and (only is None or self.layout.classes[c].site == only))
             self.allowed_cache[cache_key] = found
         return found
 
@@ -139,22 +145,22 @@ class NeedModel:
         g.arc(SOURCE, SINK, len(self.people) + 1, 0)  # turned away
         if not g.solve(len(self.people) + 1):  # pragma: no cover - bypass makes it feasible
             raise RuntimeError("stage 1 infeasible")
-        chosen: list[Request] = []
+        routes: dict[str, tuple] = {}
         for arc, members in arcs:
             members.sort(key=lambda r: self.queue_rank[r.person])  # level 5 inside a group
-            chosen.extend(members[:g.flow(arc)])
-        return self._decode(g, {r.person: ("fan", r) for r in chosen}, excluded)
+            fan = g.heads[arc]
+            for r in members[:g.flow(arc)]:
+                routes[r.person] = ("fan", fan)
+        return self._decode(g, routes)
 
-    def _decode(self, g: FlowGraph, routes: dict[str, tuple], excluded) -> Placement:
+    def _decode(self, g: FlowGraph, routes: dict[str, tuple]) -> Placement:
         """Turn class flows into beds: last beds first, then free beds in input order."""
         per_class: dict[int, list[str]] = {}
         fan_people: dict[int, list[str]] = {}
         specific: dict[str, str] = {}
         for person, (kind, value) in routes.items():
-            if kind == "fan":
-                r = self.night.request_by_person[person]
-                fan = g.ids[("fan", id(self.allowed(r, excluded.get(person, set()))))]
-                fan_people.setdefault(fan, []).append(person)
+            if kind == "fan":  # value: the fan-out node the person entered
+                fan_people.setdefault(value, []).append(person)
             elif kind == "class":
                 per_class.setdefault(value, []).append(person)
             else:  # a specific last bed

@@ -22,6 +22,8 @@ from typing import TYPE_CHECKING, Iterable
 from allocator.flowgraph import SOURCE, FlowGraph
 from allocator.problem import Request
 
+NOWHERE = "\x00nowhere"  # a site no bed is at: pins a person out of every bed
+
 if TYPE_CHECKING:
     from allocator.model import NeedModel, Placement
 
@@ -40,9 +42,11 @@ class TieBreaker:
         m = self.m
         counts = Counter(m.key(m.night.request_by_person[p]) for p in best)
         excluded: dict[str, set[str]] = {}
-        bed_site = self.night.bed_by_id
-        for _ in range(50):
-            sol = self.stage2(counts, excluded)
+        pinned: dict[str, str] = {}
+        for round_ in range(3):
+            if round_ == 2:
+                self._freeze_partners(best, pinned)
+            sol = self.stage2(counts, excluded, pinned)
             if sol is None:  # pragma: no cover - best is always feasible for stage 2
                 return best
             clash = m.violations(sol)
@@ -51,14 +55,40 @@ class TieBreaker:
             if time.perf_counter() > m.deadline:
                 return best
             for p, q, site in clash:
-                first = m.loser(p, q)
-                for person in (first, q if first == p else p):
-                    now = best.get(person)
-                    if person not in m.prep.site_hold and (now is None
-                                                           or bed_site[now].site != site):
-                        excluded.setdefault(person, set()).add(site)
-                        break
-        return best  # pragma: no cover - clashes are few; 50 rounds never run out
+                self._split(p, q, site, best, excluded, pinned, round_ > 0)
+        return best  # pragma: no cover - the third round cannot clash
+
+    def _freeze_partners(self, best: "Placement", pinned: dict[str, str]) -> None:
+        """Last resort: everyone with a keep-apart partner keeps their stage-1 site, or stays
+        unplaced if stage 1 did not place them; stage 2 then cannot put a pair together."""
+        for person in self.m.night.partners:
+            if person not in self.m.prep.site_hold and person in self.night.request_by_person:
+                bed = best.get(person)
+                pinned[person] = self.night.bed_by_id[bed].site if bed else NOWHERE
+
+    def _split(self, p: str, q: str, site: str, best: "Placement",
+               excluded: dict[str, set[str]], pinned: dict[str, str], for_good: bool) -> None:
+        """Keep-apart: split a pair stage 2 put together, so that stage 1 stays feasible.
+
+        First round: keep one partner (the lower-priority one if stage 1 has it elsewhere) out
+        of the shared site. From the second round on, pairs are split for good (so the rounds
+        end quickly): a partner stage 1 placed stays at that site, one it did not place keeps
+        out of the shared site.
+        """
+        m, bed_site = self.m, self.night.bed_by_id
+        movable = [x for x in (p, q) if x not in m.prep.site_hold]
+        if not for_good:
+            first = m.loser(p, q)
+            for person in sorted(movable, key=lambda x: x != first):
+                now = best.get(person)
+                if now is None or bed_site[now].site != site:
+                    excluded.setdefault(person, set()).add(site)
+                    return
+        for person in movable:
+            if person in best:
+                pinned[person] = bed_site[best[person]].site
+            else:
+                excluded.setdefault(person, set()).add(site)
 
     def _sites(self, allowed: tuple[int, ...]) -> set[str]:
         found = self._site_cache.get(id(allowed))
@@ -80,7 +110,8 @@ class TieBreaker:
         free = bed.id not in self.m.prep.taken_beds
         return (bed.id if free else None), bed.site
 
-    def stage2(self, counts: Counter, excluded: dict[str, set[str]]) -> "Placement | None":
+    def stage2(self, counts: Counter, excluded: dict[str, set[str]],
+               pinned: dict[str, str]) -> "Placement | None":
         """Min-cost flow with exactly ``counts[key]`` people placed per priority key."""
         m, layout = self.m, self.m.layout
         g = FlowGraph()
@@ -91,7 +122,7 @@ class TieBreaker:
         info = {}
         n_site = n_wish = 0
         for r in people:
-            allowed = m.allowed(r, excluded.get(r.person, set()))
+            allowed = m.allowed(r, excluded.get(r.person, set()), pinned.get(r.person))
             last_bed, last_site = self._continuity(r)
             sites = self._sites(allowed)
             if last_bed is not None and layout.class_of_bed[last_bed] not in self._set(allowed):
@@ -105,7 +136,7 @@ class TieBreaker:
         top = x_weight * w_radix + 1
         placed = max(sum(counts.values()), 1)
         estimate = len(g.ids) + len(people) + 2 * len(layout.classes) + len(counts) + 16
-        limit = (2 ** 62) // (estimate + 2) // 16
+        limit = (2 ** 63 - 1) // (estimate + 2) // 4  # OR-Tools scales costs by the node count
         q_max = max(0, min(len(self.night.requests), (limit // top - 1) // placed))
         a_radix = placed * q_max + 1
         span = max(len(self.night.requests) - 1, 1)
@@ -130,7 +161,8 @@ class TieBreaker:
             inflow = g.arc(key_node, node, 1, -queue_weight(r.person))
             outs: list[tuple[int, tuple]] = []
             if not forced:
-                outs.append((g.arc(node, m._fan_out(g, allowed), 1), ("fan", None)))
+                fan = m._fan_out(g, allowed)
+                outs.append((g.arc(node, fan, 1), ("fan", fan)))
             if forced:
                 candidates: Iterable[int] = allowed
             else:
@@ -155,9 +187,9 @@ class TieBreaker:
                                (fan, key)))
         if not g.solve(sum(counts.values())):
             return None
-        return self._routes(g, plain, plain_arcs, person_arcs, excluded)
+        return self._routes(g, plain, plain_arcs, person_arcs)
 
-    def _routes(self, g: FlowGraph, plain, plain_arcs, person_arcs, excluded) -> "Placement":
+    def _routes(self, g: FlowGraph, plain, plain_arcs, person_arcs) -> "Placement":
         """Who goes where: earliest arrivals of each plain group, and each person's arc."""
         m = self.m
         routes: dict[str, tuple] = {}
@@ -170,8 +202,8 @@ class TieBreaker:
         for group, rs in members.items():
             rs.sort(key=lambda r: m.queue_rank[r.person])  # level 5 inside a group: exact
             for r in rs[:chosen[group]]:
-                routes[r.person] = ("fan", None)
+                routes[r.person] = ("fan", group[0])
         for person, (inflow, outs) in person_arcs.items():
             if g.flow(inflow):
                 routes[person] = next(route for arc, route in outs if g.flow(arc))
-        return m._decode(g, routes, excluded)
+        return m._decode(g, routes)

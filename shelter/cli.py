@@ -20,6 +20,7 @@ def init_app(app: Flask) -> None:
     app.cli.add_command(seed_demo)
     __import__("shelter.commands_reports", fromlist=["init_app"]).init_app(app)
     __import__("shelter.commands_intake", fromlist=["init_app"]).init_app(app)
+    __import__("shelter.commands_partners", fromlist=["register"]).register(app)
 
 
 def _fail(message: str) -> None:

@@ -41,7 +41,7 @@ def import_toronto_cmd(csv_path: Path | None, nights: int) -> None:
 @click.option("--end", type=click.DateTime(formats=["%Y-%m-%d"]), default=None)
 def refresh_report_stats(start, end) -> None:  # type: ignore[no-untyped-def]
     """Recount the report aggregates for a range of nights (default: the last 30)."""
-    from shelter.services.reports_stats import refresh_stats
+    from shelter.services.reports_fill import refresh_stats
 
     last = end.date() if end else date.today()
     first = start.date() if start else last - timedelta(days=30)

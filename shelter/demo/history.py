@@ -19,7 +19,7 @@ from shelter.models import (
     Request, utcnow,
 )
 from shelter.services.inventory import beds_in_service
-from shelter.services.reports_stats import refresh_stats
+from shelter.services.reports_fill import refresh_stats
 
 CITY = "Bergen"
 NIGHTS = 21

@@ -40,7 +40,8 @@ def save_organisation(session: Session, org: Organisation | None, *, name: str,
     name = name.strip()
     if not name:
         raise FieldError("name", "Give the organisation a name.")
-    clash = session.scalar(select(Organisation).where(func.lower(Organisation.name) == name.lower()))
+    clash = session.scalar(
+        select(Organisation).where(func.lower(Organisation.name) == name.lower()))
     if clash is not None and clash is not org:
         raise FieldError("name", f"There is already an organisation called '{clash.name}'.")
     if org is None:

@@ -11,7 +11,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from flask import current_app, has_app_context
-from sqlalchemy import delete, select
+from sqlalchemy import delete, or_, select
 from sqlalchemy.orm import Session, joinedload
 
 from allocator import InputError, Night, solve
@@ -102,12 +102,13 @@ def run_allocation(session: Session, night: date, *, city: str, user: User | Non
 
 
 def _drop_proposals(session: Session, night: date, maps: IdMaps) -> None:
-    """A new run replaces every unconfirmed proposal on this city's beds tonight."""
-    if maps.bed:
-        session.execute(delete(Placement).where(
-            Placement.night == night, Placement.status == PlacementStatus.PROPOSED,
-            Placement.bed_id.in_(list(maps.bed.values()))).execution_options(
-            synchronize_session=False))
+    """A new run replaces every unconfirmed proposal on this city's beds tonight, and any
+    proposal of a person in this run (even on a bed that has left service since)."""
+    people = [int(p) for p in maps.request_of_person]
+    session.execute(delete(Placement).where(
+        Placement.night == night, Placement.status == PlacementStatus.PROPOSED,
+        or_(Placement.bed_id.in_(list(maps.bed.values())), Placement.person_id.in_(people)))
+        .execution_options(synchronize_session=False))
     session.expire_all()
 
 
@@ -229,10 +230,11 @@ def mark_no_shows(session: Session, night: date, now: datetime | None = None,
 
 def release(session: Session, placement: Placement, user: User | None,
             reason: str = "") -> Placement:
-    """The person left: a confirmed or checked-in bed is free again for the next run.
-    Raises AllocationError for a placement that is not active and confirmed."""
-    if placement.status not in (PlacementStatus.CONFIRMED, PlacementStatus.CHECKED_IN):
-        raise AllocationError("Only a confirmed or checked-in bed can be released.")
+    """The person left (or their pre-booking was cancelled): an active placement ends and
+    the bed is free again for the next run. Raises AllocationError for an ended placement."""
+    if placement.status not in (PlacementStatus.PROPOSED, PlacementStatus.CONFIRMED,
+                                PlacementStatus.CHECKED_IN):
+        raise AllocationError("This placement has already ended.")
     placement.status, placement.ended_at = PlacementStatus.RELEASED, utcnow()
     session.flush()
     audit(session, user, "release", [placement.person_id],

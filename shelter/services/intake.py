@@ -136,9 +136,12 @@ def board(session: Session, night: date, city: str, now: datetime | None = None,
         .where(Request.night == night, Request.status != RequestStatus.WITHDRAWN)).all()
     asking = select(Request.person_id).where(
         Request.night == night, Request.status != RequestStatus.WITHDRAWN).scalar_subquery()
+    unassessed = select(Request.person_id).where(
+        Request.night == night, Request.status != RequestStatus.WITHDRAWN,
+        Request.assessment_id.is_(None)).scalar_subquery()
     fallback = {pid: (need, parts) for pid, need, parts in session.execute(
         select(Assessment.person_id, Assessment.need, Assessment.parts)
-        .where(Assessment.person_id.in_(asking),
+        .where(Assessment.person_id.in_(unassessed),
                Assessment.assessed_at >= fresh_assessment_since(night))
         .order_by(Assessment.assessed_at))}
     placements = _placements(session, night)

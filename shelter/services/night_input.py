@@ -133,7 +133,10 @@ def build_night(session: Session, night: date, city: str) -> tuple[dict[str, Any
     requests = open_requests(session, night)
     asking = select(Request.person_id).where(
         Request.night == night, Request.status != RequestStatus.WITHDRAWN).scalar_subquery()
-    fallback = latest_assessments(session, night, asking)
+    unassessed = select(Request.person_id).where(
+        Request.night == night, Request.status != RequestStatus.WITHDRAWN,
+        Request.assessment_id.is_(None)).scalar_subquery()
+    fallback = latest_assessments(session, night, unassessed)
     tonight_placements = list(session.scalars(
         select(Placement).where(Placement.night == night, Placement.person_id.in_(asking))))
     ended = {p.person_id for p in tonight_placements if p.status in ENDED}

@@ -9,6 +9,7 @@ from __future__ import annotations
 import csv
 import io
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any
@@ -18,14 +19,16 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from shelter.models import Person, Site
-from shelter.models.reporting import ReportNight, ReportRequestGroup, ReportSiteNight
-from shelter.services import audit, charts
-from shelter.services.reports_stats import (
-    AGE_BANDS, GENDERS, NEED_BANDS, REASONS, ensure_stats, request_rows,
+from shelter.models.reporting import (
+    ReportNight, ReportRequestGroup, ReportSiteNight, ReportTurnaway,
 )
+from shelter.services import audit, charts
+from shelter.services.reports_fill import ensure_stats
+from shelter.services.reports_stats import AGE_BANDS, GENDERS, NEED_BANDS, REASONS
 
 MAX_NIGHTS = 366
 REPEAT_NIGHTS = 3  # turned away this many nights in a row or more
+REPEAT_ON_PAGE = 50  # the longest runs on the page; all of them in the CSV
 HEATMAP_SITES = 25
 
 
@@ -44,6 +47,7 @@ class Table:
     columns: list[str]
     rows: list[list[Any]]
     on_page: bool = True  # False: too long for the page, CSV export only
+    load: Callable[[], list[list[Any]]] | None = None  # fills `rows` on export only
 
 
 @dataclass
@@ -63,6 +67,8 @@ class Report:
         """The table to export; raises ReportError for an unknown key."""
         for t in self.tables:
             if key in (None, "", t.key):
+                if t.load is not None:
+                    t.rows, t.load = t.load(), None
                 return t
         raise ReportError("table", f"no table named {key!r} in this report")
 
@@ -102,137 +108,143 @@ def to_csv(table: Table) -> str:
     return buf.getvalue()
 
 
-def request_groups(session: Session, city: str, start: date, end: date) -> list[Any]:
-    cols = [ReportRequestGroup.night, ReportRequestGroup.gender, ReportRequestGroup.age_band,
-            ReportRequestGroup.need_band, ReportRequestGroup.outcome, ReportRequestGroup.reason,
-            ReportRequestGroup.count]
-    return list(session.execute(select(*cols).where(
+def request_sums(session: Session, city: str, start: date, end: date, *keys: str,
+                 **where: str) -> list[Any]:
+    """Sum of request counts grouped by the named ReportRequestGroup columns (a GROUP BY in
+    SQL over the per-night groups), filtered by `where` column=value."""
+    cols = [getattr(ReportRequestGroup, k) for k in keys]
+    stmt = select(*cols, func.sum(ReportRequestGroup.count)).where(
         ReportRequestGroup.city == city, ReportRequestGroup.night >= start,
-        ReportRequestGroup.night <= end)))
+        ReportRequestGroup.night <= end,
+        *[getattr(ReportRequestGroup, k) == v for k, v in where.items()])
+    return [(*r[:-1], int(r[-1] or 0)) for r in session.execute(stmt.group_by(*cols))]
 
 
 # --- 1. occupancy ---------------------------------------------------------------------
 
 def occupancy_report(session: Session, city: str, start: date, end: date, today: date) -> Report:
-    """Beds in service, occupied, held and free per site and night, and the rate."""
+    """Beds in service, occupied, held and free per night and per site, and the rate.
+    Sums are GROUP BYs in SQL; the site-by-night grid (143 sites x 90 nights in Toronto)
+    is too long for a page and is built only for its CSV export."""
     check_range(start, end)
     ensure_stats(session, city, start, end, today)
-    rows = session.execute(
-        select(ReportSiteNight.night, ReportSiteNight.in_service, ReportSiteNight.occupied,
-               ReportSiteNight.held, Site.name).join(Site, Site.id == ReportSiteNight.site_id)
-        .where(ReportSiteNight.city == city, ReportSiteNight.night >= start,
-               ReportSiteNight.night <= end)).all()
+    rsn = ReportSiteNight
+    in_range = (rsn.city == city, rsn.night >= start, rsn.night <= end)
+    sums = (func.sum(rsn.in_service), func.sum(rsn.occupied), func.sum(rsn.held))
     nights = nights_between(start, end)
-    per_night: dict[date, list[int]] = {n: [0, 0, 0] for n in nights}
-    per_site: dict[str, list[int]] = defaultdict(lambda: [0, 0, 0])
-    cell: dict[tuple[str, date], float | None] = {}
-    detail = []
-    for stat in rows:
-        name = stat.name
-        for acc in (per_night[stat.night], per_site[name]):
-            acc[0] += stat.in_service
-            acc[1] += stat.occupied
-            acc[2] += stat.held
-        cell[(name, stat.night)] = pct(stat.occupied, stat.in_service)
-        detail.append([stat.night.isoformat(), name, stat.in_service, stat.occupied, stat.held,
-                       stat.in_service - stat.occupied - stat.held,
-                       pct(stat.occupied, stat.in_service)])
-    detail.sort(key=lambda r: (r[0], r[1]))
-    night_rows = [[n.isoformat(), s, o, h, s - o - h, pct(o, s)]
-                  for n, (s, o, h) in per_night.items()]
-    site_rows = sorted(([name, round(s / len(nights), 1), round(o / len(nights), 1),
-                         round(h / len(nights), 1), pct(o, s)]
-                        for name, (s, o, h) in per_site.items()), key=lambda r: r[0])
+    per_night: dict[date, tuple[int, int, int]] = {n: (0, 0, 0) for n in nights}
+    for night, s_, o, h in session.execute(
+            select(rsn.night, *sums).where(*in_range).group_by(rsn.night)):
+        per_night[night] = (int(s_ or 0), int(o or 0), int(h or 0))
+    per_site = [(sid, name, int(s_ or 0), int(o or 0), int(h or 0)) for sid, name, s_, o, h in
+                session.execute(select(Site.id, Site.name, *sums)
+                                .join(Site, Site.id == rsn.site_id).where(*in_range)
+                                .group_by(Site.id, Site.name))]
+    night_rows = [[n.isoformat(), s_, o, h, s_ - o - h, pct(o, s_)]
+                  for n, (s_, o, h) in per_night.items()]
+    k = len(nights)
+    site_rows = sorted(([name, round(s_ / k, 1), round(o / k, 1), round(h / k, 1), pct(o, s_)]
+                        for _, name, s_, o, h in per_site), key=lambda r: (r[0], r[1]))
     report = Report("occupancy", "Occupancy", city, start, end)
     total_s = sum(v[0] for v in per_night.values())
     total_o = sum(v[1] for v in per_night.values())
     report.summary.append(
         f"{pct(total_o, total_s) or 0:.1f}% of beds in service were occupied over "
         f"{len(nights)} nights ({total_o:,} of {total_s:,} bed-nights).")
-    labels = [n.strftime("%d %b") for n in nights]
-    biggest = sorted(per_site, key=lambda n: -per_site[n][0])[:HEATMAP_SITES]
-    shown = sorted(biggest)
-    if shown:
+    biggest = sorted(per_site, key=lambda r: (-r[2], r[1]))[:HEATMAP_SITES]
+    if biggest:
+        cell: dict[tuple[int, date], float | None] = {
+            (sid, night): pct(o, s_) for sid, night, s_, o in session.execute(
+                select(rsn.site_id, rsn.night, rsn.in_service, rsn.occupied).where(
+                    *in_range, rsn.site_id.in_([r[0] for r in biggest])))}
+        shown = sorted(biggest, key=lambda r: r[1])
         report.chart = charts.heat_map(
-            shown, labels, [[cell.get((s, n)) for n in nights] for s in shown],
+            [r[1] for r in shown], [n.strftime("%d %b") for n in nights],
+            [[cell.get((r[0], n)) for n in nights] for r in shown],
             title=f"Occupancy rate per site and night, {city}",
             desc=f"Share of beds in service that were occupied, per site (rows) and night "
                  f"(columns), {start} to {end}. The same figures are in the tables below.")
     if len(per_site) > HEATMAP_SITES:
         report.note = (f"The chart shows the {HEATMAP_SITES} largest of {len(per_site)} sites; "
                        f"every site is in the table and in the site-night CSV.")
+
+    def site_nights() -> list[list[Any]]:
+        return [[n.isoformat(), name, s_, o, h, s_ - o - h, pct(o, s_)]
+                for n, name, s_, o, h in session.execute(
+                    select(rsn.night, Site.name, rsn.in_service, rsn.occupied, rsn.held)
+                    .join(Site, Site.id == rsn.site_id).where(*in_range)
+                    .order_by(rsn.night, Site.name))]
+
     report.tables = [
         Table("nights", "Per night, whole city", ["night", "in service", "occupied", "held",
                                                    "free", "occupancy %"], night_rows),
         Table("sites", "Per site, average per night", ["site", "in service", "occupied",
                                                         "held", "occupancy %"], site_rows),
         Table("site_nights", "Per site and night", ["night", "site", "in service", "occupied",
-                                                    "held", "free", "occupancy %"], detail,
-              on_page=False),
+                                                    "held", "free", "occupancy %"], [],
+              on_page=False, load=site_nights),
     ]
     return report
 
 
 # --- 2. turned away -------------------------------------------------------------------
 
-def _share_rows(groups: list[Any], attr: str, order: tuple[str, ...]) -> list[list[Any]]:
+def _share_rows(session: Session, city: str, start: date, end: date, attr: str,
+                order: tuple[str, ...]) -> list[list[Any]]:
+    """[group, turned away, requests, %] for each group of `attr` that asked."""
     asked: dict[str, int] = defaultdict(int)
     away: dict[str, int] = defaultdict(int)
-    for g in groups:
-        if g.outcome == "waiting":
+    for group, outcome, n in request_sums(session, city, start, end, attr, "outcome"):
+        if outcome == "waiting":
             continue
-        asked[getattr(g, attr)] += g.count
-        if g.outcome == "turned_away":
-            away[getattr(g, attr)] += g.count
+        asked[group] += n
+        if outcome == "turned_away":
+            away[group] += n
     return [[k, away[k], asked[k], pct(away[k], asked[k])] for k in order if asked[k]]
 
 
 def repeat_turnaways(session: Session, city: str, start: date, end: date,
-                     min_nights: int = REPEAT_NIGHTS) -> list[list[Any]]:
-    """People turned away `min_nights` or more nights in a row within the range:
-    [name, first night, last night, nights in a row], longest first."""
-    rows = [r for r in request_rows(session, start, end, statuses=("turned_away",))
-            if r["city"] == city]
-    nights_of: dict[int, set[date]] = defaultdict(set)
-    for r in rows:
-        nights_of[r["person_id"]].add(r["night"])
-    streaks: list[tuple[int, date, date, int]] = []
-    for pid, nights in nights_of.items():
-        ordered = sorted(nights)
-        run_start = prev = ordered[0]
-        for n in ordered[1:] + [None]:  # type: ignore[list-item]
-            if n is not None and n == prev + timedelta(days=1):
-                prev = n
-                continue
-            length = (prev - run_start).days + 1
-            if length >= min_nights:
-                streaks.append((pid, run_start, prev, length))
-            if n is not None:
-                run_start = prev = n
-    if not streaks:
-        return []
+                     min_nights: int = REPEAT_NIGHTS, limit: int | None = None
+                     ) -> tuple[list[list[Any]], int]:
+    """People turned away `min_nights` or more nights in a row within the range, longest
+    first: ([name, first night, last night, nights in a row] for the first `limit`, how
+    many runs in all). Runs are found in SQL (gaps and islands over ReportTurnaway.day)."""
+    t = ReportTurnaway
+    numbered = select(t.person_id, t.day, (t.day - func.row_number().over(
+        partition_by=t.person_id, order_by=t.day)).label("grp")).where(
+        t.city == city, t.night >= start, t.night <= end).subquery()
+    length = func.count()
+    runs = (select(numbered.c.person_id, func.min(numbered.c.day), func.max(numbered.c.day),
+                   length).group_by(numbered.c.person_id, numbered.c.grp)
+            .having(length >= min_nights))
+    total = session.scalar(select(func.count()).select_from(runs.subquery())) or 0
+    runs = runs.order_by(length.desc(), func.min(numbered.c.day), numbered.c.person_id)
+    found = session.execute(runs.limit(limit) if limit else runs).all()
+    if not found:
+        return [], total
     people = {p.id: p for p in session.scalars(
-        select(Person).where(Person.id.in_({s[0] for s in streaks})))}
+        select(Person).where(Person.id.in_({r[0] for r in found})))}
     # Privacy: every view of a named person is audited (managers/admins only see this list).
     audit.record_many("view", sorted(people), "report: repeat turn-aways")
-    streaks.sort(key=lambda s: (-s[3], people[s[0]].display_name))
-    return [[people[pid].display_name, a.isoformat(), b.isoformat(), n]
-            for pid, a, b, n in streaks]
+    rows = [(people[pid].display_name, date.fromordinal(a), date.fromordinal(b), int(n))
+            for pid, a, b, n in found]
+    rows.sort(key=lambda r: (-r[3], r[0]))
+    return [[name, a.isoformat(), b.isoformat(), n] for name, a, b, n in rows], total
 
 
 def turnaway_report(session: Session, city: str, start: date, end: date, today: date) -> Report:
     """Turn-aways per night by reason, by gender, age band and need band, and repeats."""
     check_range(start, end)
     ensure_stats(session, city, start, end, today)
-    groups = request_groups(session, city, start, end)
     nights = nights_between(start, end)
     asked = {n: 0 for n in nights}
     by_reason = {n: {r: 0 for r in REASONS} for n in nights}
-    for g in groups:
-        if g.outcome != "waiting":
-            asked[g.night] += g.count
-        if g.outcome == "turned_away":
-            by_reason[g.night][g.reason if g.reason in REASONS else "capacity"] += g.count
+    for night, outcome, reason, n in request_sums(session, city, start, end,
+                                                  "night", "outcome", "reason"):
+        if outcome != "waiting":
+            asked[night] += n
+        if outcome == "turned_away":
+            by_reason[night][reason if reason in REASONS else "capacity"] += n
     night_rows = []
     for n in nights:
         away = sum(by_reason[n].values())
@@ -249,21 +261,30 @@ def turnaway_report(session: Session, city: str, start: date, end: date, today: 
         title=f"People turned away per night by reason, {city}",
         desc=f"Stacked bars: turn-aways per night from {start} to {end}, split by reason "
              f"(capacity, no eligible bed, keep-apart). Figures in the table below.")
-    repeats = repeat_turnaways(session, city, start, end)
+    repeats, runs = repeat_turnaways(session, city, start, end, limit=REPEAT_ON_PAGE)
+    repeat_cols = ["person", "first night", "last night", "nights in a row"]
+    caption = f"Turned away {REPEAT_NIGHTS} or more nights in a row"
+    if runs > len(repeats):
+        caption += f" (the longest {len(repeats)} of {runs:,}; all in the CSV)"
+        report.note = f"{runs:,} runs of {REPEAT_NIGHTS} or more nights turned away in a row."
     share_cols = ["turned away", "requests", "turned away %"]
     report.tables = [
         Table("nights", "Per night", ["night", "requests", "turned away",
                                       "capacity", "no eligible bed", "keep apart",
                                       "turned away %"], night_rows),
         Table("gender", "By gender", ["gender", *share_cols],
-              _share_rows(groups, "gender", GENDERS)),
+              _share_rows(session, city, start, end, "gender", GENDERS)),
         Table("age", "By age band", ["age band", *share_cols],
-              _share_rows(groups, "age_band", AGE_BANDS)),
+              _share_rows(session, city, start, end, "age_band", AGE_BANDS)),
         Table("need", "By need band", ["need band", *share_cols],
-              _share_rows(groups, "need_band", NEED_BANDS)),
-        Table("repeat", f"Turned away {REPEAT_NIGHTS} or more nights in a row",
-              ["person", "first night", "last night", "nights in a row"], repeats),
+              _share_rows(session, city, start, end, "need_band", NEED_BANDS)),
+        Table("repeat", caption, repeat_cols, repeats),
     ]
+    if runs > len(repeats):
+        report.tables.append(Table(
+            "repeat_all", f"Everyone turned away {REPEAT_NIGHTS} or more nights in a row",
+            repeat_cols, [], on_page=False,
+            load=lambda: repeat_turnaways(session, city, start, end)[0]))
     return report
 
 

@@ -11,9 +11,10 @@ from shelter.models import Hold, HoldRefusal, Organisation, Quota, Site
 from shelter.models.reporting import ReportSiteNight
 from shelter.services import charts
 from shelter.services.reports import (
-    Report, Table, check_range, night_facts, nights_between, pct, request_groups,
+    Report, Table, check_range, night_facts, nights_between, pct, request_sums,
 )
-from shelter.services.reports_stats import default_city, ensure_stats
+from shelter.services.reports_fill import ensure_stats
+from shelter.services.reports_stats import default_city
 
 HOLD_OUTCOMES = ("claimed", "expired", "cancelled", "released", "held")
 
@@ -93,10 +94,11 @@ def women_safety_report(session: Session, city: str, start: date, end: date, tod
                    ReportSiteNight.night <= end).group_by(ReportSiteNight.night)):
         beds[night] = [int(ws or 0), int(wo or 0)]
     women = {n: [0, 0] for n in nights}
-    for g in request_groups(session, city, start, end):
-        if g.gender == "woman" and g.outcome != "waiting":
-            women[g.night][0] += g.count
-            women[g.night][1] += g.count if g.outcome == "turned_away" else 0
+    for night, outcome, n in request_sums(session, city, start, end, "night", "outcome",
+                                          gender="woman"):
+        if outcome != "waiting":
+            women[night][0] += n
+            women[night][1] += n if outcome == "turned_away" else 0
     facts = night_facts(session, city, start, end)
     rows = []
     for n in nights:

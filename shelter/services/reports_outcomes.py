@@ -12,11 +12,12 @@ from shelter.models import Person
 from shelter.models.reporting import ReportWhatIf
 from shelter.services import audit, charts
 from shelter.services.reports import (
-    Report, ReportError, Table, check_range, pct, request_groups,
+    Report, ReportError, Table, check_range, pct, request_sums,
 )
+from shelter.services.reports_fill import ensure_stats
 from shelter.services.reports_stats import (
-    AGE_BANDS, GENDERS, NEED_BANDS, ensure_stats, first_come_result, latest_confirmed_runs,
-    need_band, person_id_of,
+    AGE_BANDS, GENDERS, NEED_BANDS, first_come_result, latest_confirmed_runs, need_band,
+    person_id_of,
 )
 
 
@@ -105,15 +106,18 @@ def fairness_report(session: Session, city: str, start: date, end: date, today: 
     check_range(start, end)
     ensure_stats(session, city, start, end, today)
     cells: dict[tuple[str, str, str], list[int]] = defaultdict(lambda: [0, 0])
-    for g in request_groups(session, city, start, end):
-        if g.outcome == "waiting":
-            continue
-        for key in (("gender", g.gender, "all"), ("gender", g.gender, g.need_band),
-                    ("age", g.age_band, "all"), ("age", g.age_band, g.need_band),
-                    ("need", g.need_band, "all")):
-            c = cells[key]
-            c[0] += g.count
-            c[1] += g.count if g.outcome == "placed" else 0
+    for kind, attr in (("gender", "gender"), ("age", "age_band")):
+        for group, band, outcome, n in request_sums(session, city, start, end,
+                                                    attr, "need_band", "outcome"):
+            if outcome == "waiting":
+                continue
+            keys = [(kind, group, "all"), (kind, group, band)]
+            if kind == "gender":
+                keys.append(("need", band, "all"))
+            for key in keys:
+                c = cells[key]
+                c[0] += n
+                c[1] += n if outcome == "placed" else 0
 
     def rate_rows(kind: str, order: tuple[str, ...]) -> list[list[Any]]:
         out = []

@@ -31,7 +31,7 @@ import shelter
 from shelter.models import (
     Assessment, Bed, BedOutage, NeedScheme, Person, Placement, Request, Room, Site,
 )
-from shelter.services.reports_stats import refresh_stats
+from shelter.services.reports_fill import refresh_stats
 
 CITY = "Toronto"
 CSV_NAME = "toronto-daily-shelter-occupancy-2024q1.csv"

@@ -382,6 +382,16 @@ def service_edit(service_id: int | None):  # type: ignore[no-untyped-def]
     return _form_page(form, title, back, _status(form))
 
 
+@bp.get("/people/audit")
+def audit_lookup():  # type: ignore[no-untyped-def]
+    """The small 'audit trail of person #' form on the admin start page."""
+    person_id = request.args.get("person", "").strip().lstrip("#")
+    if not person_id.isdigit():
+        flash("Give a person's number, e.g. 42.", "error")
+        return redirect(url_for("admin.index"))
+    return redirect(url_for("admin.person_audit", person_id=int(person_id)))
+
+
 @bp.get("/people/<int:person_id>/audit")
 def person_audit(person_id: int):  # type: ignore[no-untyped-def]
     person, events = inventory.person_audit_trail(db.session, person_id)

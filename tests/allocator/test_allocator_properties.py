@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -204,3 +205,59 @@ def test_staff_can_check_the_priority_by_hand(night):
 @given(tiny_nights())
 def test_night_json_round_trip(night):
     assert Night.from_json(night.to_json()) == night
+
+
+def cp_sat_need_vector(night: Night) -> tuple[int, ...]:
+    """Level 1 by an independent person x bed CP-SAT model, one need level at a time."""
+    from ortools.sat.python import cp_model
+
+    model = cp_model.CpModel()
+    x = {(r.person, b.id): model.new_bool_var(f"{r.person}@{b.id}")
+         for r in night.requests for b in night.beds if night.eligible(r, b)}
+    placed_vars: dict[str, list] = {}
+    for (p, b), var in x.items():
+        placed_vars.setdefault(p, []).append(var)
+    for bed in night.beds:
+        model.add_at_most_one(var for (p, b), var in x.items() if b == bed.id)
+    for p, vs in placed_vars.items():
+        model.add_at_most_one(vs)
+    for hold in night.holds:
+        model.add(sum(var for (p, b), var in x.items() if p == hold.person and (
+            b == hold.bed if hold.bed else night.bed_by_id[b].site == hold.site)) == 1)
+    sites = {b.site for b in night.beds}
+    for p, q in night.keep_apart:
+        for s in sites:
+            both = [var for (who, b), var in x.items()
+                    if who in (p, q) and night.bed_by_id[b].site == s]
+            model.add(sum(both) <= 1)
+    needs = sorted({r.need for r in night.requests}, reverse=True)
+    vector = []
+    for n in needs:
+        level = [var for (p, _), var in x.items() if night.request_by_person[p].need == n]
+        model.maximize(sum(level))
+        solver = cp_model.CpSolver()
+        solver.parameters.num_workers = 2
+        assert solver.solve(model) == cp_model.OPTIMAL
+        best = round(solver.objective_value)
+        model.add(sum(level) == best)
+        vector.append(best)
+    return tuple(vector)
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_dense_keep_apart_matches_cp_sat(seed):
+    """Many keep-apart pairs (branch and bound and stage-2 splits) on nights too big to brute force."""
+    import random
+
+    base = random_night(sites=4, beds=24, requests=40, seed=seed)
+    rng = random.Random(seed)
+    people = [r.person for r in base.requests]
+    held = {h.person for h in base.holds}
+    pairs = {tuple(sorted(rng.sample(people, 2))) for _ in range(30)}
+    night = Night.from_json(base.to_json() | {"keep_apart": [
+        list(p) for p in sorted(pairs) if not set(p) & held]})
+    result = solve(night)
+    check_hard(night, result.bed_of)
+    staff_check(night, result)
+    assert result.status.value == "optimal"
+    assert key_vector(night, result.bed_of)[0] == cp_sat_need_vector(night)

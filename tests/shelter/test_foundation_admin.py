@@ -307,3 +307,7 @@ def test_audit_trail_lists_newest_first_and_viewing_it_is_audited(client, db, ad
                               .order_by(AuditEvent.id)).all()
     assert [(e.action, e.username) for e in rows][-1] == ("view_audit", admin.username)
     assert client.get("/admin/people/999999/audit").status_code == 404
+    r = client.get(f"/admin/people/audit?person=%23{person.id}")  # "#12" as typed
+    assert r.status_code == 302 and r.headers["Location"].endswith(f"/people/{person.id}/audit")
+    r = client.get("/admin/people/audit?person=abc", follow_redirects=True)
+    assert "Give a person&#39;s number" in r.get_data(as_text=True)

@@ -158,14 +158,16 @@ def test_csrf_is_enforced_and_nothing_is_saved_without_the_token(app, client, db
 
     r = client.post("/admin/organisations/new", data=data)
     assert r.status_code == 400
-    assert db.session.scalar(select(Organisation).where(Organisation.name == "Utekontakten")) is None
-    assert client.post("/login", data={"username": admin.username, "password": "x"}).status_code == 400
+    named = select(Organisation).where(Organisation.name == "Utekontakten")
+    assert db.session.scalar(named) is None
+    login_form = {"username": admin.username, "password": "x"}
+    assert client.post("/login", data=login_form).status_code == 400
 
     page = client.get("/admin/organisations/new").get_data(as_text=True)
     token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page).group(1)
     r = client.post("/admin/organisations/new", data=data | {"csrf_token": token})
     assert r.status_code == 302
-    assert db.session.scalar(select(Organisation).where(Organisation.name == "Utekontakten"))
+    assert db.session.scalar(named) is not None
 
 
 def test_passwords_are_hashed_with_argon2id(app, db):

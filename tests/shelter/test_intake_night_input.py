@@ -172,3 +172,37 @@ def test_confirmed_people_are_fixed_and_ended_people_left_out(db, make_site):
     data, maps = build_night(db.session, NIGHT, CITY)
     assert {r["person"] for r in data["requests"]} == {str(a.person_id), str(c.person_id)}
     assert maps.fixed == {str(a.person_id): str(beds[0].id)}
+
+
+def test_need_from_fresh_assessment_when_request_has_none(db, make_site):
+    from datetime import datetime
+
+    from shelter.models import Assessment
+    from tests.shelter.intake_factories import scheme
+
+    make_site("strax", beds=1)
+    fresh, stale = ask(db.session, "Fresh"), ask(db.session, "Stale")
+    db.session.add_all([
+        Assessment(person_id=fresh.person_id, scheme_id=scheme(db.session).id, answers={},
+                   need=55, parts=[], assessed_at=datetime(2026, 11, 25, 18, 0)),
+        Assessment(person_id=stale.person_id, scheme_id=scheme(db.session).id, answers={},
+                   need=90, parts=[], assessed_at=datetime(2026, 11, 20, 18, 0)),
+    ])
+    db.session.flush()
+    data, _ = build_night(db.session, NIGHT, CITY)
+    assert _req(data, fresh.person_id)["need"] == 55
+    assert _req(data, stale.person_id)["need"] == 0
+
+
+def test_proposal_on_a_bed_out_of_service_is_replaced(db, make_site):
+    from shelter.services.allocation import run_allocation
+
+    site = make_site("strax", beds=2)
+    a = ask(db.session, "A", need=10)
+    run_allocation(db.session, NIGHT, city=CITY, user=None)
+    old_bed = db.session.query(Placement).filter_by(person_id=a.person_id).one().bed_id
+    db.session.add(BedOutage(bed_id=old_bed, reason="broken", starts_on=NIGHT, ends_on=None))
+    db.session.flush()
+    run_allocation(db.session, NIGHT, city=CITY, user=None)
+    now = db.session.query(Placement).filter_by(person_id=a.person_id).one()
+    assert now.bed_id != old_bed and now.bed_id in {b.id for b in beds_of(site)}

@@ -1,0 +1,273 @@
+"""Counting nights into the report tables: count each night's facts once, read them often.
+
+Reports over 90 nights of a city of ~10,000 requests a night must render in under a
+second, so `refresh_stats` counts nights into the small tables of
+`shelter.models.reporting` and the reports read those. `ensure_stats` fills nights that
+were never counted and always recounts the two most recent nights (late check-ins and
+no-shows still change them); `flask refresh-report-stats` recounts any range by hand.
+
+Counting is done in SQL (GROUP BY over the whole batch of nights), not row by row in
+Python, so the Toronto import (690,000 requests) counts its 90 nights in seconds.
+
+A request has no city of its own; it belongs to the city of the site where it was placed,
+else of its preferred site, else of its hold's site, else of the confirmed allocation run
+that night that listed the person, else the default city (app config DEFAULT_CITY).
+
+Race safety: a night is *claimed* by inserting its `ReportNight` rows (unique per city and
+night) in a savepoint before anything else is written. Two requests filling the same
+never-counted night at once on PostgreSQL: the second one's insert waits for the first to
+commit, fails on the unique key, its savepoint is rolled back and it skips the night (the
+first one's counts stand). SQLite serialises writers at BEGIN IMMEDIATE, so the second one
+already sees the night counted."""
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable
+from datetime import date, timedelta
+from typing import Any
+
+from sqlalchemy import and_, case, delete, exists, extract, func, insert, literal, or_, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, aliased
+
+from shelter.models import (
+    Assessment, Bed, BedOutage, Hold, HoldStatus, KeepApart, Person, Placement, Request,
+    Restriction, Room, Site,
+)
+from shelter.models.reporting import (
+    ReportNight, ReportRequestGroup, ReportSiteNight, ReportTurnaway, ReportWhatIf,
+)
+from shelter.services.reports_stats import (
+    AGE_BANDS, NEED_BANDS, OCCUPIED, age_band, cities, default_city, latest_confirmed_runs,
+    need_band, person_id_of, whatif_counts,
+)
+
+
+def ensure_stats(session: Session, city: str, start: date, end: date, today: date) -> None:
+    """Count the nights of the range that were never counted, and recount the nights from
+    yesterday on (they still change). One query when everything is counted."""
+    have = set(session.scalars(select(ReportNight.night).where(
+        ReportNight.city == city, ReportNight.night >= start, ReportNight.night <= end)))
+    todo = []
+    night = start
+    while night <= end:
+        if night not in have or night >= today - timedelta(days=1):
+            todo.append(night)
+        night += timedelta(days=1)
+    if todo:
+        refresh_stats(session, todo)
+
+
+def refresh_stats(session: Session, nights: Iterable[date]) -> int:
+    """Recount the given nights for every city (replacing their rows). Flushes only.
+    Returns the number of nights this call counted (a night another transaction is
+    counting at the same moment is left to it, see the module docstring)."""
+    all_cities = cities(session)
+    claimed = [n for n in sorted(set(nights)) if _claim_night(session, n, all_cities)]
+    if not claimed:
+        return 0
+    for model in (ReportSiteNight, ReportRequestGroup, ReportWhatIf, ReportTurnaway):
+        session.execute(delete(model).where(model.night.in_(claimed)))
+    for night in claimed:
+        _count_beds(session, night)
+    _count_requests(session, claimed)
+    _count_whatif(session, claimed)
+    return len(claimed)
+
+
+# --- claiming a night (with its safety counts) -------------------------------------------
+
+def _claim_night(session: Session, night: date, all_cities: list[str]) -> bool:
+    """Replace the night's ReportNight rows (bans and keep-apart pairs in force, per city);
+    False when another transaction counted the night meanwhile (unique key on city, night)."""
+    fallback = default_city()
+    site_city = dict(session.execute(select(Site.id, Site.city)).all())
+    bans_rows = session.execute(
+        select(Restriction.person_id, Restriction.site_id).where(
+            Restriction.starts_on <= night,
+            or_(Restriction.ends_on.is_(None), Restriction.ends_on >= night),
+            Restriction.ended_at.is_(None))).all()
+    pair_rows = session.execute(
+        select(KeepApart.person_a_id, KeepApart.person_b_id).where(
+            KeepApart.starts_on <= night,
+            or_(KeepApart.ends_on.is_(None), KeepApart.ends_on >= night),
+            KeepApart.ended_at.is_(None))).all()
+    people = {p for p, s in bans_rows if site_city.get(s) is None} | {x for r in pair_rows for x in r}
+    city_of_person = _cities_of(session, night, people)
+    bans: Counter[str] = Counter()
+    for person_id, site_id in bans_rows:
+        bans[site_city.get(site_id) or city_of_person.get(person_id, fallback)] += 1
+    pairs: Counter[str] = Counter()
+    for a, b in pair_rows:
+        pairs[city_of_person.get(a) or city_of_person.get(b) or fallback] += 1
+    rows = [{"city": c, "night": night, "bans_active": bans[c], "keep_apart_active": pairs[c]}
+            for c in sorted(set(all_cities) | set(bans) | set(pairs) | {fallback})]
+    session.execute(delete(ReportNight).where(ReportNight.night == night))
+    try:
+        with session.begin_nested():
+            session.execute(insert(ReportNight), rows)
+    except IntegrityError:
+        return False
+    return True
+
+
+def _cities_of(session: Session, night: date, people: set[int]) -> dict[int, str]:
+    """City of each person's request that night (for safety records that name no site)."""
+    if not people:
+        return {}
+    city = _city_expr()
+    out = {}
+    for pid, c in session.execute(_joined(select(Request.person_id, city)).where(
+            Request.night == night, Request.person_id.in_(people))):
+        if c:
+            out[pid] = c
+    return out
+
+
+# --- beds per site ----------------------------------------------------------------------
+
+def _count_beds(session: Session, night: date) -> None:
+    """Beds in service per site (same rule as services.inventory.beds_in_service), how many
+    are occupied (confirmed/checked in) and held (active hold on a bed nobody sleeps in)."""
+    occupied = exists().where(Placement.bed_id == Bed.id, Placement.night == night,
+                              Placement.status.in_(OCCUPIED))
+    held = exists().where(Hold.bed_id == Bed.id, Hold.night == night,
+                          Hold.status == HoldStatus.HELD)
+    women = Room.gender == "women"
+    one = literal(1)
+    stmt = (
+        select(Site.city, literal(night).label("night"), Site.id.label("site_id"),
+               func.count(Bed.id).label("in_service"),
+               func.sum(case((occupied, one), else_=0)).label("occupied"),
+               func.sum(case((and_(held, ~occupied), one), else_=0)).label("held"),
+               func.sum(case((women, one), else_=0)).label("women_in_service"),
+               func.sum(case((and_(women, occupied), one), else_=0)).label("women_occupied"))
+        .join(Room, Room.id == Bed.room_id).join(Site, Site.id == Room.site_id)
+        .where(Site.active.is_(True), Bed.valid_from <= night,
+               or_(Bed.valid_until.is_(None), Bed.valid_until >= night),
+               Room.valid_from <= night, or_(Room.valid_until.is_(None), Room.valid_until >= night),
+               ~exists().where(BedOutage.bed_id == Bed.id, BedOutage.starts_on <= night,
+                               or_(BedOutage.ends_on.is_(None), BedOutage.ends_on >= night)))
+        .group_by(Site.city, Site.id)
+    )
+    rows = [dict(r._mapping) for r in session.execute(stmt)]
+    if rows:
+        session.execute(insert(ReportSiteNight), rows)
+
+
+# --- requests by group, and who was turned away -----------------------------------------
+
+_pref, _hold_site = aliased(Site), aliased(Site)
+
+
+def _placed_city():  # type: ignore[no-untyped-def]
+    """Subquery: the city of each (person, night) placement."""
+    return (select(Placement.person_id, Placement.night, func.min(Site.city).label("city"))
+            .join(Bed, Bed.id == Placement.bed_id).join(Room, Room.id == Bed.room_id)
+            .join(Site, Site.id == Room.site_id)
+            .group_by(Placement.person_id, Placement.night).subquery("placed"))
+
+
+_PLACED = _placed_city()
+
+
+def _city_expr():  # type: ignore[no-untyped-def]
+    return func.coalesce(_PLACED.c.city, _pref.city, _hold_site.city)
+
+
+def _joined(stmt):  # type: ignore[no-untyped-def]
+    """`stmt` over requests with the joins `_city_expr` needs."""
+    placed = _PLACED
+    return (stmt.outerjoin(placed, and_(placed.c.person_id == Request.person_id,
+                                        placed.c.night == Request.night))
+            .outerjoin(_pref, _pref.id == Request.preferred_site_id)
+            .outerjoin(Hold, Hold.id == Request.hold_id)
+            .outerjoin(_hold_site, _hold_site.id == Hold.site_id))
+
+
+def _band_exprs():  # type: ignore[no-untyped-def]
+    need = func.coalesce(Assessment.need, 0)
+    need_b = case(*[(need < 20 * (i + 1), NEED_BANDS[i]) for i in range(4)], else_=NEED_BANDS[4])
+    age = extract("year", Request.night) - Person.birth_year
+    age_b = case((Person.birth_year.is_(None), AGE_BANDS[5]), (age < 18, AGE_BANDS[0]),
+                 (age <= 23, AGE_BANDS[1]), (age <= 39, AGE_BANDS[2]),
+                 (age <= 59, AGE_BANDS[3]), else_=AGE_BANDS[4])
+    outcome = case((Request.status == "placed", "placed"),
+                   (Request.status == "turned_away", "turned_away"), else_="waiting")
+    reason = case((Request.status == "turned_away",
+                   func.coalesce(Request.turnaway_reason, "capacity")), else_="")
+    return need_b, age_b, outcome, reason
+
+
+def _count_requests(session: Session, nights: list[date]) -> None:
+    """ReportRequestGroup and ReportTurnaway rows for the nights: one GROUP BY in SQL for
+    requests whose city comes from a site, row by row only for the few that need the
+    allocation run (or the default city) to place them."""
+    city = _city_expr()
+    need_b, age_b, outcome, reason = _band_exprs()
+    base_where = (Request.night.in_(nights), Request.status != "withdrawn")
+    keys = (Request.night, city, Person.gender, age_b, need_b, outcome, reason)
+    grouped = _joined(select(*keys, func.count()).select_from(Request)
+                      .join(Person, Person.id == Request.person_id)
+                      .outerjoin(Assessment, Assessment.id == Request.assessment_id)
+                      ).where(*base_where, city.is_not(None)).group_by(*keys)
+    groups: Counter[tuple[Any, ...]] = Counter()
+    for row in session.execute(grouped):
+        night, c, gender, age, need, out, why, n = row
+        groups[(c, night, str(getattr(gender, "value", gender)), age, need, out, why)] += n
+    away = {(c, night, pid) for night, c, pid in session.execute(
+        _joined(select(Request.night, city, Request.person_id).select_from(Request)).where(
+            *base_where, Request.status == "turned_away", city.is_not(None)))}
+    _add_homeless_rows(session, nights, groups, away)
+    if groups:
+        session.execute(insert(ReportRequestGroup), [
+            {"city": k[0], "night": k[1], "gender": k[2], "age_band": k[3], "need_band": k[4],
+             "outcome": k[5], "reason": k[6] or "", "count": n} for k, n in groups.items()])
+    if away:
+        session.execute(insert(ReportTurnaway), [
+            {"city": c, "night": night, "day": night.toordinal(), "person_id": pid}
+            for c, night, pid in sorted(away, key=lambda k: (k[0], k[1], k[2]))])
+
+
+def _add_homeless_rows(session: Session, nights: list[date], groups: Counter, away: set) -> None:  # type: ignore[type-arg]
+    """Requests no site places in a city: the confirmed run that listed them, else the
+    default city."""
+    city = _city_expr()
+    rows = session.execute(_joined(
+        select(Request.night, Request.person_id, Request.status, Request.turnaway_reason,
+               Person.gender, Person.birth_year, Assessment.need).select_from(Request)
+        .join(Person, Person.id == Request.person_id)
+        .outerjoin(Assessment, Assessment.id == Request.assessment_id)).where(
+        Request.night.in_(nights), Request.status != "withdrawn", city.is_(None))).all()
+    if not rows:
+        return
+    run_city: dict[tuple[int, date], str] = {}
+    for (c, night), run in latest_confirmed_runs(session, sorted({r[0] for r in rows})).items():
+        for req in run.input_json.get("requests", []):
+            pid = person_id_of(req.get("person", ""))
+            if pid is not None:
+                run_city[(pid, night)] = c
+    fallback = default_city()
+    for night, pid, status, why, gender, born, need in rows:
+        c = run_city.get((pid, night), fallback)
+        status = str(getattr(status, "value", status))
+        out = status if status in ("placed", "turned_away") else "waiting"
+        reason = (why or "capacity") if out == "turned_away" else ""
+        groups[(c, night, str(getattr(gender, "value", gender)), age_band(born, night),
+                need_band(need), out, reason)] += 1
+        if out == "turned_away":
+            away.add((c, night, pid))
+
+
+# --- what-if -----------------------------------------------------------------------------
+
+def _count_whatif(session: Session, nights: list[date]) -> None:
+    """The confirmed run's need result beside its first-come comparison, per need band."""
+    rows = []
+    for (city, night), run in latest_confirmed_runs(session, nights).items():
+        for band, counts in whatif_counts(run).items():
+            rows.append({"city": city, "night": night, "run_id": run.id, "need_band": band,
+                         "requests": counts[0], "placed_need": counts[1],
+                         "placed_first_come": counts[2]})
+    if rows:
+        session.execute(insert(ReportWhatIf), rows)
