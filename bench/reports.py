@@ -2,7 +2,8 @@
 
     python -m bench.reports [--db PATH]   (default instance/bench-reports.db)
 
-Imports Toronto once into a fresh SQLite file (reused on the next run), then times each
+Imports Toronto once into a fresh SQLite file (reused on the next run; with the what-if
+runs of the last 7 nights, as `flask import-toronto` does), then times each
 report page via the test client. Not a test: it prints a table."""
 from __future__ import annotations
 
@@ -37,7 +38,7 @@ def main() -> None:
 
             upgrade()
             t = time.perf_counter()
-            print(*import_toronto(db.session, default_csv(), 90))
+            print(*import_toronto(db.session, default_csv(), 90, allocate_last=7), sep="\n")
             db.session.add(User(username="bench", display_name="Bench", role=Role.MANAGER,
                                 password_hash=hash_password("bench-password")))
             db.session.commit()

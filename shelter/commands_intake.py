@@ -27,7 +27,7 @@ def _fail(message: str) -> None:
 @click.option("--rule", type=click.Choice(["need", "first-come"]), default="need")
 def allocate(night: str | None, city: str | None, rule: str) -> None:
     """Run the allocation core on a night's requests and store the proposal."""
-    from shelter.services.allocation import AllocationError, latest_run, run_allocation
+    from shelter.services.allocation import AllocationError, run_allocation
     from shelter.services.people import tonight
 
     try:
@@ -36,15 +36,14 @@ def allocate(night: str | None, city: str | None, rule: str) -> None:
         _fail(f"--night: '{night}' is not a date (use YYYY-MM-DD)")
         return
     where = city or str(current_app.config.get("CITY", "Bergen"))
-    previous = latest_run(db.session, day, where)
-    kind = "late" if previous is not None and previous.confirmed_at is not None else "proposal"
     try:
-        run = run_allocation(db.session, day, city=where, user=None, kind=kind, rule=rule)
+        run = run_allocation(db.session, day, city=where, user=None, kind=None, rule=rule,
+                             allow_empty=False)
     except AllocationError as err:
         _fail(str(err))
         return
     placed, turned = len(run.result_json["assignments"]), len(run.result_json["turned_away"])
     db.session.commit()
-    click.echo(f"run {run.id} ({kind}, {rule}) for {day} in {where}: {placed} placed, "
+    click.echo(f"run {run.id} ({run.kind}, {rule}) for {day} in {where}: {placed} placed, "
                f"{turned} turned away, solver {run.solver_status} in {run.solve_seconds:.2f} s; "
                f"confirm it on the board")

@@ -21,12 +21,15 @@ def init_app(app: Flask) -> None:
 @click.option("--csv", "csv_path", type=click.Path(path_type=Path), default=None,
               help="The occupancy CSV (default: ../shared/data beside the repository).")
 @click.option("--nights", type=int, default=90, show_default=True)
-def import_toronto_cmd(csv_path: Path | None, nights: int) -> None:
+@click.option("--allocate-last", type=int, default=7, show_default=True,
+              help="Run the allocation core on the last K nights for the what-if report.")
+def import_toronto_cmd(csv_path: Path | None, nights: int, allocate_last: int) -> None:
     """Load Toronto's 2024 Q1 shelter occupancy as a second demo city."""
     from shelter.services.toronto_import import ImportError_, default_csv, import_toronto
 
     try:
-        lines = import_toronto(db.session, csv_path or default_csv(), nights)
+        lines = import_toronto(db.session, csv_path or default_csv(), nights,
+                               allocate_last=allocate_last)
     except ImportError_ as err:
         db.session.rollback()
         click.echo(f"error: {err}", err=True)

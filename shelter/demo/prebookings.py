@@ -1,10 +1,90 @@
-"""Demo data part 'prebookings' (see shelter/demo/__init__.py)."""
+"""Demo data part 'prebookings': a few partner holds for tonight and tomorrow from NAV and
+Kirkens Bymisjon (one expired, one cancelled), and refused attempts in HoldRefusal.
+
+Holds are made on free eligible beds with the same helpers the booking service uses, so
+the demo never breaks the bed-night invariants whatever the evening part placed."""
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
+
+from shelter.models import (
+    Gender, Hold, HoldRefusal, HoldStatus, Organisation, OrganisationPerson, Person, Request,
+    RequestStatus, Site, utcnow,
+)
+from shelter.services.prebooking import (
+    NO_BED_ANYWHERE, NO_BED_HERE, bed_fits, free_beds_at, hold_expires_at, open_request,
+)
+
+TZ = "Europe/Oslo"
+
+# (organisation, site code, night offset, name, alias, birth year, gender, final status, note)
+HOLDS = [
+    ("NAV", "gyldenpris", 0, "Tor Haugen", None, 1979, Gender.MAN, HoldStatus.HELD,
+     "Coming from the NAV office after 18:00."),
+    ("NAV", "vagsbunnen", 0, None, "Sjur", 1988, Gender.MAN, HoldStatus.HELD, ""),
+    ("NAV", "sandviken", 1, "Anders Bø", None, 1965, Gender.MAN, HoldStatus.HELD, ""),
+    ("Kirkens Bymisjon", "kvinnehuset", 0, "Mari Solberg", None, 1995, Gender.WOMAN,
+     HoldStatus.HELD, "Needs a quiet room; will call if delayed."),
+    ("Kirkens Bymisjon", "kvinnehuset", 1, "Lene Dahl", None, 2001, Gender.WOMAN,
+     HoldStatus.HELD, ""),
+    ("Kirkens Bymisjon", "gyldenpris", -1, "Kjell Aas", None, 1972, Gender.MAN,
+     HoldStatus.EXPIRED, ""),
+    ("NAV", "gyldenpris", 1, "Per Lund", None, 1983, Gender.MAN, HoldStatus.CANCELLED,
+     "Found a room at a hostel."),
+]
+
+# (organisation, site code or None, night offset, reason code, message as shown)
+REFUSALS = [
+    ("NAV", "kvinnehuset", 0, "ineligible", NO_BED_HERE),
+    ("Kirkens Bymisjon", "gyldenpris", 0, "quota",
+     "Your organisation has used its quota of pre-bookings at this site for that night."),
+    ("NAV", None, 1, "no_bed", NO_BED_ANYWHERE),
+    ("Kirkens Bymisjon", "vagsbunnen", 1, "barred", NO_BED_HERE),
+]
 
 
 def seed(session: Session, today: date) -> list[str]:
-    return []
+    orgs = {o.name: o for o in session.scalars(select(Organisation))}
+    sites = {s.code: s for s in session.scalars(select(Site))}
+    made = 0
+    for org_name, code, offset, name, alias, born, gender, status, note in HOLDS:
+        org, site = orgs.get(org_name), sites.get(code)
+        if org is None or site is None:
+            continue  # the base part did not create it: nothing to hold
+        night = today + timedelta(days=offset)
+        person = Person(name=name, alias=alias, birth_year=born, gender=gender)
+        session.add(person)
+        session.flush()
+        session.add(OrganisationPerson(organisation_id=org.id, person_id=person.id,
+                                       ref=f"{org_name[:3].upper()}-{person.id:04d}"))
+        bed = next((b for b in free_beds_at(session, night, site.id) if bed_fits(b, person, set())),
+                   None)
+        if bed is None:
+            continue
+        hold = Hold(organisation_id=org.id, person_id=person.id, night=night, site_id=site.id,
+                    bed_id=bed.id, site_only=True, needs=[], note=note,
+                    expires_at=hold_expires_at(site, night, TZ))
+        session.add(hold)
+        session.flush()
+        req = open_request(session, hold, None)
+        if status is not HoldStatus.HELD:  # ended holds free their bed and withdraw the request
+            hold.status, hold.ended_at = status, utcnow() - timedelta(hours=2)
+            req.status = RequestStatus.WITHDRAWN
+        made += 1
+    refused = 0
+    for org_name, code, offset, reason, message in REFUSALS:
+        org = orgs.get(org_name)
+        if org is None:
+            continue
+        site = sites.get(code) if code else None
+        session.add(HoldRefusal(organisation_id=org.id, night=today + timedelta(days=offset),
+                                site_id=site.id if site else None, reason=reason,
+                                message=message))
+        refused += 1
+    session.flush()
+    open_holds = session.scalar(select(Request.id).where(Request.hold_id.is_not(None)).limit(1))
+    return [f"pre-bookings: {made} holds ({'with' if open_holds else 'no'} partner requests), "
+            f"{refused} refused attempts"]

@@ -84,7 +84,7 @@ class ReportTurnaway(Base):
     databases (gaps and islands: day - row_number() is constant along a run)."""
 
     __tablename__ = "report_turnaways"
-    __table_args__ = (Index("ix_report_turnaways_city_night", "city", "night"),)
+    __table_args__ = (Index("ix_report_turnaways_city_person_day", "city", "person_id", "day"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     city: Mapped[str] = mapped_column(String(60))

@@ -54,18 +54,24 @@ def active_placement_stmt(night: date, person_id: int) -> Any:
 
 
 def run_allocation(session: Session, night: date, *, city: str, user: User | None,
-                   kind: str = "proposal", rule: str = "need",
-                   time_limit: float | None = None) -> AllocationRun:
+                   kind: str | None = "proposal", rule: str = "need",
+                   time_limit: float | None = None, allow_empty: bool = True) -> AllocationRun:
     """Run the core on tonight's data and store the proposal.
 
     Confirmed and checked-in people are fixed (late arrivals never move them). Earlier
     *proposed* placements of the night are replaced by the new ones; the first-come result
-    of the same night is stored beside for comparison. Raises AllocationError when nobody
-    is asking or the database holds a night the core refuses (the message names the item).
+    of the same night is stored beside for comparison. `kind` None picks "late" when the
+    night already has a confirmed run, else "proposal". An empty night gives an empty run
+    (the scheduler may run before anyone asks) unless `allow_empty` is false. Raises
+    AllocationError for an empty night when not allowed, or when the database holds a night
+    the core refuses (the message names the item).
     """
     started = clock.perf_counter()
+    if kind is None:  # staff pressing the button: after a confirmation it places late arrivals
+        previous = latest_run(session, night, city)
+        kind = "late" if previous is not None and previous.confirmed_at is not None else "proposal"
     data, maps = build_night(session, night, city)
-    if not data["requests"]:
+    if not data["requests"] and not allow_empty:
         raise AllocationError("Nobody is asking for a bed on this night yet.")
     limit = time_limit or float(_config("SOLVER_TIME_LIMIT", 10.0))
     try:

@@ -308,7 +308,7 @@ def _place(session: Session, booking: BookingRequest, person: Person, sites: lis
                     session.flush()
             except IntegrityError:
                 continue  # another partner took this bed a moment ago: try the next one
-            _open_request(session, hold, actor)
+            open_request(session, hold, actor)
             return hold
         reasons.append("no_bed")
     # Most specific code for managers; the partner sees the same words whatever it was.
@@ -316,7 +316,7 @@ def _place(session: Session, booking: BookingRequest, person: Person, sites: lis
     raise HoldRefused(code, generic, sites[0].id if len(sites) == 1 else None)
 
 
-def _open_request(session: Session, hold: Hold, actor: Any) -> Request:
+def open_request(session: Session, hold: Hold, actor: Any) -> Request:
     """A hold always comes with an open partner Request for the person and night."""
     req = session.scalar(select(Request).where(
         Request.person_id == hold.person_id, Request.night == hold.night,

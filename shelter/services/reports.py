@@ -212,14 +212,16 @@ def repeat_turnaways(session: Session, city: str, start: date, end: date,
     t = ReportTurnaway
     numbered = select(t.person_id, t.day, (t.day - func.row_number().over(
         partition_by=t.person_id, order_by=t.day)).label("grp")).where(
-        t.city == city, t.night >= start, t.night <= end).subquery()
+        t.city == city, t.day >= start.toordinal(), t.day <= end.toordinal()).subquery()
     length = func.count()
     runs = (select(numbered.c.person_id, func.min(numbered.c.day), func.max(numbered.c.day),
                    length).group_by(numbered.c.person_id, numbered.c.grp)
             .having(length >= min_nights))
-    total = session.scalar(select(func.count()).select_from(runs.subquery())) or 0
-    runs = runs.order_by(length.desc(), func.min(numbered.c.day), numbered.c.person_id)
-    found = session.execute(runs.limit(limit) if limit else runs).all()
+    # All runs come back (a few thousand small rows at most); only the shown ones are named.
+    found = session.execute(runs.order_by(length.desc(), func.min(numbered.c.day),
+                                          numbered.c.person_id)).all()
+    total = len(found)
+    found = found[:limit] if limit else found
     if not found:
         return [], total
     people = {p.id: p for p in session.scalars(

@@ -9,7 +9,8 @@ no-shows still change them); `flask refresh-report-stats` recounts any range by 
 Counting is done in SQL (GROUP BY over the whole batch of nights), not row by row in
 Python, so the Toronto import (690,000 requests) counts its 90 nights in seconds.
 
-A request has no city of its own; it belongs to the city of the site where it was placed,
+A request has no city of its own; it belongs to the city of the site of its active
+placement (proposed, confirmed or checked in),
 else of its preferred site, else of its hold's site, else of the confirmed allocation run
 that night that listed the person, else the default city (app config DEFAULT_CITY).
 
@@ -26,7 +27,7 @@ from collections.abc import Iterable
 from datetime import date, timedelta
 from typing import Any
 
-from sqlalchemy import and_, case, delete, exists, extract, func, insert, literal, or_, select
+from sqlalchemy import and_, case, delete, extract, func, insert, literal, or_, select, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, aliased
 
@@ -43,9 +44,10 @@ from shelter.services.reports_stats import (
 )
 
 
-def ensure_stats(session: Session, city: str, start: date, end: date, today: date) -> None:
+def ensure_stats(session: Session, city: str, start: date, end: date, today: date) -> int:
     """Count the nights of the range that were never counted, and recount the nights from
-    yesterday on (they still change). One query when everything is counted."""
+    yesterday on (they still change). One query when everything is counted. Returns how
+    many nights this call counted."""
     have = set(session.scalars(select(ReportNight.night).where(
         ReportNight.city == city, ReportNight.night >= start, ReportNight.night <= end)))
     todo = []
@@ -54,8 +56,7 @@ def ensure_stats(session: Session, city: str, start: date, end: date, today: dat
         if night not in have or night >= today - timedelta(days=1):
             todo.append(night)
         night += timedelta(days=1)
-    if todo:
-        refresh_stats(session, todo)
+    return refresh_stats(session, todo) if todo else 0
 
 
 def refresh_stats(session: Session, nights: Iterable[date]) -> int:
@@ -126,60 +127,69 @@ def _cities_of(session: Session, night: date, people: set[int]) -> dict[int, str
 
 # --- beds per site ----------------------------------------------------------------------
 
+def _in_service(night: date) -> tuple[Any, ...]:
+    """Filters on Bed/Room/Site: in service that night (as services.inventory)."""
+    out = select(BedOutage.bed_id).where(
+        BedOutage.starts_on <= night, or_(BedOutage.ends_on.is_(None), BedOutage.ends_on >= night))
+    return (Site.active.is_(True), Bed.valid_from <= night,
+            or_(Bed.valid_until.is_(None), Bed.valid_until >= night), Room.valid_from <= night,
+            or_(Room.valid_until.is_(None), Room.valid_until >= night), Bed.id.not_in(out))
+
+
 def _count_beds(session: Session, night: date) -> None:
-    """Beds in service per site (same rule as services.inventory.beds_in_service), how many
-    are occupied (confirmed/checked in) and held (active hold on a bed nobody sleeps in)."""
-    occupied = exists().where(Placement.bed_id == Bed.id, Placement.night == night,
-                              Placement.status.in_(OCCUPIED))
-    held = exists().where(Hold.bed_id == Bed.id, Hold.night == night,
-                          Hold.status == HoldStatus.HELD)
-    women = Room.gender == "women"
-    one = literal(1)
-    stmt = (
-        select(Site.city, literal(night).label("night"), Site.id.label("site_id"),
-               func.count(Bed.id).label("in_service"),
-               func.sum(case((occupied, one), else_=0)).label("occupied"),
-               func.sum(case((and_(held, ~occupied), one), else_=0)).label("held"),
-               func.sum(case((women, one), else_=0)).label("women_in_service"),
-               func.sum(case((and_(women, occupied), one), else_=0)).label("women_occupied"))
-        .join(Room, Room.id == Bed.room_id).join(Site, Site.id == Room.site_id)
-        .where(Site.active.is_(True), Bed.valid_from <= night,
-               or_(Bed.valid_until.is_(None), Bed.valid_until >= night),
-               Room.valid_from <= night, or_(Room.valid_until.is_(None), Room.valid_until >= night),
-               ~exists().where(BedOutage.bed_id == Bed.id, BedOutage.starts_on <= night,
-                               or_(BedOutage.ends_on.is_(None), BedOutage.ends_on >= night)))
-        .group_by(Site.city, Site.id)
-    )
-    rows = [dict(r._mapping) for r in session.execute(stmt)]
+    """Beds in service per site, how many are occupied (confirmed/checked in) and held
+    (active hold on a bed nobody sleeps in); three GROUP BYs, no per-bed work."""
+    women = case((Room.gender == "women", literal(1)), else_=0)
+    where = _in_service(night)
+    rows = {sid: {"city": c, "night": night, "site_id": sid, "in_service": n, "occupied": 0,
+                  "held": 0, "women_in_service": int(w or 0), "women_occupied": 0}
+            for c, sid, n, w in session.execute(
+                select(Site.city, Site.id, func.count(Bed.id), func.sum(women))
+                .join(Room, Room.id == Bed.room_id).join(Site, Site.id == Room.site_id)
+                .where(*where).group_by(Site.city, Site.id))}
+    sleeping = select(Placement.bed_id).where(Placement.night == night,
+                                              Placement.status.in_(OCCUPIED))
+    for sid, n, w in session.execute(
+            select(Site.id, func.count(Placement.id), func.sum(women))
+            .join(Bed, Bed.id == Placement.bed_id).join(Room, Room.id == Bed.room_id)
+            .join(Site, Site.id == Room.site_id)
+            .where(Placement.night == night, Placement.status.in_(OCCUPIED), *where)
+            .group_by(Site.id)):
+        if sid in rows:
+            rows[sid]["occupied"], rows[sid]["women_occupied"] = n, int(w or 0)
+    for sid, n in session.execute(
+            select(Site.id, func.count(Hold.bed_id.distinct()))
+            .join(Bed, Bed.id == Hold.bed_id).join(Room, Room.id == Bed.room_id)
+            .join(Site, Site.id == Room.site_id)
+            .where(Hold.night == night, Hold.status == HoldStatus.HELD,
+                   Hold.bed_id.not_in(sleeping), *where)
+            .group_by(Site.id)):
+        if sid in rows:
+            rows[sid]["held"] = n
     if rows:
-        session.execute(insert(ReportSiteNight), rows)
+        session.execute(insert(ReportSiteNight), list(rows.values()))
 
 
 # --- requests by group, and who was turned away -----------------------------------------
 
 _pref, _hold_site = aliased(Site), aliased(Site)
-
-
-def _placed_city():  # type: ignore[no-untyped-def]
-    """Subquery: the city of each (person, night) placement."""
-    return (select(Placement.person_id, Placement.night, func.min(Site.city).label("city"))
-            .join(Bed, Bed.id == Placement.bed_id).join(Room, Room.id == Bed.room_id)
-            .join(Site, Site.id == Room.site_id)
-            .group_by(Placement.person_id, Placement.night).subquery("placed"))
-
-
-_PLACED = _placed_city()
+_pbed, _proom, _psite = aliased(Bed), aliased(Room), aliased(Site)
+# The person's active placement that night (at most one: uq_placements_active_person_night;
+# the same literal condition lets SQLite use that partial index for the join).
+_ACTIVE = text("placements.status IN ('proposed', 'confirmed', 'checked_in')")
 
 
 def _city_expr():  # type: ignore[no-untyped-def]
-    return func.coalesce(_PLACED.c.city, _pref.city, _hold_site.city)
+    return func.coalesce(_psite.city, _pref.city, _hold_site.city)
 
 
 def _joined(stmt):  # type: ignore[no-untyped-def]
     """`stmt` over requests with the joins `_city_expr` needs."""
-    placed = _PLACED
-    return (stmt.outerjoin(placed, and_(placed.c.person_id == Request.person_id,
-                                        placed.c.night == Request.night))
+    return (stmt.outerjoin(Placement, and_(Placement.person_id == Request.person_id,
+                                           Placement.night == Request.night, _ACTIVE))
+            .outerjoin(_pbed, _pbed.id == Placement.bed_id)
+            .outerjoin(_proom, _proom.id == _pbed.room_id)
+            .outerjoin(_psite, _psite.id == _proom.site_id)
             .outerjoin(_pref, _pref.id == Request.preferred_site_id)
             .outerjoin(Hold, Hold.id == Request.hold_id)
             .outerjoin(_hold_site, _hold_site.id == Hold.site_id))

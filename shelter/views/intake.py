@@ -74,9 +74,8 @@ def allocate():  # type: ignore[no-untyped-def]
     if not ButtonForm().validate_on_submit():
         abort(400)
     try:
-        previous = alloc.latest_run(db.session, night, _city())
-        kind = "late" if previous is not None and previous.confirmed_at is not None else "proposal"
-        run = alloc.run_allocation(db.session, night, city=_city(), user=current_user, kind=kind)
+        run = alloc.run_allocation(db.session, night, city=_city(), user=current_user, kind=None,
+                                   allow_empty=False)
     except alloc.AllocationError as err:
         flash(str(err), "error")
         return redirect(_board_url(night))

@@ -4,7 +4,7 @@ A partner user sees only their own organisation's holds and people: another orga
 hold id is 404, like one that does not exist. Free beds are counts only, never who."""
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -47,7 +47,7 @@ def _org_id() -> int:
 
 def _holds_context() -> dict[str, Any]:
     today = local_today(_tz())
-    rows = org_holds(db.session, _org_id(), from_night=today)
+    rows = org_holds(db.session, _org_id(), from_night=today - timedelta(days=1))  # last night: was it claimed?
     audit.record_many("view", sorted({h.person_id for h, _ in rows}), "partner: pre-bookings list")
     return {"holds": rows, "today": today, "cancel_form": CancelForm(), "badge": STATUS_BADGE}
 

@@ -62,6 +62,7 @@ def test_admin_pages_render_on_laptop_and_phone(browser, live):
                            ("services", "/admin/services")]:
             response = page.goto(live.url + path)
             assert response.status == 200, path
+            assert page.title().endswith("· Shelter beds"), page.title()
             screenshot(page, f"foundation-admin-{slug}-{name}")
 
         # A site's inventory: rooms as cards, beds as tiles, out-of-service beds marked.

@@ -128,9 +128,10 @@ def test_admin_can_open_every_admin_page(app, client, ids, make_user):
     login(client, make_user(Role.ADMIN))
     pages = [(e, u) for e, m, u in _routes(app, ids) if e.startswith("admin.") and m == "GET"]
     assert len(pages) > 10
+    redirects = {"admin.audit_lookup"}  # a lookup form's target, not a page
     for endpoint, url in pages:
         r = client.get(url)
-        assert r.status_code == 200, (url, r.status_code)
+        assert r.status_code == (302 if endpoint in redirects else 200), (url, r.status_code)
 
 
 def test_logout_invalidates_the_session_server_side(app, client, make_user):

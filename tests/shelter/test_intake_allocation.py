@@ -56,10 +56,12 @@ def test_rerun_replaces_proposals(db, make_site, make_user):
     assert svc.latest_run(db.session, NIGHT, CITY).id == second.id != first.id
 
 
-def test_no_requests_is_an_error(db, make_site):
+def test_empty_night_gives_empty_run_unless_refused(db, make_site):
     make_site("strax", beds=1)
+    run = svc.run_allocation(db.session, NIGHT, city=CITY, user=None, kind="scheduled")
+    assert run.result_json["assignments"] == [] and run.result_json["turned_away"] == []
     with pytest.raises(svc.AllocationError, match="Nobody"):
-        svc.run_allocation(db.session, NIGHT, city=CITY, user=None)
+        svc.run_allocation(db.session, NIGHT, city=CITY, user=None, allow_empty=False)
 
 
 def test_confirm_places_and_turns_away_with_reason(db, make_site, make_user):
@@ -123,9 +125,12 @@ def test_late_arrival_never_moves_confirmed_people(db, make_site, make_user):
 def test_late_arrival_gets_free_bed(db, make_site):
     make_site("strax", beds=2)
     a = ask(db.session, "A", need=10)
-    svc.confirm_run(db.session, svc.run_allocation(db.session, NIGHT, city=CITY, user=None), None)
+    first = svc.run_allocation(db.session, NIGHT, city=CITY, user=None, kind=None)
+    assert first.kind == "proposal"
+    svc.confirm_run(db.session, first, None)
     late = ask(db.session, "Late", need=5)
-    svc.run_allocation(db.session, NIGHT, city=CITY, user=None, kind="late")
+    rerun = svc.run_allocation(db.session, NIGHT, city=CITY, user=None, kind=None)
+    assert rerun.kind == "late"  # picked because the night already has a confirmed run
     proposed = _placements(db, PlacementStatus.PROPOSED)
     assert set(proposed) == {late.person_id}
     assert _placements(db)[a.person_id].status == PlacementStatus.CONFIRMED

@@ -191,6 +191,11 @@ def test_full_evening(browser, tmp_path, monkeypatch):
         screenshot(phone, "intake-12-board-phone")
         phone.goto(f"{base}/intake/turned-away")
         screenshot(phone, "intake-13-turned-away-phone")
+        phone.goto(f"{base}/intake/")
+        phone.get_by_role("link", name=re.compile("^Confirmed allocation")).click()
+        phone.wait_for_url(re.compile(r"/intake/runs/\d+$"))
+        assert "Placed (3)" in phone.inner_text("main")
+        screenshot(phone, "intake-14-proposal-phone")
         phone.close()
         page.close()
     with app.app_context():
