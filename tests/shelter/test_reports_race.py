@@ -73,6 +73,9 @@ def test_two_requests_filling_one_night_at_once(backend, tmp_path):
             assert s.scalar(select(func.count()).select_from(ReportNight).where(
                 ReportNight.city == "Bergen", ReportNight.night == NIGHT)) == 1
             assert s.scalar(select(func.count()).select_from(ReportSiteNight)) == 1
-            assert s.scalar(select(func.sum(ReportRequestGroup.count)).where(
-                ReportRequestGroup.outcome == "turned_away")) == 2
-            db.engine.dispose()
+            try:
+                assert s.scalar(select(func.sum(ReportRequestGroup.count)).where(
+                    ReportRequestGroup.outcome == "turned_away")) == 2
+            finally:
+                db.session.remove()
+                db.engine.dispose()
