@@ -215,7 +215,7 @@ def _no_bed(night: Night, layout, request: Request) -> str:
 def _capacity_text(night: Night, rule: str, total: int, n_held: int, needs: list[int],
                    lower: list[int], layout) -> str:
     head = ("The only bed you are eligible for is" if total == 1
-            else f"All {total} beds you are eligible for are")
+            else f"All {total:,} beds you are eligible for are")
     if rule == "first-come":
         by = "people ahead of you in the queue" if needs else ""
     elif lower:

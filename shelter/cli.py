@@ -18,9 +18,12 @@ from shelter.models import Organisation
 def init_app(app: Flask) -> None:
     app.cli.add_command(create_user)
     app.cli.add_command(seed_demo)
-    __import__("shelter.commands_reports", fromlist=["init_app"]).init_app(app)
-    __import__("shelter.commands_intake", fromlist=["init_app"]).init_app(app)
-    __import__("shelter.commands_partners", fromlist=["register"]).register(app)
+    # Feature commands live beside their feature; imported here, inside the factory's call.
+    from shelter import commands_intake, commands_partners, commands_reports
+
+    commands_intake.init_app(app)
+    commands_partners.register(app)
+    commands_reports.init_app(app)
 
 
 def _fail(message: str) -> None:

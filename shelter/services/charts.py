@@ -57,7 +57,9 @@ def _x_labels(parts: list[str], labels: Sequence[str], xs: Sequence[float], heig
     every = max(1, -(-len(labels) // 12))  # at most ~12 labels stay readable
     for i, (label, x) in enumerate(zip(labels, xs)):
         if i % every == 0 or i == len(labels) - 1 and len(labels) < 13:
-            parts.append(f'<text x="{x:.1f}" y="{height - PAD_B + 18}" text-anchor="middle" '
+            # A label on the right edge (a line chart's last night) ends there, not past it.
+            anchor = "end" if x > W - PAD_R - 20 else "middle"
+            parts.append(f'<text x="{x:.1f}" y="{height - PAD_B + 18}" text-anchor="{anchor}" '
                          f'fill="#444">{escape(label)}</text>')
 
 

@@ -44,7 +44,7 @@ def whatif_report(session: Session, city: str, start: date, end: date, today: da
     report.extra["run_nights"] = sorted(run_nights)
     for r in rows[:2]:
         report.summary.append(f"Need {r[0]}: {r[3] or 0:.0f}% placed by need vs "
-                              f"{r[5] or 0:.0f}% by queue ({r[1]:,} requests).")
+                              f"{r[5] or 0:.0f}% by queue ({r[1]:,} request{'s' if r[1] != 1 else ''}).")
     if rows:
         report.chart = charts.bar_chart(
             [r[0] for r in rows], [("by need", [r[3] or 0 for r in rows]),
@@ -54,7 +54,7 @@ def whatif_report(session: Session, city: str, start: date, end: date, today: da
             desc=f"Side-by-side bars per need band, highest need first: percent of requests "
                  f"placed under the need rule and under first come, over {len(run_nights)} "
                  f"nights with a confirmed allocation ({start} to {end}).")
-    report.tables = [Table("bands", f"Totals over {len(run_nights)} nights with a confirmed run",
+    report.tables = [Table("bands", f"Totals over {len(run_nights)} night{'s' if len(run_nights) != 1 else ''} with a confirmed run",
                            ["need band", "requests", "placed by need", "by need %",
                             "placed by queue", "by queue %"], rows)]
     if night is not None:

@@ -36,8 +36,8 @@ from sqlalchemy.orm import Session
 
 import shelter
 from shelter.models import (
-    AllocationRun, Assessment, Bed, BedOutage, NeedScheme, Person, Placement, Request, Room,
-    Site, utcnow,
+    AllocationRun, Assessment, Bed, BedOutage, GenderRule, NeedScheme, Person, Placement,
+    Request, Room, Site, utcnow,
 )
 from shelter.services.reports_fill import refresh_stats
 
@@ -116,7 +116,7 @@ def import_toronto(session: Session, path: Path, nights: int = 90, seed: int = 2
                     address=p["address"], min_age=16 if youth else None,
                     max_age=24 if youth else None)
         room = Room(site=site, name=p["sector"] or "Beds", valid_from=first,
-                    gender=GENDER_OF_SECTOR.get(p["sector"], "mixed"))
+                    gender=GenderRule(GENDER_OF_SECTOR.get(p["sector"], "mixed")))
         size = max((c for c, _, _ in p["nights"].values()), default=0)
         room.beds = [Bed(label=f"{pid}-{i + 1}", valid_from=first) for i in range(size)]
         session.add(site)

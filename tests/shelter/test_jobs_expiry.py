@@ -205,6 +205,9 @@ def test_scheduler_jobs_coalesce_and_start_only_when_enabled(jobs_app, tmp_path)
     for job in jobs.values():
         assert job.coalesce is True and job.misfire_grace_time == JOB_DEFAULTS["misfire_grace_time"]
         assert job.max_instances == 1
+    from apscheduler.schedulers.blocking import BlockingScheduler
+
+    assert isinstance(make_scheduler(jobs_app, blocking=True), BlockingScheduler)  # flask scheduler
     assert "scheduler" not in jobs_app.extensions
     enabled = build_app(f"sqlite:///{tmp_path / 'on.db'}", SCHEDULER_ENABLED=True)
     try:

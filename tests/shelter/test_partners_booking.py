@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 
 from shelter.models import (
     Gender, GenderRule, Hold, HoldRefusal, HoldStatus, KeepApart, Placement, PlacementStatus,
-    Quota, Request, RequestSource, RequestStatus, Restriction, Role,
+    Quota, Request, RequestSource, RequestStatus, Restriction,
 )
 from shelter.services.prebooking import (
     NO_BED_HERE, BookingInputError, BookingRequest, HoldConflict, HoldRefused, PersonSpec,

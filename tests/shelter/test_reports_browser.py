@@ -1,0 +1,89 @@
+"""A real browser on the six report pages over the hand-counted fixture: each page has a
+chart with marks and the table with the expected rows, on a laptop and a 390px phone."""
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+
+from shelter.auth import hash_password
+from shelter.models import Bed, GenderRule, Role, Room, Site, User
+from tests.shelter import reports_fixture as fx
+from tests.shelter.conftest import LiveServer, build_app, screenshot
+
+pytestmark = pytest.mark.browser
+
+LAPTOP, PHONE = {"width": 1280, "height": 800}, {"width": 390, "height": 844}
+RANGE = "city=Bergen&start=2026-03-01&end=2026-03-03"
+# slug -> (first table on the page, its expected row headers) from reports_fixture's counts.
+EXPECTED = {
+    "occupancy": ("nights", ["2026-03-01", "2026-03-02", "2026-03-03"]),
+    "turnaways": ("nights", ["2026-03-01", "2026-03-02", "2026-03-03"]),
+    "prebookings": ("organisations", ["Bymisjon test", "NAV test"]),
+    "women": ("nights", ["2026-03-01", "2026-03-02", "2026-03-03"]),
+    "whatif": ("bands", ["80–100", "40–59", "20–39", "0–19"]),
+    "fairness": ("gender", ["woman", "man"]),
+}
+
+
+@pytest.fixture()
+def live(tmp_path):
+    app = build_app(f"sqlite:///{tmp_path / 'reports.db'}")
+    from shelter.extensions import db
+
+    with app.app_context():
+        def make_site(code, beds=2, gender=GenderRule.MIXED, **fields):
+            site = Site(code=code, name=fields.pop("name", code.title()), city="Bergen", **fields)
+            room = Room(site=site, name="Room 1", gender=gender, valid_from=date(2020, 1, 1))
+            room.beds = [Bed(label=f"{code}-{i + 1}", valid_from=date(2020, 1, 1))
+                         for i in range(beds)]
+            db.session.add(site)
+            db.session.flush()
+            return site
+
+        fx.build(db, make_site)
+        db.session.add(User(username="boss", display_name="Mona Manager", role=Role.MANAGER,
+                            password_hash=hash_password("manager-password")))
+        db.session.commit()
+    with LiveServer(app) as server:
+        yield server
+    with app.app_context():
+        db.engine.dispose()
+
+
+def _login(page, base: str) -> None:
+    page.goto(f"{base}/login")
+    page.fill("#username", "boss")
+    page.fill("#password", "manager-password")
+    page.click("button[type=submit]")
+    page.wait_for_load_state("networkidle")
+
+
+def test_each_report_page_draws_its_chart_and_table(browser, live):
+    context = browser.new_context(viewport=LAPTOP)
+    page = context.new_page()
+    _login(page, live.url)
+    for slug, (key, heads) in EXPECTED.items():
+        extra = "&night=2026-03-01" if slug == "whatif" else ""
+        page.goto(f"{live.url}/reports/{slug}?{RANGE}{extra}")
+        marks = page.locator("figure.report-chart svg .mark")
+        assert marks.count() > 0, slug
+        assert page.locator("figure.report-chart svg title").count() > 0, slug
+        rows = page.locator(f"table[data-table={key}] tbody th[scope=row]").all_inner_texts()
+        assert rows == heads, (slug, rows)
+        screenshot(page, f"reports-{slug}")
+    context.close()
+
+
+def test_report_pages_fit_a_phone(browser, live):
+    context = browser.new_context(viewport=PHONE)
+    page = context.new_page()
+    _login(page, live.url)
+    for slug in ("turnaways", "whatif"):
+        page.goto(f"{live.url}/reports/{slug}?{RANGE}")
+        assert page.locator("table[data-table]").count() > 0
+        # Nothing but the tables' own scrollers may be wider than the phone.
+        width = page.evaluate("document.documentElement.scrollWidth")
+        assert width <= 390, (slug, width)
+        screenshot(page, f"reports-{slug}-phone")
+    context.close()
