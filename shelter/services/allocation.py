@@ -20,6 +20,7 @@ from shelter.models import (
     RequestStatus, Room, Site, User, utcnow,
 )
 from shelter.models.bookings import ACTIVE_PLACEMENT
+from shelter.services.inventory import lock_sites
 from shelter.services.night_input import IdMaps, build_night
 from shelter.services.overrides import Change, OverrideRefused, audit, override_placement
 
@@ -70,6 +71,7 @@ def run_allocation(session: Session, night: date, *, city: str, user: User | Non
     if kind is None:  # staff pressing the button: after a confirmation it places late arrivals
         previous = latest_run(session, night, city)
         kind = "late" if previous is not None and previous.confirmed_at is not None else "proposal"
+    lock_sites(session, city=city)  # no pre-booking may take a bed while we place
     data, maps = build_night(session, night, city)
     if not data["requests"] and not allow_empty:
         raise AllocationError("Nobody is asking for a bed on this night yet.")

@@ -108,3 +108,21 @@ def count_beds_by_site(session: Session, night: date) -> dict[int, int]:
         counts[bed.room.site_id] += 1
     return dict(counts)
 
+
+
+def lock_sites(session: Session, *, site_ids: list[int] | None = None,
+               city: str | None = None) -> None:
+    """Serialise everything that hands out one site's beds tonight (pre-bookings, the
+    allocation, hand changes) so a hold and a placement never race for one bed.
+
+    PostgreSQL: row locks on the sites, always taken in id order so two lockers of
+    overlapping sets cannot deadlock. SQLite needs nothing: every transaction begins with
+    BEGIN IMMEDIATE and already holds the database's write lock."""
+    if session.get_bind().dialect.name != "postgresql":
+        return
+    stmt = select(Site.id).order_by(Site.id).with_for_update()
+    if site_ids is not None:
+        stmt = stmt.where(Site.id.in_(site_ids))
+    if city is not None:
+        stmt = stmt.where(Site.city == city)
+    session.execute(stmt).all()

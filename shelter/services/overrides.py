@@ -17,6 +17,7 @@ from shelter.models import (
     AllocationRun, AuditEvent, Bed, Hold, HoldStatus, Override, Placement, PlacementStatus, User, utcnow,
 )
 from shelter.models.bookings import ACTIVE_PLACEMENT
+from shelter.services.inventory import lock_sites
 from shelter.services.night_input import IdMaps, build_night
 
 WOMEN_BEDS_ADMIT = ("woman",)  # allocation.md's default policy
@@ -103,6 +104,7 @@ def override_placement(session: Session, change: Change, user: User | None) -> O
     if run.confirmed_at is not None:
         raise OverrideRefused(["This proposal is already confirmed; run the allocation again "
                                "to change tonight's beds."], field="person")
+    lock_sites(session, city=run.city)  # no pre-booking may take the bed meanwhile
     data, maps = build_night(session, night, run.city)
     key = IdMaps.person_key(change.person_id)
     requests = {r["person"]: r for r in data["requests"]}

@@ -18,7 +18,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, or_, select, text, update
+from sqlalchemy import func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, contains_eager, joinedload
 
@@ -28,6 +28,7 @@ from shelter.models import (
     Site, User, utcnow,
 )
 from shelter.models.bookings import ACTIVE_PLACEMENT
+from shelter.services.inventory import lock_sites
 
 BOOKING_DAYS = 8  # tonight and the next 7 nights
 NO_BED_HERE = "No suitable bed is free at this site that night."
@@ -90,11 +91,8 @@ def hold_expires_at(site: Site, night: date, tz: str) -> datetime:
 
 
 def lock_site(session: Session, site_id: int) -> None:
-    """Serialise bookings and placements for one site (PostgreSQL: row lock on the site).
-    SQLite needs nothing: every transaction begins with BEGIN IMMEDIATE and so already
-    holds the database's write lock. Intake reuses this before placing on a site's beds."""
-    if session.get_bind().dialect.name == "postgresql":
-        session.execute(text("SELECT id FROM sites WHERE id = :id FOR UPDATE"), {"id": site_id})
+    """Serialise bookings and placements for one site (see inventory.lock_sites)."""
+    lock_sites(session, site_ids=[site_id])
 
 
 # --- who -----------------------------------------------------------------------------------
