@@ -16,8 +16,9 @@ from sqlalchemy.orm import Session
 
 from shelter.models import (
     AllocationRun, Assessment, Hold, HoldRefusal, NeedScheme, Organisation, Person, Placement,
-    Request, utcnow,
+    Request, RequestStatus, utcnow,
 )
+from shelter.models.bookings import ACTIVE_PLACEMENT
 from shelter.services.inventory import beds_in_service
 from shelter.services.reports_fill import refresh_stats
 
@@ -71,7 +72,15 @@ def seed(session: Session, today: date) -> list[str]:
 
 
 def _night(session, rng, night, pool, needs, orgs, Night, solve):  # type: ignore[no-untyped-def]
-    beds = beds_in_service(session, night, CITY)
+    # The evening part may already have placed or turned away people on the last nights:
+    # leave their beds and their requests alone (one active placement per bed and night,
+    # one open request per person and night).
+    taken = set(session.scalars(select(Placement.bed_id).where(
+        Placement.night == night, Placement.status.in_(ACTIVE_PLACEMENT))))
+    asking = set(session.scalars(select(Request.person_id).where(
+        Request.night == night, Request.status != RequestStatus.WITHDRAWN)))
+    beds = [b for b in beds_in_service(session, night, CITY) if b.id not in taken]
+    pool = [p for p in pool if p.id not in asking]
     people = rng.sample(pool, min(len(pool), int(len(beds) * rng.uniform(1.05, 1.3))))
     year = night.year
     sites = {}
