@@ -135,7 +135,9 @@ class TieBreaker:
         x_weight, w_radix = n_site + 1, n_wish + 1
         top = x_weight * w_radix + 1
         placed = max(sum(counts.values()), 1)
-        estimate = len(g.ids) + len(people) + 2 * len(layout.classes) + len(counts) + 16
+        # Upper bound on the nodes this graph will have: each person may add a person node,
+        # a last-bed node and a fan-out node; the cost bound below depends on it.
+        estimate = len(g.ids) + 3 * len(people) + 2 * len(layout.classes) + len(counts) + 16
         limit = (2 ** 63 - 1) // (estimate + 2) // 4  # OR-Tools scales costs by the node count
         q_max = max(0, min(len(self.night.requests), (limit // top - 1) // placed))
         a_radix = placed * q_max + 1

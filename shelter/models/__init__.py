@@ -16,6 +16,13 @@ from shelter.models.bookings import (
     RequestStatus,
 )
 from shelter.models.people import Assessment, Gender, NeedScheme, OrganisationPerson, Person
+from shelter.models.reporting import (
+    ReportNight,
+    ReportRequestGroup,
+    ReportSiteNight,
+    ReportTurnaway,
+    ReportWhatIf,
+)
 from shelter.models.safety import KeepApart, Restriction
 from shelter.models.sites import Bed, BedOutage, GenderRule, OtherService, Room, Site
 
@@ -23,6 +30,7 @@ __all__ = [
     "ACTIVE_PLACEMENT", "AllocationRun", "ApiToken", "Assessment", "AuditEvent", "Base", "Bed",
     "BedOutage", "Gender", "GenderRule", "Hold", "HoldRefusal", "HoldStatus", "JobRun",
     "KeepApart", "NeedScheme", "OrgKind", "Organisation", "OrganisationPerson", "OtherService",
-    "Override", "Person", "Placement", "PlacementStatus", "Quota", "Request", "RequestSource",
+    "Override", "Person", "Placement", "PlacementStatus", "Quota", "ReportNight",
+    "ReportRequestGroup", "ReportSiteNight", "ReportTurnaway", "ReportWhatIf", "Request", "RequestSource",
     "RequestStatus", "Restriction", "Role", "Room", "Site", "User", "user_sites", "utcnow",
 ]
