@@ -10,7 +10,6 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-import pytest
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, rule, run_state_machine_as_test
@@ -186,9 +185,7 @@ class Bookings(RuleBasedStateMachine):
             assert mine in (None, hold.site_id), "held person placed at another site"
 
 
-def test_holds_and_placements_keep_the_invariants(app: Any, backend: str) -> None:
-    if backend != "sqlite":
-        pytest.skip("bounded stateful run on SQLite only")
+def test_holds_and_placements_keep_the_invariants(app: Any) -> None:
     Bookings.app = app
     run_state_machine_as_test(Bookings, settings=settings(
         max_examples=25, stateful_step_count=15, deadline=None, database=None,
