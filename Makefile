@@ -19,7 +19,8 @@ run: install
 	mkdir -p instance
 	$(BIN)/flask db upgrade
 	$(BIN)/flask seed-demo --once
-	$(BIN)/flask run --host 127.0.0.1 --port 5000
+	# One process, no reloader: the in-process scheduler expires holds and prepares proposals.
+	SCHEDULER_ENABLED=1 $(BIN)/flask run --host 127.0.0.1 --port 5000 --no-reload
 
 test: install
 	$(BIN)/python -m pytest $(PYTEST_ARGS)

@@ -10,7 +10,6 @@ from __future__ import annotations
 import argparse
 import statistics
 import time
-from datetime import date
 from pathlib import Path
 
 from sqlalchemy import event

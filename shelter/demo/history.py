@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from shelter.models import (
     AllocationRun, Assessment, Hold, HoldRefusal, NeedScheme, Organisation, Person, Placement,
-    Request, RequestStatus, utcnow,
+    Request, RequestStatus,
 )
 from shelter.models.bookings import ACTIVE_PLACEMENT
 from shelter.services.inventory import beds_in_service

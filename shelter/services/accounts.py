@@ -6,7 +6,6 @@ beside that field, the CLI prints it as one line."""
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
@@ -154,13 +153,3 @@ def save_quotas(session: Session, values: dict[tuple[int, int], int | None]) -> 
             changed += 1
     session.flush()
     return changed
-
-
-def get_or_404(session: Session, model: type, ident: Any) -> Any:
-    """The row or a 404 (for ids in URLs)."""
-    from flask import abort
-
-    row = session.get(model, ident)
-    if row is None:
-        abort(404)
-    return row

@@ -15,7 +15,7 @@ from shelter.extensions import db
 from shelter.forms import admin as forms
 from shelter.models import Bed, BedOutage, Organisation, OtherService, Role, Room, Site, User
 from shelter.services import accounts, admin as inventory
-from shelter.services.accounts import FieldError, get_or_404
+from shelter.services.accounts import FieldError
 
 bp = Blueprint("admin", __name__)
 
@@ -77,7 +77,7 @@ def site_new():  # type: ignore[no-untyped-def]
 
 @bp.route("/sites/<int:site_id>/edit", methods=["GET", "POST"])
 def site_edit(site_id: int):  # type: ignore[no-untyped-def]
-    site = get_or_404(db.session, Site, site_id)
+    site = db.get_or_404(Site, site_id)
     form = forms.SiteForm(obj=site)
     back, title = url_for("admin.site_show", site_id=site.id), f"Edit {site.name}"
     if form.validate_on_submit():
@@ -92,7 +92,7 @@ def site_edit(site_id: int):  # type: ignore[no-untyped-def]
 
 @bp.get("/sites/<int:site_id>")
 def site_show(site_id: int):  # type: ignore[no-untyped-def]
-    site = inventory.load_site(db.session, site_id) or get_or_404(db.session, Site, site_id)
+    site = inventory.load_site(db.session, site_id) or db.get_or_404(Site, site_id)
     return render_template("admin/site.html", site=site, today=_today(),
                            current_outage=inventory.current_outage,
                            retire_form=forms.RetireForm(last_night=_today()))
@@ -100,7 +100,7 @@ def site_show(site_id: int):  # type: ignore[no-untyped-def]
 
 @bp.route("/sites/<int:site_id>/rooms/new", methods=["GET", "POST"])
 def room_new(site_id: int):  # type: ignore[no-untyped-def]
-    site = get_or_404(db.session, Site, site_id)
+    site = db.get_or_404(Site, site_id)
     form = forms.RoomForm(from_night=_today())
     back, title = url_for("admin.site_show", site_id=site.id), f"New room at {site.name}"
     if form.validate_on_submit():
@@ -116,7 +116,7 @@ def room_new(site_id: int):  # type: ignore[no-untyped-def]
 
 @bp.route("/rooms/<int:room_id>/edit", methods=["GET", "POST"])
 def room_edit(room_id: int):  # type: ignore[no-untyped-def]
-    room = get_or_404(db.session, Room, room_id)
+    room = db.get_or_404(Room, room_id)
     form = forms.RoomForm(obj=room, from_night=_today() + timedelta(days=1))
     back, title = url_for("admin.site_show", site_id=room.site_id), f"Edit room {room.name}"
     note = ("Changing who may sleep here takes effect from the night you choose (tomorrow at "
@@ -135,7 +135,7 @@ def room_edit(room_id: int):  # type: ignore[no-untyped-def]
 
 @bp.post("/rooms/<int:room_id>/retire")
 def room_retire(room_id: int):  # type: ignore[no-untyped-def]
-    room = get_or_404(db.session, Room, room_id)
+    room = db.get_or_404(Room, room_id)
     form = forms.RetireForm()
     back = url_for("admin.site_show", site_id=room.site_id)
     if form.validate_on_submit():
@@ -150,7 +150,7 @@ def room_retire(room_id: int):  # type: ignore[no-untyped-def]
 
 @bp.route("/rooms/<int:room_id>/beds/new", methods=["GET", "POST"])
 def bed_new(room_id: int):  # type: ignore[no-untyped-def]
-    room = get_or_404(db.session, Room, room_id)
+    room = db.get_or_404(Room, room_id)
     form = forms.BedForm(valid_from=max(_today(), room.valid_from))
     back = url_for("admin.site_show", site_id=room.site_id)
     title = f"Add beds to {room.name} ({room.site.name})"
@@ -169,7 +169,7 @@ def bed_new(room_id: int):  # type: ignore[no-untyped-def]
 
 @bp.route("/beds/<int:bed_id>", methods=["GET", "POST"])
 def bed_edit(bed_id: int):  # type: ignore[no-untyped-def]
-    bed = get_or_404(db.session, Bed, bed_id)
+    bed = db.get_or_404(Bed, bed_id)
     form = forms.BedEditForm(obj=bed)
     outage_form = forms.OutageForm(starts_on=_today(), formdata=None)
     retire_form = forms.RetireForm(last_night=_today(), formdata=None)
@@ -193,7 +193,7 @@ def _bed_page(bed: Bed, form: FlaskForm, outage_form: FlaskForm, retire_form: Fl
 
 @bp.post("/beds/<int:bed_id>/outages")
 def outage_new(bed_id: int):  # type: ignore[no-untyped-def]
-    bed = get_or_404(db.session, Bed, bed_id)
+    bed = db.get_or_404(Bed, bed_id)
     outage_form = forms.OutageForm()
     if outage_form.validate_on_submit():
         try:
@@ -212,7 +212,7 @@ def outage_new(bed_id: int):  # type: ignore[no-untyped-def]
 
 @bp.post("/outages/<int:outage_id>/end")
 def outage_end(outage_id: int):  # type: ignore[no-untyped-def]
-    outage = get_or_404(db.session, BedOutage, outage_id)
+    outage = db.get_or_404(BedOutage, outage_id)
     last = max(_today() - timedelta(days=1), outage.starts_on)
     inventory.end_outage(db.session, outage, last)
     flash(f"Bed {outage.bed.label} is back in service after {last:%d %b %Y}.", "success")
@@ -221,7 +221,7 @@ def outage_end(outage_id: int):  # type: ignore[no-untyped-def]
 
 @bp.post("/beds/<int:bed_id>/retire")
 def bed_retire(bed_id: int):  # type: ignore[no-untyped-def]
-    bed = get_or_404(db.session, Bed, bed_id)
+    bed = db.get_or_404(Bed, bed_id)
     retire_form = forms.RetireForm()
     if retire_form.validate_on_submit():
         try:
@@ -247,7 +247,7 @@ def organisations():  # type: ignore[no-untyped-def]
 @bp.route("/organisations/new", methods=["GET", "POST"], defaults={"org_id": None})
 @bp.route("/organisations/<int:org_id>/edit", methods=["GET", "POST"])
 def organisation_edit(org_id: int | None):  # type: ignore[no-untyped-def]
-    org = get_or_404(db.session, Organisation, org_id) if org_id else None
+    org = db.get_or_404(Organisation, org_id) if org_id else None
     form = forms.OrganisationForm(obj=org)
     back = url_for("admin.organisations")
     title = f"Edit {org.name}" if org else "New organisation"
@@ -304,7 +304,7 @@ def user_new():  # type: ignore[no-untyped-def]
 
 @bp.route("/users/<int:user_id>/edit", methods=["GET", "POST"])
 def user_edit(user_id: int):  # type: ignore[no-untyped-def]
-    user = get_or_404(db.session, User, user_id)
+    user = db.get_or_404(User, user_id)
     form, back, title = _user_form(user), url_for("admin.users"), f"Edit {user.username}"
     del form.password  # set on its own form below
     form.username.render_kw = {"readonly": True}
@@ -323,7 +323,7 @@ def user_edit(user_id: int):  # type: ignore[no-untyped-def]
 
 @bp.post("/users/<int:user_id>/password")
 def user_password(user_id: int):  # type: ignore[no-untyped-def]
-    user = get_or_404(db.session, User, user_id)
+    user = db.get_or_404(User, user_id)
     password_form = forms.PasswordForm()
     if password_form.validate_on_submit():
         accounts.set_password(db.session, user, password_form.password.data)
@@ -370,7 +370,7 @@ def services():  # type: ignore[no-untyped-def]
 @bp.route("/services/new", methods=["GET", "POST"], defaults={"service_id": None})
 @bp.route("/services/<int:service_id>/edit", methods=["GET", "POST"])
 def service_edit(service_id: int | None):  # type: ignore[no-untyped-def]
-    service = get_or_404(db.session, OtherService, service_id) if service_id else None
+    service = db.get_or_404(OtherService, service_id) if service_id else None
     form = forms.OtherServiceForm(obj=service, city=current_app.config["CITY"])
     back = url_for("admin.services")
     title = f"Edit {service.name}" if service else "New other service"

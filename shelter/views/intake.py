@@ -154,17 +154,10 @@ def override(run_id: int, person_id: int):  # type: ignore[no-untyped-def]
                            current=current), status
 
 
-def _placement_or_404(placement_id: int) -> Placement:
-    placement = db.session.get(Placement, placement_id)
-    if placement is None:
-        abort(404)
-    return placement
-
-
 @bp.post("/placements/<int:placement_id>/<action>")
 @roles_required(*STAFF)
 def placement_action(placement_id: int, action: str):  # type: ignore[no-untyped-def]
-    placement = _placement_or_404(placement_id)
+    placement = db.get_or_404(Placement, placement_id)
     form = ReleaseForm() if action == "release" else ButtonForm()
     if action not in ("check-in", "no-show", "release") or not form.validate_on_submit():
         abort(400 if action in ("check-in", "no-show", "release") else 404)

@@ -37,13 +37,6 @@ def _status(form_or_errors: object) -> int:
     return 422 if form_or_errors else 200
 
 
-def _person_or_404(person_id: int) -> Person:
-    person = db.session.get(Person, person_id)
-    if person is None:
-        abort(404)
-    return person
-
-
 @bp.get("/")
 @roles_required(*STAFF_ROLES)
 def search():  # type: ignore[no-untyped-def]
@@ -103,7 +96,7 @@ def _reuse_days() -> int:
 @bp.route("/<int:person_id>/request", methods=["GET", "POST"])
 @roles_required(*STAFF_ROLES)
 def request_bed(person_id: int):  # type: ignore[no-untyped-def]
-    person = _person_or_404(person_id)
+    person = db.get_or_404(Person, person_id)
     night = people_svc.tonight()
     recent = assessing.recent_assessment(db.session, person.id, days=_reuse_days())
     sites = db.session.scalars(select(Site).where(
@@ -145,7 +138,7 @@ def request_bed(person_id: int):  # type: ignore[no-untyped-def]
 @bp.route("/<int:person_id>/assess", methods=["GET", "POST"])
 @roles_required(*STAFF_ROLES)
 def assess(person_id: int):  # type: ignore[no-untyped-def]
-    person = _person_or_404(person_id)
+    person = db.get_or_404(Person, person_id)
     scheme = assessing.current_scheme(db.session)
     night = people_svc.tonight()
     if request.method == "POST":

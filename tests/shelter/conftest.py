@@ -206,22 +206,24 @@ def make_user(db: Any) -> Callable[..., User]:
     return make
 
 
+def add_site(session: Any, code: str = "strax", beds: int = 2,
+             gender: GenderRule = GenderRule.MIXED, features: list[str] | None = None,
+             **fields: Any) -> Site:
+    """A site with one room of `beds` beds labelled CODE-1, CODE-2, ..."""
+    site = Site(code=code, name=fields.pop("name", code.title()), **fields)
+    room = Room(site=site, name="Room 1", gender=gender, valid_from=date(2020, 1, 1))
+    for i in range(beds):
+        room.beds.append(Bed(label=f"{code}-{i + 1}", features=list(features or []),
+                             valid_from=date(2020, 1, 1)))
+    session.add(site)
+    session.flush()
+    return site
+
+
 @pytest.fixture()
 def make_site(db: Any) -> Callable[..., Site]:
     """make_site("strax", beds=3, gender=GenderRule.MIXED, features=[...], min_age=...)"""
-
-    def make(code: str = "strax", beds: int = 2, gender: GenderRule = GenderRule.MIXED,
-             features: list[str] | None = None, **fields: Any) -> Site:
-        site = Site(code=code, name=fields.pop("name", code.title()), **fields)
-        room = Room(site=site, name="Room 1", gender=gender, valid_from=date(2020, 1, 1))
-        for i in range(beds):
-            room.beds.append(Bed(label=f"{code}-{i + 1}", features=list(features or []),
-                                 valid_from=date(2020, 1, 1)))
-        db.session.add(site)
-        db.session.flush()
-        return site
-
-    return make
+    return lambda *args, **kwargs: add_site(db.session, *args, **kwargs)
 
 
 def login(client: FlaskClient, user: User, password: str = PASSWORD) -> None:

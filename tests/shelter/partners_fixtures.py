@@ -4,8 +4,9 @@ from __future__ import annotations
 from datetime import date, timedelta
 from typing import Any
 
-from shelter.models import Bed, GenderRule, Organisation, OrgKind, Room, Site
+from shelter.models import Organisation, OrgKind, Site
 from shelter.services.prebooking import local_today
+from tests.shelter import conftest
 
 TZ = "Europe/Oslo"
 
@@ -15,16 +16,8 @@ def tomorrow() -> date:
     return local_today(TZ) + timedelta(days=1)
 
 
-def add_site(session: Any, code: str, beds: int = 1, gender: GenderRule = GenderRule.MIXED,
-             features: list[str] | None = None, **fields: Any) -> Site:
-    site = Site(code=code, name=fields.pop("name", code.title()), **fields)
-    room = Room(site=site, name="Room 1", gender=gender, valid_from=date(2020, 1, 1))
-    for i in range(beds):
-        room.beds.append(Bed(label=f"{code}-{i + 1}", features=list(features or []),
-                             valid_from=date(2020, 1, 1)))
-    session.add(site)
-    session.flush()
-    return site
+def add_site(session: Any, code: str, beds: int = 1, **fields: Any) -> Site:
+    return conftest.add_site(session, code, beds=beds, **fields)
 
 
 def add_org(session: Any, name: str) -> Organisation:

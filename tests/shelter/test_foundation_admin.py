@@ -270,7 +270,7 @@ def test_quotas_grid_saves_and_refuses_bad_numbers(client, db, admin, make_org, 
     assert r.status_code == 422
     html = r.get_data(as_text=True)
     assert "whole number" in _error_beside(html, f"q-{org.id}-{b.id}")
-    assert f'value="-1"' in html
+    assert 'value="-1"' in html
     assert _count(db, Quota) == 0
     r = client.post("/admin/quotas", data={f"q-{org.id}-{a.id}": "3", f"q-{org.id}-{b.id}": ""})
     assert r.status_code == 302
