@@ -15,11 +15,12 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install -q -e '.[test]'
 	touch $(STAMP)
 
+# make run: one process, no reloader, so the in-process scheduler (hold expiry, the
+# evening's first proposal) runs once.
 run: install
 	mkdir -p instance
 	$(BIN)/flask db upgrade
 	$(BIN)/flask seed-demo --once
-	# One process, no reloader: the in-process scheduler expires holds and prepares proposals.
 	SCHEDULER_ENABLED=1 $(BIN)/flask run --host 127.0.0.1 --port 5000 --no-reload
 
 test: install

@@ -1,7 +1,7 @@
 """Demo data part 'evening': the people at tonight's intake (see shelter/demo/__init__.py).
 
-About 60 people (women, men, a few nonbinary or unknown, a few who refused a name, some
-aged 18-23), assessed under scheme v1; requests for tonight (`today`) from about 45 of them
+About 220 people (women, men, a few nonbinary or unknown, a few who refused a name, some
+aged 18-23), assessed under scheme v1; requests for tonight (`today`) from 185 of them (more than the city's beds)
 in arrival order from several sources; two bans (one at Gyldenpris, one for all sites with
 an end date); one keep-apart pair; and some history: placements last night (so 'last bed'
 shows) and turned-away requests on the previous three nights (so 'nights turned away'
@@ -33,8 +33,10 @@ SURNAMES = ["Hansen", "Johansen", "Olsen", "Larsen", "Andersen", "Nilsen", "Kowa
             "Berg", "Haugen", "Ali", "Nowak", "Dahl", "Popescu", "Strand", "Ødegård", "Mohammed",
             "Kristiansen", "Lunde", "Aas", "Sæther", "Jensen", "Warsame", "Bakke"]
 ALIASES = ["Lange-Jan", "Rødjakka", "Sjømannen", "Fela", "Lillebror"]
-N_PEOPLE = 60
-N_TONIGHT = 45
+# More people ask than Bergen has beds (~150), as on a real winter night, so the demo
+# shows the need rule at work: who is placed, who is turned away and why.
+N_PEOPLE = 220
+N_TONIGHT = 185
 
 
 def _people(rng: random.Random, year: int) -> list[Person]:

@@ -6,6 +6,7 @@ from datetime import date, timedelta
 from sqlalchemy import func, select
 
 from shelter.demo import base, evening
+from shelter.services.inventory import beds_in_service
 from shelter.models import (
     Assessment, Gender, KeepApart, Person, Placement, Request, RequestStatus, Restriction, Site,
 )
@@ -16,15 +17,17 @@ def test_demo_evening_has_people_requests_safety_records_and_history(db):
     base.seed(db.session, today)
     lines = evening.seed(db.session, today)
     s = db.session
-    assert lines and "45 requests" in lines[0]
+    assert lines and f"{evening.N_TONIGHT} requests" in lines[0]
     people = s.scalars(select(Person)).all()
-    assert len(people) == 60
+    assert len(people) == evening.N_PEOPLE
     genders = {g: sum(p.gender is g for p in people) for g in Gender}
     assert genders[Gender.WOMAN] >= 12 and genders[Gender.NONBINARY] >= 1 and genders[Gender.UNKNOWN] >= 1
     assert sum(p.refused_name and p.name is None and p.alias is not None for p in people) >= 3
     assert sum(p.birth_year is not None and 18 <= today.year - p.birth_year <= 23 for p in people) >= 4
     tonight = s.scalars(select(Request).where(Request.night == today).order_by(Request.arrival)).all()
-    assert [r.arrival for r in tonight] == list(range(1, 46))
+    assert [r.arrival for r in tonight] == list(range(1, evening.N_TONIGHT + 1))
+    # More people ask than there are beds, so the demo shows who the need rule places.
+    assert len(tonight) > len(beds_in_service(s, today))
     assert {r.source.value for r in tonight} >= {"walk_in", "phone"}
     assert all(a.scheme.version == 1 for a in s.scalars(select(Assessment)))
     bans = s.scalars(select(Restriction)).all()
