@@ -238,3 +238,14 @@ def test_search_and_person_page_use_few_queries_with_many_people(client, db, sta
         event.remove(engine, "before_cursor_execute", listener)
     assert "Anna Test" in html and "first 50" in html
     assert search_queries <= 8 and page_queries <= 16  # a fixed number, not one per row
+
+
+def test_only_admins_see_the_link_to_a_persons_audit_trail(client, db, make_user):
+    person = _person(db)
+    intake, admin = make_user(Role.INTAKE), make_user(Role.ADMIN)
+    login(client, intake)
+    assert 'id="audit-trail"' not in client.get(f"/people/{person.id}").get_data(as_text=True)
+    client.post("/logout")
+    login(client, admin)
+    html = client.get(f"/people/{person.id}").get_data(as_text=True)
+    assert f'href="/admin/people/{person.id}/audit"' in html
