@@ -126,6 +126,16 @@ def bar_chart(labels: Sequence[str], series: Sequence[tuple[str, Sequence[float]
                 if not stacked and bar_w >= 26:
                     parts.append(f'<text x="{x + bar_w / 2:.1f}" y="{y - 4:.1f}" '
                                  f'text-anchor="middle" font-size="12">{shown}</text>')
+            elif not stacked:
+                # A zero beside other bars is a finding (e.g. nobody of a group placed):
+                # draw it as a flat line with its label so it is not read as missing data.
+                shown = "0%" if percent else "0"
+                parts.append(f'<rect class="mark zero" x="{x:.1f}" y="{y - 2:.1f}" '
+                             f'width="{bar_w:.1f}" height="2" fill="{colour}"><title>'
+                             f'{escape(label)} · {escape(name)}: {shown}</title></rect>')
+                if bar_w >= 26:
+                    parts.append(f'<text x="{x + bar_w / 2:.1f}" y="{y - 6:.1f}" '
+                                 f'text-anchor="middle" font-size="12">{shown}</text>')
             if stacked:
                 base -= h
     parts.append("</svg>")

@@ -101,3 +101,12 @@ def test_fairness_rates_by_group_and_need_band(nights):
 def test_reversed_range_is_refused(nights):
     with pytest.raises(svc.ReportError):
         svc.build(nights, "occupancy", "Bergen", fx.N3, fx.N1, TODAY)
+
+
+def test_a_zero_bar_is_drawn_and_labelled():
+    from shelter.services.charts import bar_chart
+
+    svg = str(bar_chart(["women", "men"], [("placed", [0.0, 50.0])], title="t", desc="d",
+                        stacked=False, percent=True))
+    assert 'class="mark zero"' in svg and "women · placed: 0%" in svg
+    assert svg.count('class="mark"') == 1  # the 50% bar
