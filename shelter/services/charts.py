@@ -63,6 +63,9 @@ def _x_labels(parts: list[str], labels: Sequence[str], xs: Sequence[float], heig
                          f'fill="#444">{escape(label)}</text>')
 
 
+LINE_STYLES = [(5, ""), (3, "9 5"), (2, "3 4"), (1.5, "1 3")]
+
+
 def line_chart(labels: Sequence[str], series: Sequence[tuple[str, Sequence[float | None]]], *,
                title: str, desc: str, percent: bool = False, height: int = 300) -> Markup:
     """One line per series over the x labels (nights); None leaves a gap."""
@@ -76,13 +79,18 @@ def line_chart(labels: Sequence[str], series: Sequence[tuple[str, Sequence[float
     _x_labels(parts, labels, xs, height)
     colours = [PALETTE[i % len(PALETTE)] for i in range(len(series))]
     _legend(parts, [n for n, _ in series], colours)
-    for (name, vs), colour in zip(series, colours):
+    for k, ((name, vs), colour) in enumerate(zip(series, colours)):
         points = [(x, PAD_T + plot_h - plot_h * min(v, top) / top)
                   for x, v in zip(xs, vs) if v is not None]
         if len(points) > 1:
             path = " ".join(f"{x:.1f},{y:.1f}" for x, y in points)
+            # Lines with equal values must not hide each other: each later series is
+            # thinner and dashed, so the one beneath still shows around it.
+            width, dash = LINE_STYLES[k % len(LINE_STYLES)]
+            dashes = f' stroke-dasharray="{dash}"' if dash else ""
             parts.append(f'<polyline class="mark" points="{path}" fill="none" '
-                         f'stroke="{colour}" stroke-width="2.5"><title>{escape(name)}</title></polyline>')
+                         f'stroke="{colour}" stroke-width="{width}"{dashes}>'
+                         f'<title>{escape(name)}</title></polyline>')
         for x, y in points if len(points) <= 40 else []:
             parts.append(f'<circle class="mark" cx="{x:.1f}" cy="{y:.1f}" r="3" fill="{colour}"/>')
         if len(points) == 1:

@@ -110,3 +110,13 @@ def test_a_zero_bar_is_drawn_and_labelled():
                         stacked=False, percent=True))
     assert 'class="mark zero"' in svg and "women · placed: 0%" in svg
     assert svg.count('class="mark"') == 1  # the 50% bar
+
+
+def test_equal_lines_stay_distinguishable():
+    from shelter.services.charts import line_chart
+
+    svg = str(line_chart(["1", "2", "3"], [("in service", [4, 4, 4]), ("occupied", [4, 4, 4])],
+                         title="t", desc="d"))
+    widths = [part.split('"')[0] for part in svg.split('stroke-width="')[1:]]
+    assert len(widths) == 2 and widths[0] != widths[1]
+    assert svg.count("stroke-dasharray") == 1  # the second line is dashed over the first
