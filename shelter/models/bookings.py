@@ -96,7 +96,9 @@ class Hold(Base):
 
     Every hold names a concrete bed, even a hold for "a bed at this site" or "any suitable
     site" (`site_only` true): the unique index on the bed then makes the last bed go to one
-    partner only, and the allocator may still honour a site hold with another bed there."""
+    partner only, and the allocation honours the hold with that very bed, so a held bed is
+    never given to anyone else. Only if the bed leaves service before the night is a site
+    hold honoured with another bed at its site."""
 
     __tablename__ = "holds"
     __table_args__ = (

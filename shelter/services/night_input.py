@@ -255,15 +255,18 @@ def _holds(session: Session, night: date, data: dict[str, Any], maps: IdMaps,
         item: dict[str, Any] = {"id": key, "person": person,
                                 "organisation": hold.organisation.name}
         bed_key = IdMaps.bed_key(hold.bed_id)
-        if hold.site_only:
+        # A held bed is never given to anyone else: the hold names its own bed. Only when
+        # that bed has left service (or no longer fits) may a site hold take another bed
+        # at its site.
+        ok = bed_key in beds and not eligibility_problems(data, requests[person],
+                                                          beds[bed_key], sites)
+        if ok:
+            item["bed"] = bed_key
+        elif hold.site_only:
             site = hold.site.code
             ok = any(b["site"] == site and not eligibility_problems(data, requests[person], b, sites)
                      for b in data["beds"])
             item["site"] = site
-        else:
-            ok = bed_key in beds and not eligibility_problems(data, requests[person],
-                                                              beds[bed_key], sites)
-            item["bed"] = bed_key
         if not ok:
             maps.skipped_holds.append(f"Hold {key} ({hold.organisation.name}) can no longer be "
                                       f"honoured: no eligible bed in service.")

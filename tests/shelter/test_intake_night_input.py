@@ -100,11 +100,22 @@ def test_holds_site_only_and_bed(db, make_site):
     h1 = hold_for(db.session, a.person, beds_of(site)[0], site_only=True)
     h2 = hold_for(db.session, b.person, beds_of(site)[1], site_only=False)
     data, maps = build_night(db.session, NIGHT, CITY)
+    # A held bed is never given to anyone else: both holds name their own bed.
     assert data["holds"] == [
-        {"id": str(h1.id), "person": str(a.person_id), "organisation": "Bymisjon", "site": "strax"},
+        {"id": str(h1.id), "person": str(a.person_id), "organisation": "Bymisjon",
+         "bed": str(beds_of(site)[0].id)},
         {"id": str(h2.id), "person": str(b.person_id), "organisation": "Bymisjon",
          "bed": str(beds_of(site)[1].id)}]
     assert maps.hold == {str(h1.id): h1.id, str(h2.id): h2.id}
+    # When a site hold's bed leaves service, the hold takes another bed at its site; a
+    # hold for that one bed cannot be honoured any more and is skipped with a note.
+    for bed in beds_of(site)[:2]:
+        db.session.add(BedOutage(bed_id=bed.id, reason="water damage", starts_on=NIGHT))
+    db.session.flush()
+    data, maps = build_night(db.session, NIGHT, CITY)
+    assert data["holds"] == [
+        {"id": str(h1.id), "person": str(a.person_id), "organisation": "Bymisjon", "site": "strax"}]
+    assert len(maps.skipped_holds) == 1 and str(h2.id) in maps.skipped_holds[0]
 
 
 def test_hold_that_cannot_be_honoured_is_skipped(db, make_site):

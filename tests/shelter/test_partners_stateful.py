@@ -178,9 +178,9 @@ class Bookings(RuleBasedStateMachine):
         on_bed = {(p.bed_id, p.night): p.person_id for p in placements}
         site_of_person = {(p.person_id, p.night): site_of_bed[p.bed_id] for p in placements}
         for hold in self._holds():
+            # A hold's bed is never given to anyone else while the hold is active.
             other = on_bed.get((hold.bed_id, hold.night))
-            if other is not None and other != hold.person_id:
-                assert site_of_person.get((hold.person_id, hold.night)) == hold.site_id, hold.id
+            assert other in (None, hold.person_id), f"held bed of hold {hold.id} given away"
             mine = site_of_person.get((hold.person_id, hold.night))
             assert mine in (None, hold.site_id), "held person placed at another site"
 
