@@ -39,6 +39,16 @@ def postgres_url() -> str | None:
     return url
 
 
+def postgres_url_or_skip() -> str:
+    """The PostgreSQL URL for the PostgreSQL half of a test. A developer without PostgreSQL
+    still runs the SQLite half; CI sets REQUIRE_POSTGRES=1, where postgres_url() fails the
+    test instead, so the PostgreSQL half can never be skipped silently there."""
+    url = postgres_url()
+    if not url:
+        pytest.skip("PostgreSQL tests need TEST_DATABASE_URL")
+    return url
+
+
 def reset_postgres(url: str) -> None:
     """Empty the test database's public schema (the run owns this database)."""
     engine = create_engine(url)
@@ -51,9 +61,7 @@ def reset_postgres(url: str) -> None:
 def database_url_for(backend: str, tmp: Path, name: str = "test") -> str:
     if backend == "sqlite":
         return f"sqlite:///{tmp / (name + '.db')}"
-    url = postgres_url()
-    if not url:
-        pytest.skip("PostgreSQL tests need TEST_DATABASE_URL")
+    url = postgres_url_or_skip()
     reset_postgres(url)
     return url
 
@@ -69,9 +77,7 @@ def scratch_database(backend: str, tmp: Path, name: str = "scratch") -> Iterator
     if backend == "sqlite":
         yield f"sqlite:///{tmp / (name + '.db')}"
         return
-    base = postgres_url()
-    if not base:
-        pytest.skip("PostgreSQL tests need TEST_DATABASE_URL")
+    base = postgres_url_or_skip()
     schema = f"scratch_{name}_{uuid.uuid4().hex[:8]}".lower()
     admin = create_engine(base)
     with admin.begin() as conn:
@@ -247,6 +253,18 @@ class LiveServer:
     def __exit__(self, *exc: object) -> None:
         self.server.shutdown()
         self.thread.join(timeout=5)
+
+
+@pytest.fixture()
+def race_app(backend: str, tmp_path: Path) -> Iterator[Flask]:
+    """A migrated app on a database of its own, for tests that commit from several threads."""
+    from tests.shelter.partners_fixtures import fresh_database_url
+
+    app = build_app(fresh_database_url(backend, tmp_path, "race"))
+    yield app
+    with app.app_context():
+        _db.session.remove()
+        _db.engine.dispose()
 
 
 @pytest.fixture(scope="session")

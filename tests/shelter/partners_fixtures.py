@@ -35,16 +35,13 @@ def fresh_database_url(backend: str, tmp: Any, name: str) -> str:
     """A new, empty database for tests that need real commits (threads, processes).
     PostgreSQL: a sibling database `<TEST_DATABASE_URL's db>_<name>`, so the session-wide
     test database used by the `app` fixture is left alone."""
-    import pytest
     from sqlalchemy import create_engine, make_url, text
 
-    from tests.shelter.conftest import postgres_url, reset_postgres
+    from tests.shelter.conftest import postgres_url_or_skip, reset_postgres
 
     if backend == "sqlite":
         return f"sqlite:///{tmp / (name + '.db')}"
-    base = postgres_url()
-    if not base:
-        pytest.skip("PostgreSQL tests need TEST_DATABASE_URL")
+    base = postgres_url_or_skip()
     url = make_url(base)
     target = url.set(database=f"{url.database}_{name}")
     admin = create_engine(url.set(database="postgres"), isolation_level="AUTOCOMMIT")

@@ -5,26 +5,15 @@ from __future__ import annotations
 import threading
 from collections import Counter
 
-import pytest
 from sqlalchemy import func, select
 
 from shelter.extensions import db
 from shelter.models import Hold, HoldStatus
 from shelter.services.tokens import create_token
-from tests.shelter.conftest import build_app
-from tests.shelter.partners_fixtures import add_org, add_site, fresh_database_url, tomorrow
+from tests.shelter.partners_fixtures import add_org, add_site, tomorrow
 
 PARTNERS = 20
 TRIALS = 50
-
-
-@pytest.fixture()
-def race_app(backend, tmp_path):
-    app = build_app(fresh_database_url(backend, tmp_path, "race"))
-    yield app
-    with app.app_context():
-        db.session.remove()
-        db.engine.dispose()
 
 
 def test_last_bed_goes_to_exactly_one_partner(race_app):

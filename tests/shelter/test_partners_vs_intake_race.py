@@ -7,7 +7,6 @@ from __future__ import annotations
 import threading
 from datetime import timedelta
 
-import pytest
 from sqlalchemy import select
 
 from shelter.extensions import db
@@ -17,20 +16,10 @@ from shelter.models import (
 from shelter.models.bookings import ACTIVE_PLACEMENT
 from shelter.services.allocation import run_allocation
 from shelter.services.tokens import create_token
-from tests.shelter.conftest import build_app
-from tests.shelter.partners_fixtures import add_org, add_site, fresh_database_url, tomorrow
+from tests.shelter.partners_fixtures import add_org, add_site, tomorrow
 
 NIGHTS = 7  # every night a partner may book, after tonight
 BEDS = 3
-
-
-@pytest.fixture()
-def race_app(backend, tmp_path):
-    app = build_app(fresh_database_url(backend, tmp_path, "crossrace"))
-    yield app
-    with app.app_context():
-        db.session.remove()
-        db.engine.dispose()
 
 
 def test_a_held_bed_is_never_also_placed_for_someone_else(race_app):
