@@ -76,6 +76,15 @@ def test_full_path_allocate_override_confirm_check_in(client, db, evening):
     # A second confirm is refused with a message, not an error page.
     again = client.post(f"/intake/runs/{run.id}/confirm", follow_redirects=True)
     assert "already confirmed" in again.get_data(as_text=True)
+    # Releasing the bed from the board records why it is free.
+    board = client.get("/intake/").get_data(as_text=True)
+    assert 'name="reason"' in board and "Release bed" in board
+    released = client.post(f"/intake/placements/{placement.id}/release",
+                           data={"reason": "moved to other housing"})
+    assert released.status_code == 302 and placement.status == PlacementStatus.RELEASED
+    detail = db.session.scalar(select(AuditEvent.detail).where(
+        AuditEvent.action == "release", AuditEvent.person_id == placement.person_id))
+    assert detail.endswith(": moved to other housing")
 
 
 def test_no_show_refused_before_cutoff_is_a_message(client, db, evening, make_site):
