@@ -15,6 +15,7 @@ from typing import Mapping
 
 from allocator.holds import check_placements
 from allocator.problem import Bed, InputError, Night, Request
+from allocator.rulebook import age_fits
 
 
 @dataclass(frozen=True)
@@ -70,8 +71,7 @@ class Layout:
         """Classes eligible by gender, features and age alone (bans not applied)."""
         night = self.night
         age = request.age
-        ages = tuple(age is not None and (lo is None or age >= lo) and (hi is None or age <= hi)
-                     for lo, hi in self._limits)
+        ages = tuple(age_fits(age, lo, hi) for lo, hi in self._limits)
         key = (request.gender, request.needs, ages)
         base = self._cache.get(key)
         if base is None:

@@ -15,6 +15,8 @@ from functools import cached_property, lru_cache
 from importlib import resources
 from typing import Any, Iterable, Mapping
 
+from allocator.rulebook import MEN_BEDS_ADMIT, WOMEN_BEDS_ADMIT, Reason, age_fits, bed_reasons
+
 GENDERS = ("woman", "man", "nonbinary", "unknown")
 BED_GENDERS = ("mixed", "women", "men")
 
@@ -140,8 +142,8 @@ class Ban:
 class Policy:
     """Which genders the women-only and men-only beds admit."""
 
-    women_beds_admit: frozenset[str] = frozenset({"woman"})
-    men_beds_admit: frozenset[str] = frozenset({"man"})
+    women_beds_admit: frozenset[str] = WOMEN_BEDS_ADMIT
+    men_beds_admit: frozenset[str] = MEN_BEDS_ADMIT
 
     def __post_init__(self) -> None:
         for name in ("women_beds_admit", "men_beds_admit"):
@@ -278,27 +280,25 @@ class Night:
         return site.label if site else site_id
 
     def eligible(self, request: Request, bed: Bed) -> bool:
-        """The four eligibility rules of allocation.md: gender, features, barring, age."""
-        if bed.gender == "women" and request.gender not in self.policy.women_beds_admit:
-            return False
-        if bed.gender == "men" and request.gender not in self.policy.men_beds_admit:
-            return False
-        if not request.needs <= bed.features:
-            return False
-        if (request.person, bed.site) in self.barred_pairs:
-            return False
-        return self.age_ok(request, bed.site)
+        """The four eligibility rules of allocation.md (gender, features, barring, age), as
+        the rule book (:mod:`allocator.rulebook`) states them."""
+        return not self.reasons(request, bed)
+
+    def reasons(self, request: Request, bed: Bed) -> tuple[Reason, ...]:
+        """The rule book's reason codes for giving ``bed`` to ``request`` (``()``: eligible)."""
+        site = self.site_by_id.get(bed.site)
+        return bed_reasons(
+            gender=request.gender, needs=request.needs, age=request.age,
+            bed_gender=bed.gender, bed_features=bed.features,
+            min_age=site.min_age if site else None, max_age=site.max_age if site else None,
+            barred=(request.person, bed.site) in self.barred_pairs,
+            women_beds_admit=self.policy.women_beds_admit,
+            men_beds_admit=self.policy.men_beds_admit)
 
     def age_ok(self, request: Request, site_id: str) -> bool:
-        """Age-limited sites admit only people of known age inside the limits."""
+        """Age-limited sites admit only people of known age inside the limits (rule book)."""
         site = self.site_by_id.get(site_id)
-        if site is None or (site.min_age is None and site.max_age is None):
-            return True
-        if request.age is None:
-            return False
-        if site.min_age is not None and request.age < site.min_age:
-            return False
-        return site.max_age is None or request.age <= site.max_age
+        return site is None or age_fits(request.age, site.min_age, site.max_age)
 
     # -- validation ------------------------------------------------------------------------
     def _check_unique(self, collection: str, key: str) -> None:
