@@ -3,14 +3,13 @@ non-zero with one line on stderr."""
 from __future__ import annotations
 
 import sys
-from datetime import datetime
-from zoneinfo import ZoneInfo
 
 import click
-from flask import Flask, current_app
+from flask import Flask
 from flask.cli import with_appcontext
 from sqlalchemy import select
 
+from shelter import clock
 from shelter.extensions import db
 from shelter.models import Organisation
 
@@ -72,7 +71,7 @@ def seed_demo(once: bool) -> None:
             click.echo("seed-demo: demo data already present; nothing to do")
             return
         _fail("demo data already present (use --once to skip, or start from an empty database)")
-    today = datetime.now(ZoneInfo(current_app.config["TIMEZONE"])).date()
+    today = clock.tonight()
     try:
         lines = seed(db.session, today)
     except Exception as err:  # one line, nothing half-written

@@ -28,7 +28,7 @@ def _fail(message: str) -> None:
 def allocate(night: str | None, city: str | None, rule: str) -> None:
     """Run the allocation core on a night's requests and store the proposal."""
     from shelter.services.allocation import AllocationError, run_allocation
-    from shelter.services.people import tonight
+    from shelter.clock import tonight
 
     try:
         day = date.fromisoformat(night) if night else tonight()

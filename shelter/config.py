@@ -7,6 +7,8 @@ import secrets
 from pathlib import Path
 from typing import Any
 
+from shelter.clock import DEFAULT_TIMEZONE
+
 
 def _secret_key(instance_path: Path) -> str:
     """SECRET_KEY from the environment, else one generated once and kept in instance/."""
@@ -34,7 +36,7 @@ def from_environment(instance_path: Path) -> dict[str, Any]:
         "SECRET_KEY": _secret_key(instance_path),
         "SQLALCHEMY_DATABASE_URI": normalise_database_url(url),
         "CITY": os.environ.get("SHELTER_CITY", "Bergen"),
-        "TIMEZONE": os.environ.get("SHELTER_TIMEZONE", "Europe/Oslo"),
+        "TIMEZONE": os.environ.get("SHELTER_TIMEZONE", DEFAULT_TIMEZONE),
         # Run the APScheduler jobs inside this process (dev/demo). In production run one
         # `flask scheduler` process instead and leave this off in the web workers.
         "SCHEDULER_ENABLED": os.environ.get("SCHEDULER_ENABLED", "0") == "1",

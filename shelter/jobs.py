@@ -15,15 +15,15 @@ import logging
 import os
 import socket
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from flask import Flask
 from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from shelter import clock
 from shelter.extensions import db
 from shelter.models import AllocationRun, JobRun, Site, utcnow
 
@@ -88,12 +88,12 @@ def expire_holds_job(now: datetime | None = None) -> JobRun | None:
     return run_once("expire-holds", minute_key(now), work)
 
 
-def scheduled_allocation_job(now: datetime | None = None, tz: str = "Europe/Oslo") -> list[str]:
+def scheduled_allocation_job(now: datetime | None = None, tz: str | None = None) -> list[str]:
     """Run tonight's proposal for each city whose earliest intake has opened and that has
     no allocation run for the night yet. Returns the keys this call ran."""
     now = now or utcnow()
-    local = now.replace(tzinfo=UTC).astimezone(ZoneInfo(tz))
-    night = local.date()
+    local = clock.to_local(now, tz)
+    night = clock.tonight(now, tz)
     cities = db.session.execute(
         select(Site.city, func.min(Site.intake_opens)).where(Site.active.is_(True))
         .group_by(Site.city)).all()

@@ -18,8 +18,6 @@ from shelter.services.prebooking import (
     NO_BED_ANYWHERE, NO_BED_HERE, bed_fits, free_beds_at, hold_expires_at, open_request,
 )
 
-TZ = "Europe/Oslo"
-
 # (organisation, site code, night offset, name, alias, birth year, gender, final status, note)
 HOLDS = [
     ("NAV", "gyldenpris", 0, "Tor Haugen", None, 1979, Gender.MAN, HoldStatus.HELD,
@@ -66,7 +64,7 @@ def seed(session: Session, today: date) -> list[str]:
             continue
         hold = Hold(organisation_id=org.id, person_id=person.id, night=night, site_id=site.id,
                     bed_id=bed.id, site_only=True, needs=[], note=note,
-                    expires_at=hold_expires_at(site, night, TZ))
+                    expires_at=hold_expires_at(site, night))
         session.add(hold)
         session.flush()
         req = open_request(session, hold, None)

@@ -6,15 +6,15 @@ Services flush, never commit. Every run, confirmation and change of a placement 
 from __future__ import annotations
 
 import time as clock
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from flask import current_app, has_app_context
 from sqlalchemy import delete, or_, select
 from sqlalchemy.orm import Session, joinedload
 
 from allocator import InputError, Night, solve
+from shelter.clock import local_on
 from shelter.models import (
     AllocationRun, Bed, Hold, HoldStatus, Placement, PlacementStatus, Request,
     RequestStatus, Room, Site, User, utcnow,
@@ -26,7 +26,7 @@ from shelter.services.overrides import Change, OverrideRefused, audit, override_
 
 __all__ = [
     "AllocationError", "Change", "active_placement_stmt", "audit", "IdMaps", "OverrideRefused", "build_night", "check_in",
-    "confirm_run", "cutoff_at", "cutoff_utc", "latest_run", "mark_no_show", "mark_no_shows",
+    "confirm_run", "cutoff_utc", "latest_run", "mark_no_show", "mark_no_shows",
     "override_placement", "release", "run_allocation",
 ]
 
@@ -185,17 +185,10 @@ def check_in(session: Session, placement: Placement, user: User | None) -> Place
     return placement
 
 
-def cutoff_at(cutoff: time, night: date, tz: str) -> datetime:
-    """A local check-in cut-off on `night` as naive UTC. A cut-off before noon is on the
-    morning after the evening (e.g. 01:00)."""
-    day = night if cutoff >= time(12, 0) else night + timedelta(days=1)
-    local = datetime.combine(day, cutoff, tzinfo=ZoneInfo(tz))
-    return local.astimezone(ZoneInfo("UTC")).replace(tzinfo=None)
-
-
-def cutoff_utc(site: Site, night: date, tz: str) -> datetime:
-    """The site's check-in cut-off (Site.checkin_cutoff, local time) for `night`, naive UTC."""
-    return cutoff_at(site.checkin_cutoff, night, tz)
+def cutoff_utc(site: Site, night: date) -> datetime:
+    """The site's check-in cut-off (Site.checkin_cutoff, local time) for `night`, naive UTC:
+    after it a confirmed person who has not arrived is a no-show."""
+    return local_on(night, site.checkin_cutoff)
 
 
 def mark_no_show(session: Session, placement: Placement, user: User | None,
@@ -206,7 +199,7 @@ def mark_no_show(session: Session, placement: Placement, user: User | None,
     if placement.status != PlacementStatus.CONFIRMED:
         raise AllocationError("Only a confirmed placement that is not checked in can be a no-show.")
     site = placement.bed.room.site
-    cutoff = cutoff_utc(site, placement.night, _config("TIMEZONE", "Europe/Oslo"))
+    cutoff = cutoff_utc(site, placement.night)
     if now < cutoff:
         raise AllocationError(f"Check-in at {site.name} is open until "
                               f"{site.checkin_cutoff.strftime('%H:%M')}; no-show only after that.")
@@ -222,13 +215,12 @@ def mark_no_shows(session: Session, night: date, now: datetime | None = None,
     """Every confirmed placement of `night` past its site's cut-off becomes a no-show
     (called by the scheduler). Returns the placements changed."""
     now = now or utcnow()
-    tz = _config("TIMEZONE", "Europe/Oslo")
     pending = session.scalars(select(Placement).join(Placement.bed).join(Bed.room).join(Room.site)
                               .options(joinedload(Placement.bed).joinedload(Bed.room)
                                        .joinedload(Room.site))
                               .where(Placement.night == night,
                                      Placement.status == PlacementStatus.CONFIRMED))
-    changed = [p for p in pending if now >= cutoff_utc(p.bed.room.site, night, tz)]
+    changed = [p for p in pending if now >= cutoff_utc(p.bed.room.site, night)]
     for p in changed:
         p.status, p.ended_at = PlacementStatus.NO_SHOW, now
     session.flush()

@@ -16,7 +16,7 @@ from shelter.models import (
     Placement, PlacementStatus, Request, RequestStatus, Restriction, Room, Site, utcnow,
 )
 from shelter.models.bookings import ACTIVE_PLACEMENT
-from shelter.services.allocation import cutoff_at
+from shelter.clock import local_on
 from shelter.services.inventory import Availability, beds_in_service
 from shelter.services.overrides import audit
 from shelter.services.night_input import _active_on, fresh_assessment_since
@@ -118,8 +118,7 @@ def _latest_run(session: Session, night: date, city: str) -> AllocationRun | Non
                           .limit(1))
 
 
-def board(session: Session, night: date, city: str, now: datetime | None = None,
-          tz: str = "Europe/Oslo") -> Board:
+def board(session: Session, night: date, city: str, now: datetime | None = None) -> Board:
     """Tonight's requests by need (highest first), with status, bed, hold, safety flags,
     and free beds per site and gender rule. About ten queries for any number of requests;
     rows are read by column, not as ORM objects, so 1,000 requests render quickly."""
@@ -179,7 +178,7 @@ def board(session: Session, night: date, city: str, now: datetime | None = None,
             row.bed = f"{placement[3]} · {placement[4]} · {placement[5]}"
             if placement[2] == PlacementStatus.CONFIRMED:
                 if placement[7] not in cutoffs:
-                    cutoffs[placement[7]] = cutoff_at(placement[6], night, tz)
+                    cutoffs[placement[7]] = local_on(night, placement[6])
                 row.no_show_due = now >= cutoffs[placement[7]]
         elif rstatus == RequestStatus.TURNED_AWAY:
             row.status, row.reason = "turned away", explanation or ""

@@ -8,10 +8,8 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta
-from zoneinfo import ZoneInfo
+from datetime import date, timedelta
 
-from flask import current_app, has_app_context
 from sqlalchemy import func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, joinedload
@@ -28,7 +26,6 @@ from shelter.services.safety import current_bans, current_keep_aparts
 # Bed features a person can need (a subset of the features admins give beds).
 BED_FEATURES = {"accessible": "Accessible (wheelchair, no stairs)",
                 "ground_floor": "Ground floor", "single_room": "Single room"}
-NIGHT_STARTS = time(6, 0)  # before 06:00 local time it is still last evening's night
 HISTORY_NIGHTS = 14
 
 
@@ -47,17 +44,6 @@ class LikelyDuplicate(ValueError):
     """Creating this person looks like a duplicate of `candidates`; confirm to go ahead."""
 
     candidates: list[Person] = field(default_factory=list)
-
-
-def tonight(now: datetime | None = None, tz: str | None = None) -> date:
-    """The night (evening's date) in the app's local time zone. Before 06:00 local it is
-    still last evening's night. `now` is naive UTC (default: now)."""
-    if tz is None:
-        tz = current_app.config.get("TIMEZONE", "Europe/Oslo") if has_app_context() else "Europe/Oslo"
-    utc = (now or utcnow()).replace(tzinfo=ZoneInfo("UTC"))
-    local = utc.astimezone(ZoneInfo(tz))
-    night = local.date()
-    return night - timedelta(days=1) if local.time() < NIGHT_STARTS else night
 
 
 # --- names: case- and diacritics-insensitive matching ---------------------------------

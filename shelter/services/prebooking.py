@@ -14,14 +14,14 @@ from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, contains_eager, joinedload
 
+from shelter.clock import local_on, tonight
 from shelter.models import (
     Bed, BedOutage, Gender, GenderRule, Hold, HoldRefusal, HoldStatus, KeepApart, OrganisationPerson, Person,
     Placement, PlacementStatus, Quota, Request, RequestSource, RequestStatus, Restriction, Room,
@@ -80,14 +80,9 @@ class BookingRequest:
     note: str = ""
 
 
-def local_today(tz: str) -> date:
-    return datetime.now(ZoneInfo(tz)).date()
-
-
-def hold_expires_at(site: Site, night: date, tz: str) -> datetime:
+def hold_expires_at(site: Site, night: date) -> datetime:
     """The site's hold-expiry time, local time on the hold's night, as naive UTC."""
-    local = datetime.combine(night, site.hold_expiry, tzinfo=ZoneInfo(tz))
-    return local.astimezone(UTC).replace(tzinfo=None)
+    return local_on(night, site.hold_expiry)
 
 
 def lock_site(session: Session, site_id: int) -> None:
@@ -216,13 +211,13 @@ def free_beds_at(session: Session, night: date, site_id: int) -> list[Bed]:
 
 # --- booking -------------------------------------------------------------------------------
 
-def book_hold(session: Session, booking: BookingRequest, actor: Any, tz: str) -> Hold:
+def book_hold(session: Session, booking: BookingRequest, actor: Any) -> Hold:
     """Hold a bed and open a partner Request for the person, in the caller's transaction.
 
     Raises BookingInputError for bad input (nothing is stored) and HoldRefused when no bed
     can be held (a HoldRefusal row is stored; nothing else). The caller must commit after a
     refusal too, or the refusal is lost."""
-    today = local_today(tz)
+    today = tonight()
     if not today <= booking.night < today + timedelta(days=BOOKING_DAYS):
         raise BookingInputError("night", f"choose tonight or one of the next {BOOKING_DAYS - 1} nights")
     if booking.site_id is not None:
@@ -238,7 +233,7 @@ def book_hold(session: Session, booking: BookingRequest, actor: Any, tz: str) ->
     savepoint = session.begin_nested()
     try:
         person = known or _resolve_person(session, booking.organisation_id, booking.person)[0]
-        hold = _place(session, booking, person, sites, actor, tz)
+        hold = _place(session, booking, person, sites, actor)
     except HoldRefused as refusal:
         savepoint.rollback()
         session.add(HoldRefusal(organisation_id=booking.organisation_id, night=booking.night,
@@ -255,7 +250,7 @@ def book_hold(session: Session, booking: BookingRequest, actor: Any, tz: str) ->
 
 
 def _place(session: Session, booking: BookingRequest, person: Person, sites: list[Site],
-           actor: Any, tz: str) -> Hold:
+           actor: Any) -> Hold:
     night, org_id = booking.night, booking.organisation_id
     generic = NO_BED_HERE if booking.site_id is not None else NO_BED_ANYWHERE
     existing = session.scalar(select(Hold).where(
@@ -269,7 +264,7 @@ def _place(session: Session, booking: BookingRequest, person: Person, sites: lis
             Placement.status.in_(ACTIVE_PLACEMENT))) is not None:
         raise HoldRefused("already_placed", generic)
     now = utcnow()
-    sites = [s for s in sites if hold_expires_at(s, night, tz) > now]
+    sites = [s for s in sites if hold_expires_at(s, night) > now]
     if not sites:
         raise HoldRefused("too_late", "Pre-booking for that night has closed (holds have expired).")
     # Quota first: it depends only on the organisation's own holds, so it reveals no ban.
@@ -298,7 +293,7 @@ def _place(session: Session, booking: BookingRequest, person: Person, sites: lis
         for bed in beds:
             hold = Hold(organisation_id=org_id, person_id=person.id, night=night,
                         site_id=site.id, bed_id=bed.id, site_only=True, needs=sorted(needs),
-                        expires_at=hold_expires_at(site, night, tz), note=booking.note,
+                        expires_at=hold_expires_at(site, night), note=booking.note,
                         created_by_id=actor.id if isinstance(actor, User) else None)
             try:
                 with session.begin_nested():

@@ -2,14 +2,14 @@
 other services, and a person's audit trail. Thin views: parse, check, one service call."""
 from __future__ import annotations
 
-from datetime import date, datetime, time, timedelta
+from datetime import date, time, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from flask_wtf import FlaskForm
 
+from shelter import clock
 from shelter.auth import roles_required
 from shelter.extensions import db
 from shelter.forms import admin as forms
@@ -27,7 +27,7 @@ def _admins_only() -> None:
 
 
 def _today() -> date:
-    return datetime.now(ZoneInfo(current_app.config["TIMEZONE"])).date()
+    return clock.tonight()
 
 
 def _form_page(form: FlaskForm, title: str, back: str, status: int = 200, **extra: Any):

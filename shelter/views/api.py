@@ -9,15 +9,16 @@ from datetime import datetime
 from functools import wraps
 from typing import Any
 
-from flask import Blueprint, current_app, g, jsonify, request, url_for
+from flask import Blueprint, g, jsonify, request, url_for
 
+from shelter.clock import tonight
 from shelter.extensions import db
 from shelter.forms.api import ApiInputError, parse_hold, parse_night
 from shelter.models import Hold
 from shelter.services import audit
 from shelter.services.prebooking import (
     BookingInputError, BookingRequest, HoldConflict, HoldRefused, book_hold, cancel_hold, get_hold,
-    local_today,
+
 )
 from shelter.services.prebooking_queries import (
     availability_by_night, known_features, org_holds, ref_for, site_id_for_code,
@@ -77,7 +78,7 @@ def hold_json(hold: Hold, ref: str | None) -> dict[str, Any]:
 
 def _night_arg() -> Any:
     raw = request.args.get("night")
-    return local_today(current_app.config["TIMEZONE"]) if raw is None else parse_night(raw)
+    return tonight() if raw is None else parse_night(raw)
 
 
 @bp.get("/openapi.json")
@@ -101,12 +102,11 @@ def availability():  # type: ignore[no-untyped-def]
 @bp.post("/holds")
 @token_required
 def create_hold():  # type: ignore[no-untyped-def]
-    tz = current_app.config["TIMEZONE"]
     body = request.get_json(silent=True)
     needs_given = isinstance(body, dict) and bool(body.get("needs"))
     try:
         data = parse_hold(body, features=known_features(db.session) if needs_given else [],
-                          current_year=local_today(tz).year)
+                          current_year=tonight().year)
     except ApiInputError as exc:
         return _unprocessable(exc.errors)
     site_id = None
@@ -117,7 +117,7 @@ def create_hold():  # type: ignore[no-untyped-def]
     booking = BookingRequest(organisation_id=g.actor.organisation_id, night=data["night"],
                              person=data["person"], site_id=site_id, needs=data["needs"])
     try:
-        hold = book_hold(db.session, booking, g.actor, tz)
+        hold = book_hold(db.session, booking, g.actor)
     except BookingInputError as exc:
         return _unprocessable([{"field": exc.field, "reason": exc.reason}])
     except HoldRefused as refusal:

@@ -4,7 +4,6 @@ parses input, checks access, calls one service, renders or redirects."""
 from __future__ import annotations
 
 from datetime import date, datetime
-from zoneinfo import ZoneInfo
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
@@ -16,7 +15,8 @@ from shelter.models import AllocationRun, Person, Placement, Request, Role
 from shelter.services import allocation as alloc
 from shelter.services import audit
 from shelter.services import intake as intake_svc
-from shelter.services.people import tonight
+from shelter import clock
+from shelter.clock import tonight
 
 bp = Blueprint("intake", __name__)
 STAFF = (Role.INTAKE, Role.MANAGER, Role.ADMIN)
@@ -27,8 +27,7 @@ def local_hm(value: datetime | None) -> str:
     """A naive-UTC timestamp as local time of day (the app's TIMEZONE), e.g. 21:05."""
     if value is None:
         return ""
-    tz = ZoneInfo(current_app.config.get("TIMEZONE", "Europe/Oslo"))
-    return value.replace(tzinfo=ZoneInfo("UTC")).astimezone(tz).strftime("%H:%M")
+    return clock.to_local(value).strftime("%H:%M")
 
 
 def _city() -> str:
@@ -59,8 +58,7 @@ def _board_url(night: date) -> str:
 @roles_required(*STAFF)
 def board():  # type: ignore[no-untyped-def]
     night = _night()
-    data = intake_svc.board(db.session, night, _city(),
-                            tz=current_app.config.get("TIMEZONE", "Europe/Oslo"))
+    data = intake_svc.board(db.session, night, _city())
     alloc.audit(db.session, _actor(), "view_board", [r.person_id for r in data.rows],
                 f"night {night}")
     return render_template("intake/board.html", b=data, form=ButtonForm(),

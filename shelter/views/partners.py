@@ -4,21 +4,22 @@ A partner user sees only their own organisation's holds and people: another orga
 hold id is 404, like one that does not exist. Free beds are counts only, never who."""
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, url_for
 from flask_login import current_user
 
+from shelter import clock
 from shelter.auth import roles_required
+from shelter.clock import tonight
 from shelter.extensions import db
 from shelter.forms.partners import GENDER_LABELS, BookingForm, CancelForm
 from shelter.models import Gender, Hold, Role
 from shelter.services import audit
 from shelter.services.prebooking import (
     BOOKING_DAYS, BookingInputError, BookingRequest, HoldConflict, HoldRefused, PersonSpec,
-    book_hold, cancel_hold, get_hold, local_today,
+    book_hold, cancel_hold, get_hold,
 )
 from shelter.services.prebooking_queries import (
     availability_by_night, known_features, open_sites, org_holds, org_people,
@@ -33,12 +34,7 @@ def local_hm(value: datetime | None) -> str:
     """A naive-UTC timestamp as local HH:MM (the city's time zone)."""
     if value is None:
         return ""
-    tz = ZoneInfo(current_app.config["TIMEZONE"])
-    return value.replace(tzinfo=UTC).astimezone(tz).strftime("%H:%M")
-
-
-def _tz() -> str:
-    return str(current_app.config["TIMEZONE"])
+    return clock.to_local(value).strftime("%H:%M")
 
 
 def _org_id() -> int:
@@ -46,7 +42,7 @@ def _org_id() -> int:
 
 
 def _holds_context() -> dict[str, Any]:
-    today = local_today(_tz())
+    today = tonight()
     rows = org_holds(db.session, _org_id(), from_night=today - timedelta(days=1))  # last night: was it claimed?
     audit.record_many("view", sorted({h.person_id for h, _ in rows}), "partner: pre-bookings list")
     return {"holds": rows, "today": today, "cancel_form": CancelForm(), "badge": STATUS_BADGE}
@@ -55,7 +51,7 @@ def _holds_context() -> dict[str, Any]:
 @bp.get("/")
 @roles_required(Role.PARTNER)
 def index():  # type: ignore[no-untyped-def]
-    today = local_today(_tz())
+    today = tonight()
     nights = availability_by_night(db.session, today, BOOKING_DAYS, current_app.config["CITY"])
     return render_template("partners/index.html", nights=nights, **_holds_context())
 
@@ -69,7 +65,7 @@ def holds_partial():  # type: ignore[no-untyped-def]
 
 def _booking_form() -> BookingForm:
     form = BookingForm()
-    form.fill_choices(today=local_today(_tz()), days=BOOKING_DAYS,
+    form.fill_choices(today=tonight(), days=BOOKING_DAYS,
                       people=org_people(db.session, _org_id()), sites=open_sites(db.session),
                       features=known_features(db.session))
     return form
@@ -93,7 +89,7 @@ def book():  # type: ignore[no-untyped-def]
             site_id=int(form.site.data) if form.site.data else None,
             needs=list(form.needs.data or []), note=(form.note.data or "").strip())
         try:
-            hold = book_hold(db.session, booking, current_user, _tz())
+            hold = book_hold(db.session, booking, current_user)
         except BookingInputError as exc:
             target = {"night": form.night, "site": form.site}.get(exc.field, form.person)
             target.errors = [*target.errors, exc.reason]

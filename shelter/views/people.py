@@ -2,13 +2,13 @@
 scheme, safety records. Staff only (intake, manager, admin); partners get 403."""
 from __future__ import annotations
 
-from datetime import UTC, datetime
-from zoneinfo import ZoneInfo
+from datetime import datetime
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy import select
 
+from shelter import clock
 from shelter.auth import STAFF_ROLES, roles_required
 from shelter.extensions import db
 from shelter.forms.people import (
@@ -29,8 +29,7 @@ def local_time(value: datetime | None) -> str:
     """A naive-UTC timestamp as local date and time (app.config['TIMEZONE'])."""
     if value is None:
         return ""
-    tz = ZoneInfo(current_app.config.get("TIMEZONE", "Europe/Oslo"))
-    return value.replace(tzinfo=UTC).astimezone(tz).strftime("%a %d %b %Y %H:%M")
+    return clock.to_local(value).strftime("%a %d %b %Y %H:%M")
 
 
 def _status(form_or_errors: object) -> int:
@@ -44,7 +43,7 @@ def search():  # type: ignore[no-untyped-def]
     results = people_svc.search_people(db.session, q) if q else []
     audit.record_many("list", [p.id for p in results], "search results")
     return render_template("people/search.html", q=q, results=results,
-                           year=people_svc.tonight().year)
+                           year=clock.tonight().year)
 
 
 @bp.route("/new", methods=["GET", "POST"])
@@ -57,7 +56,7 @@ def new():  # type: ignore[no-untyped-def]
             if year else request.args["q"].strip()
         form.birth_year.data = year
     candidates: list[Person] = []
-    this_year = people_svc.tonight().year
+    this_year = clock.tonight().year
     if form.validate_on_submit():
         try:
             person = people_svc.create_person(
@@ -81,7 +80,7 @@ def new():  # type: ignore[no-untyped-def]
 @bp.get("/<int:person_id>")
 @roles_required(*STAFF_ROLES)
 def show(person_id: int):  # type: ignore[no-untyped-def]
-    night = people_svc.tonight()
+    night = clock.tonight()
     record = people_svc.person_record(db.session, person_id, night=night, user=current_user)
     if record is None:
         abort(404)
@@ -97,7 +96,7 @@ def _reuse_days() -> int:
 @roles_required(*STAFF_ROLES)
 def request_bed(person_id: int):  # type: ignore[no-untyped-def]
     person = db.get_or_404(Person, person_id)
-    night = people_svc.tonight()
+    night = clock.tonight()
     recent = assessing.recent_assessment(db.session, person.id, days=_reuse_days())
     sites = db.session.scalars(select(Site).where(
         Site.active.is_(True), Site.city == current_app.config.get("CITY", "Bergen"))
@@ -140,7 +139,7 @@ def request_bed(person_id: int):  # type: ignore[no-untyped-def]
 def assess(person_id: int):  # type: ignore[no-untyped-def]
     person = db.get_or_404(Person, person_id)
     scheme = assessing.current_scheme(db.session)
-    night = people_svc.tonight()
+    night = clock.tonight()
     if request.method == "POST":
         form = assessment_form(scheme, formdata=request.form)
     else:
@@ -202,7 +201,7 @@ def _back() -> str:
 
 def _safety_page(ban_form: BanForm | None = None, pair_form: KeepApartForm | None = None,
                  status: int = 200):  # type: ignore[no-untyped-def]
-    today = people_svc.tonight()
+    today = clock.tonight()
     ban_form = ban_form or BanForm(prefix="ban", formdata=None)
     pair_form = pair_form or KeepApartForm(prefix="pair", formdata=None)
     sites = db.session.scalars(select(Site).where(Site.active.is_(True)).order_by(Site.name)).all()
@@ -255,7 +254,7 @@ def add_ban():  # type: ignore[no-untyped-def]
 @roles_required(*STAFF_ROLES)
 def end_ban(ban_id: int):  # type: ignore[no-untyped-def]
     try:
-        ban = safety_svc.end_ban(db.session, ban_id, user=current_user, today=people_svc.tonight())
+        ban = safety_svc.end_ban(db.session, ban_id, user=current_user, today=clock.tonight())
     except safety_svc.SafetyError as err:
         if "missing" in err.errors:
             abort(404)
@@ -288,7 +287,7 @@ def add_keep_apart():  # type: ignore[no-untyped-def]
 def end_keep_apart(pair_id: int):  # type: ignore[no-untyped-def]
     try:
         safety_svc.end_keep_apart(db.session, pair_id, user=current_user,
-                                  today=people_svc.tonight())
+                                  today=clock.tonight())
     except safety_svc.SafetyError as err:
         if "missing" in err.errors:
             abort(404)

@@ -1,11 +1,11 @@
 """Managers' reports: occupancy, turn-aways, pre-bookings, women's beds, what-if, fairness."""
 from __future__ import annotations
 
-from datetime import date, datetime
-from zoneinfo import ZoneInfo
+from datetime import date
 
-from flask import Blueprint, Response, abort, current_app, render_template, request
+from flask import Blueprint, Response, abort, render_template, request
 
+from shelter import clock
 from shelter.auth import roles_required
 from shelter.extensions import db
 from shelter.forms.reports import ReportFilterForm
@@ -16,7 +16,7 @@ bp = Blueprint("reports", __name__)
 
 
 def _today() -> date:
-    return datetime.now(ZoneInfo(current_app.config.get("TIMEZONE", "Europe/Oslo"))).date()
+    return clock.tonight()
 
 
 def _run(slug: str) -> tuple[ReportFilterForm, svc.Report | None, int]:

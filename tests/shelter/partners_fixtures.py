@@ -5,7 +5,7 @@ from datetime import date, timedelta
 from typing import Any
 
 from shelter.models import Organisation, OrgKind, Site
-from shelter.services.prebooking import local_today
+from shelter.clock import tonight
 from tests.shelter import conftest
 
 TZ = "Europe/Oslo"
@@ -13,7 +13,7 @@ TZ = "Europe/Oslo"
 
 def tomorrow() -> date:
     """Tests book for tomorrow: its holds expire tomorrow evening, whatever the time now."""
-    return local_today(TZ) + timedelta(days=1)
+    return tonight() + timedelta(days=1)
 
 
 def add_site(session: Any, code: str, beds: int = 1, **fields: Any) -> Site:

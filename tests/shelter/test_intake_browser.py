@@ -15,7 +15,8 @@ from shelter.models import (
 )
 from shelter.services import allocation as alloc_svc
 from shelter.services import intake as intake_svc
-from shelter.services.people import tonight
+from shelter import clock
+from shelter.clock import tonight
 from tests.shelter.conftest import _HASH, PASSWORD, LiveServer, build_app, screenshot
 
 pytestmark = pytest.mark.browser
@@ -80,7 +81,7 @@ def test_full_evening(browser, tmp_path, monkeypatch):
     _seed(app, night)
     # The clock for no-shows: half an hour after the sites' 23:00 cut-off tonight.
     with app.app_context():
-        late = alloc_svc.cutoff_at(time(23, 0), night, "Europe/Oslo") + timedelta(minutes=30)
+        late = clock.local_on(night, time(23, 0)) + timedelta(minutes=30)
     monkeypatch.setattr(alloc_svc, "utcnow", lambda: late)
     monkeypatch.setattr(intake_svc, "utcnow", lambda: late)
     with LiveServer(app) as server:

@@ -11,7 +11,7 @@ from shelter.models import (
     AuditEvent, Gender, OtherService, Placement, PlacementStatus, RequestStatus, Restriction, Role,
 )
 from shelter.services import allocation as svc
-from shelter.services.people import tonight
+from shelter.clock import tonight
 from tests.shelter.conftest import login
 from tests.shelter.intake_factories import ask, beds_of, hold_for
 

@@ -45,7 +45,7 @@ def _holds(app, count: int) -> list[int]:
         for i in range(count):
             hold = book_hold(db.session, BookingRequest(
                 organisation_id=org.id, night=tomorrow(),
-                person=PersonSpec(name=f"P{i}", gender=Gender.MAN)), None, TZ)
+                person=PersonSpec(name=f"P{i}", gender=Gender.MAN)), None)
             ids.append(hold.id)
         db.session.commit()
         return ids

@@ -23,7 +23,7 @@ def _book(db, org, night, *, site=None, person=None, needs=None, user=None):
     spec = person or PersonSpec(name="Kari", gender=Gender.WOMAN, birth_year=1990)
     booking = BookingRequest(organisation_id=org.id, night=night, person=spec,
                              site_id=site.id if site else None, needs=needs or [])
-    return book_hold(db.session, booking, user, TZ)
+    return book_hold(db.session, booking, user)
 
 
 def _refusal(db, org, night, **kw):
@@ -50,8 +50,8 @@ def test_hold_expiry_follows_daylight_saving():
     from shelter.models import Site
 
     site = Site(code="x", name="X", hold_expiry=time(21, 0))
-    assert hold_expires_at(site, date(2026, 1, 15), TZ) == datetime(2026, 1, 15, 20, 0)
-    assert hold_expires_at(site, date(2026, 7, 15), TZ) == datetime(2026, 7, 15, 19, 0)
+    assert hold_expires_at(site, date(2026, 1, 15)) == datetime(2026, 1, 15, 20, 0)
+    assert hold_expires_at(site, date(2026, 7, 15)) == datetime(2026, 7, 15, 19, 0)
 
 
 def test_gender_rule_features_and_age_limits_decide_eligibility(db):

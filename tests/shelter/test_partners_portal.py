@@ -7,7 +7,7 @@ from sqlalchemy import select
 from shelter.models import AuditEvent, Gender, Hold, HoldStatus, Role
 from shelter.services.prebooking import BookingRequest, PersonSpec, book_hold
 from tests.shelter.conftest import login
-from tests.shelter.partners_fixtures import TZ, add_org, add_site, tomorrow
+from tests.shelter.partners_fixtures import add_org, add_site, tomorrow
 
 
 def _partner(db, make_user, name="NAV"):
@@ -91,7 +91,7 @@ def test_another_organisations_holds_are_404_everywhere(client, db, make_user):
     add_site(db.session, "strax", beds=2)
     theirs = book_hold(db.session, BookingRequest(
         organisation_id=other.id, night=tomorrow(),
-        person=PersonSpec(name="Secret Person", gender=Gender.MAN)), None, TZ)
+        person=PersonSpec(name="Secret Person", gender=Gender.MAN)), None)
     db.session.commit()
     login(client, user)
     assert client.get(f"/partner/holds/{theirs.id}").status_code == 404

@@ -41,7 +41,7 @@ from shelter.services.prebooking import (
     expire_holds,
 )
 from tests.shelter.conftest import _ConnectionSession
-from tests.shelter.partners_fixtures import TZ, add_org, add_site, tomorrow
+from tests.shelter.partners_fixtures import add_org, add_site, tomorrow
 
 try:  # intake's real allocation, when it is importable; else a minimal stand-in below
     from shelter.services.allocation import check_in, confirm_run, run_allocation
@@ -96,7 +96,7 @@ class Bookings(RuleBasedStateMachine):
             person=PersonSpec(person_id=self.people[person].id),
             site_id=None if site is None else self.sites[site].id)
         with suppress(HoldRefused):  # a refusal is a valid outcome; invariants still hold
-            book_hold(db.session, booking, None, TZ)
+            book_hold(db.session, booking, None)
 
     @rule(pick=st.integers(0, 10))
     def cancel(self, pick: int) -> None:

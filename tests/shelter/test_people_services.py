@@ -9,6 +9,7 @@ from sqlalchemy import select
 
 from shelter.models import Gender, KeepApart, NeedScheme, Person, Request, RequestStatus
 from shelter.services import assessment as assessing
+from shelter import clock
 from shelter.services import people as svc
 from shelter.services import safety
 
@@ -24,13 +25,13 @@ def _person(db, name="Kari Nordmann", year=1990, gender=Gender.WOMAN, alias=None
 
 def test_tonight_is_the_local_evening_date_and_before_six_still_yesterday():
     # 22:30 UTC on 1 Dec = 23:30 in Oslo (winter, UTC+1): tonight is 1 Dec
-    assert svc.tonight(datetime(2026, 12, 1, 22, 30), "Europe/Oslo") == date(2026, 12, 1)
+    assert clock.tonight(datetime(2026, 12, 1, 22, 30), "Europe/Oslo") == date(2026, 12, 1)
     # 23:30 UTC on 1 Dec = 00:30 on 2 Dec in Oslo: still the night of 1 Dec
-    assert svc.tonight(datetime(2026, 12, 1, 23, 30), "Europe/Oslo") == date(2026, 12, 1)
+    assert clock.tonight(datetime(2026, 12, 1, 23, 30), "Europe/Oslo") == date(2026, 12, 1)
     # 05:30 UTC on 2 Dec = 06:30 in Oslo: a new day, tonight is 2 Dec
-    assert svc.tonight(datetime(2026, 12, 2, 5, 30), "Europe/Oslo") == date(2026, 12, 2)
+    assert clock.tonight(datetime(2026, 12, 2, 5, 30), "Europe/Oslo") == date(2026, 12, 2)
     # summer time (UTC+2): 03:30 UTC = 05:30 local, still the previous night
-    assert svc.tonight(datetime(2026, 7, 2, 3, 30), "Europe/Oslo") == date(2026, 7, 1)
+    assert clock.tonight(datetime(2026, 7, 2, 3, 30), "Europe/Oslo") == date(2026, 7, 1)
 
 
 # --- scoring and versions ----------------------------------------------------------------

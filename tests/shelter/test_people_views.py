@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 from shelter.models import (
     Assessment, AuditEvent, Gender, KeepApart, NeedScheme, Person, Request, Restriction, Role,
 )
-from shelter.services.people import tonight
+from shelter.clock import tonight
 
 from tests.shelter.conftest import login
 
