@@ -18,7 +18,6 @@ from shelter.models import (
     AllocationRun, Assessment, Hold, HoldRefusal, NeedScheme, Organisation, Person, Placement,
     Request, RequestStatus,
 )
-from shelter.models.bookings import ACTIVE_PLACEMENT
 from shelter.services.inventory import beds_in_service
 from shelter.services.reports_fill import refresh_stats
 
@@ -76,7 +75,7 @@ def _night(session, rng, night, pool, needs, orgs, Night, solve):  # type: ignor
     # leave their beds and their requests alone (one active placement per bed and night,
     # one open request per person and night).
     taken = set(session.scalars(select(Placement.bed_id).where(
-        Placement.night == night, Placement.status.in_(ACTIVE_PLACEMENT))))
+        Placement.night == night, Placement.is_active)))
     asking = set(session.scalars(select(Request.person_id).where(
         Request.night == night, Request.status != RequestStatus.WITHDRAWN)))
     beds = [b for b in beds_in_service(session, night, CITY) if b.id not in taken]

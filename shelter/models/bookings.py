@@ -10,6 +10,7 @@ from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import JSON, CheckConstraint, Float, ForeignKey, Index, Integer, String, Text, text
+from sqlalchemy.ext.hybrid import hybrid_property
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from shelter.models.accounts import Organisation, User
@@ -47,9 +48,14 @@ class PlacementStatus(StrEnum):
     RELEASED = "released"
 
 
-ACTIVE_PLACEMENT = ("proposed", "confirmed", "checked_in")
-_ACTIVE_PLACEMENT_SQL = text("status IN ('proposed', 'confirmed', 'checked_in')")
-_ACTIVE_HOLD_SQL = text("status = 'held'")
+#: A placement holds its bed (and its person) while proposed, confirmed or checked in.
+ACTIVE_PLACEMENT = (PlacementStatus.PROPOSED, PlacementStatus.CONFIRMED, PlacementStatus.CHECKED_IN)
+#: A hold holds its bed while it is held (claimed, cancelled, expired, released ones do not).
+ACTIVE_HOLD = (HoldStatus.HELD,)
+# The partial unique indexes say the same in SQL (their text must not change: migrations).
+ACTIVE_PLACEMENT_WHERE = "status IN (%s)" % ", ".join(f"'{s.value}'" for s in ACTIVE_PLACEMENT)
+_ACTIVE_PLACEMENT_SQL = text(ACTIVE_PLACEMENT_WHERE)
+_ACTIVE_HOLD_SQL = text("status = '%s'" % HoldStatus.HELD.value)
 _OPEN_REQUEST_SQL = text("status != 'withdrawn'")
 
 
@@ -136,6 +142,15 @@ class Hold(Base):
     site: Mapped[Site] = relationship()
     bed: Mapped[Bed] = relationship()
 
+    @hybrid_property
+    def is_active(self) -> bool:
+        """The hold still holds its bed (see ACTIVE_HOLD)."""
+        return self.status in ACTIVE_HOLD
+
+    @is_active.expression  # type: ignore[no-redef]
+    def is_active(cls) -> Any:
+        return cls.status.in_(ACTIVE_HOLD)
+
 
 class HoldRefusal(Base):
     """A pre-booking the system refused, kept for the managers' pre-booking report."""
@@ -211,6 +226,15 @@ class Placement(Base):
     bed: Mapped[Bed] = relationship()
     request: Mapped[Request | None] = relationship()
     run: Mapped[AllocationRun | None] = relationship()
+
+    @hybrid_property
+    def is_active(self) -> bool:
+        """The placement holds its bed and its person tonight (see ACTIVE_PLACEMENT)."""
+        return self.status in ACTIVE_PLACEMENT
+
+    @is_active.expression  # type: ignore[no-redef]
+    def is_active(cls) -> Any:
+        return cls.status.in_(ACTIVE_PLACEMENT)
 
 
 class Override(Base):

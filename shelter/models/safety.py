@@ -7,12 +7,12 @@ from datetime import date, datetime
 from sqlalchemy import CheckConstraint, ForeignKey, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from shelter.models.base import Base, utcnow
+from shelter.models.base import Base, Endable, utcnow
 from shelter.models.people import Person
 from shelter.models.sites import Site
 
 
-class Restriction(Base):
+class Restriction(Endable, Base):
     """The person may not be given a bed at `site` (or at any site when `site_id` is None)
     on the nights `starts_on` through `ends_on`. Bans are specific and time-limited."""
 
@@ -37,7 +37,7 @@ class Restriction(Base):
     site: Mapped[Site | None] = relationship()
 
 
-class KeepApart(Base):
+class KeepApart(Endable, Base):
     """Two people who may not be placed at the same site on the same night.
     Stored with the smaller person id first so a pair is recorded once."""
 

@@ -5,10 +5,15 @@ from __future__ import annotations
 
 from datetime import date, datetime, time
 
-from sqlalchemy import JSON, Boolean, CheckConstraint, ForeignKey, String, Text, UniqueConstraint
+from typing import Any
+
+from sqlalchemy import (
+    JSON, Boolean, CheckConstraint, ForeignKey, String, Text, UniqueConstraint, and_, exists, or_,
+)
+from sqlalchemy.ext.hybrid import hybrid_method
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from shelter.models.base import Base, StrEnum, enum_type, utcnow
+from shelter.models.base import Base, Dated, StrEnum, enum_type, utcnow
 
 
 class GenderRule(StrEnum):
@@ -84,8 +89,28 @@ class Bed(Base):
     def __repr__(self) -> str:
         return f"<Bed {self.label}>"
 
+    @hybrid_method
+    def in_service_on(self, night: date) -> bool:
+        """The bed is in service on ``night``: its site is active, the room and the bed
+        existed that night (``valid_from``/``valid_until``) and no outage covers the night.
+        In SQL, Room and Site must be joined."""
+        room = self.room
+        return (room.site.active and self.valid_from <= night
+                and (self.valid_until is None or self.valid_until >= night)
+                and room.valid_from <= night
+                and (room.valid_until is None or room.valid_until >= night)
+                and not any(o.covers(night) for o in self.outages))
 
-class BedOutage(Base):
+    @in_service_on.expression  # type: ignore[no-redef]
+    def in_service_on(cls, night: date) -> Any:
+        return and_(
+            Site.active.is_(True),
+            cls.valid_from <= night, or_(cls.valid_until.is_(None), cls.valid_until >= night),
+            Room.valid_from <= night, or_(Room.valid_until.is_(None), Room.valid_until >= night),
+            ~exists().where(BedOutage.bed_id == cls.id, BedOutage.covers(night)))
+
+
+class BedOutage(Dated, Base):
     """A bed out of service from `starts_on` through `ends_on` (None = until further notice)."""
 
     __tablename__ = "bed_outages"

@@ -15,10 +15,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
 from shelter.models import (
-    AuditEvent, Bed, BedOutage, GenderRule, Hold, HoldStatus, OtherService, Person, Placement,
+    AuditEvent, Bed, BedOutage, GenderRule, Hold, OtherService, Person, Placement,
     Room, Site,
 )
-from shelter.models.bookings import ACTIVE_PLACEMENT
 from shelter.services import audit
 from shelter.services.accounts import FieldError
 from shelter.services.inventory import count_beds_by_site
@@ -92,8 +91,8 @@ def _booked_from(session: Session, bed_ids: list[int], first_night: date,
     if not bed_ids:
         return []
     nights: set[date] = set()
-    for model, active in ((Placement, Placement.status.in_(ACTIVE_PLACEMENT)),
-                          (Hold, Hold.status == HoldStatus.HELD)):
+    for model, active in ((Placement, Placement.is_active),
+                          (Hold, Hold.is_active)):
         stmt = select(model.night).where(model.bed_id.in_(bed_ids), model.night >= first_night,
                                          active)
         if last_night is not None:
@@ -242,7 +241,7 @@ def end_outage(session: Session, outage: BedOutage, last_night: date) -> None:
 
 def current_outage(bed: Bed, night: date) -> BedOutage | None:
     for outage in bed.outages:
-        if outage.starts_on <= night and (outage.ends_on is None or outage.ends_on >= night):
+        if outage.covers(night):
             return outage
     return None
 

@@ -19,7 +19,6 @@ from shelter.models import (
     AllocationRun, Bed, Hold, HoldStatus, Placement, PlacementStatus, Request,
     RequestStatus, Room, Site, User, utcnow,
 )
-from shelter.models.bookings import ACTIVE_PLACEMENT
 from shelter.services.inventory import lock_sites
 from shelter.services.night_input import IdMaps, build_night
 from shelter.services.overrides import Change, OverrideRefused, audit, override_placement
@@ -51,7 +50,7 @@ def latest_run(session: Session, night: date, city: str) -> AllocationRun | None
 def active_placement_stmt(night: date, person_id: int) -> Any:
     """The person's active placement tonight (proposed, confirmed or checked in), if any."""
     return select(Placement).where(Placement.night == night, Placement.person_id == person_id,
-                                   Placement.status.in_(ACTIVE_PLACEMENT))
+                                   Placement.is_active)
 
 
 def run_allocation(session: Session, night: date, *, city: str, user: User | None,
@@ -134,8 +133,7 @@ def confirm_run(session: Session, run: AllocationRun, user: User | None) -> dict
     people = {int(r["person"]) for r in run.input_json["requests"]}
     reasons = {int(t["person"]): t for t in run.result_json["turned_away"]}
     placements = {p.person_id: p for p in session.scalars(select(Placement).where(
-        Placement.night == run.night, Placement.status.in_(
-            (PlacementStatus.PROPOSED, PlacementStatus.CONFIRMED, PlacementStatus.CHECKED_IN))))}
+        Placement.night == run.night, Placement.is_active))}
     requests = list(session.scalars(select(Request).where(
         Request.night == run.night, Request.status != RequestStatus.WITHDRAWN)))
     now, placed, turned = utcnow(), [], []
@@ -174,8 +172,8 @@ def check_in(session: Session, placement: Placement, user: User | None) -> Place
     placement.status, placement.checked_in_at = PlacementStatus.CHECKED_IN, now
     hold = session.get(Hold, placement.hold_id) if placement.hold_id else session.scalar(
         select(Hold).where(Hold.night == placement.night, Hold.person_id == placement.person_id,
-                           Hold.status == HoldStatus.HELD))
-    if hold is not None and hold.status == HoldStatus.HELD:
+                           Hold.is_active))
+    if hold is not None and hold.is_active:
         # A pre-booking is claimed when its person checks in (partners see this).
         hold.status, hold.ended_at = HoldStatus.CLAIMED, now
         placement.hold_id = hold.id
@@ -232,8 +230,7 @@ def release(session: Session, placement: Placement, user: User | None,
             reason: str = "") -> Placement:
     """The person left (or their pre-booking was cancelled): an active placement ends and
     the bed is free again for the next run. Raises AllocationError for an ended placement."""
-    if placement.status not in (PlacementStatus.PROPOSED, PlacementStatus.CONFIRMED,
-                                PlacementStatus.CHECKED_IN):
+    if not placement.is_active:
         raise AllocationError("This placement has already ended.")
     placement.status, placement.ended_at = PlacementStatus.RELEASED, utcnow()
     session.flush()

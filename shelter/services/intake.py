@@ -8,18 +8,17 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import and_, case, func, or_, select
+from sqlalchemy import and_, case, func, select
 from sqlalchemy.orm import Session, defer, joinedload
 
 from shelter.models import (
-    AllocationRun, Assessment, Bed, BedOutage, Hold, HoldStatus, KeepApart, Organisation, OtherService, Person,
+    AllocationRun, Assessment, Bed, Hold, KeepApart, Organisation, OtherService, Person,
     Placement, PlacementStatus, Request, RequestStatus, Restriction, Room, Site, utcnow,
 )
-from shelter.models.bookings import ACTIVE_PLACEMENT
 from shelter.clock import local_on
 from shelter.services.inventory import Availability, beds_in_service
 from shelter.services.overrides import audit
-from shelter.services.night_input import _active_on, fresh_assessment_since
+from shelter.services.night_input import fresh_assessment_since
 
 NEED_BANDS = ((80, 100), (60, 79), (40, 59), (20, 39), (0, 19))
 STATUS_ORDER = (PlacementStatus.CHECKED_IN, PlacementStatus.CONFIRMED, PlacementStatus.PROPOSED,
@@ -148,11 +147,11 @@ def board(session: Session, night: date, city: str, now: datetime | None = None)
     for person_id, site_name in session.execute(
             select(Restriction.person_id, Site.name)
             .outerjoin(Site, Restriction.site_id == Site.id)
-            .where(Restriction.person_id.in_(asking), _active_on(Restriction, night))):
+            .where(Restriction.person_id.in_(asking), Restriction.in_force_on(night))):
         bans.setdefault(person_id, []).append(site_name or "all sites")
     pairs: Counter[int] = Counter()
     for a, b in session.execute(select(KeepApart.person_a_id, KeepApart.person_b_id)
-                                .where(_active_on(KeepApart, night))):
+                                .where(KeepApart.in_force_on(night))):
         pairs[a] += 1
         pairs[b] += 1
     run = _latest_run(session, night, city)
@@ -194,21 +193,16 @@ def board(session: Session, night: date, city: str, now: datetime | None = None)
 def site_counts(session: Session, night: date, city: str) -> list[Availability]:
     """inventory.availability's counts in one GROUP BY query (no Bed objects built): beds in
     service, placed, held but not placed, per site and gender rule."""
-    out_of_service = select(BedOutage.bed_id).where(
-        BedOutage.starts_on <= night, or_(BedOutage.ends_on.is_(None), BedOutage.ends_on >= night))
     placed = select(Placement.bed_id).where(Placement.night == night,
-                                            Placement.status.in_(ACTIVE_PLACEMENT))
-    held = select(Hold.bed_id).where(Hold.night == night, Hold.status == HoldStatus.HELD)
+                                            Placement.is_active)
+    held = select(Hold.bed_id).where(Hold.night == night, Hold.is_active)
     is_placed = Bed.id.in_(placed)
     stmt = (
         select(Site.id, Site.code, Site.name, Room.gender, func.count(Bed.id),
                func.sum(case((is_placed, 1), else_=0)),
                func.sum(case((and_(~is_placed, Bed.id.in_(held)), 1), else_=0)))
         .join(Room, Room.site_id == Site.id).join(Bed, Bed.room_id == Room.id)
-        .where(Site.active.is_(True), Site.city == city,
-               Bed.valid_from <= night, or_(Bed.valid_until.is_(None), Bed.valid_until >= night),
-               Room.valid_from <= night, or_(Room.valid_until.is_(None), Room.valid_until >= night),
-               Bed.id.not_in(out_of_service))
+        .where(Site.city == city, Bed.in_service_on(night))
         .group_by(Site.id, Site.code, Site.name, Room.gender))
     rows = [Availability(sid, code, name, gender, int(n), int(p or 0), int(h or 0))
             for sid, code, name, gender, n, p, h in session.execute(stmt)]
@@ -252,7 +246,7 @@ def proposal(session: Session, run: AllocationRun) -> Proposal:
         Person.id.in_(select(Request.person_id).where(Request.night == run.night))))}
     beds = {b.id: b for b in beds_in_service(session, run.night, run.city)}
     placed = {p.person_id: p for p in session.scalars(select(Placement).where(
-        Placement.night == run.night, Placement.status.in_(ACTIVE_PLACEMENT)))
+        Placement.night == run.night, Placement.is_active))
         if p.person_id in needs}
     comparison = run.comparison_json or {"assignments": [], "turned_away": []}
     first_come = {int(a["person"]): int(a["bed"]) for a in comparison["assignments"]}
@@ -271,7 +265,7 @@ def beds_for_override(session: Session, night: date, city: str) -> list[tuple[Be
     """Beds in service tonight with whether each is free (no active placement); free first.
     Taken beds are listed too, so a refusal can say why rather than hide the bed."""
     taken = set(session.scalars(select(Placement.bed_id).where(
-        Placement.night == night, Placement.status.in_(ACTIVE_PLACEMENT))))
+        Placement.night == night, Placement.is_active)))
     beds = beds_in_service(session, night, city)
     return [(b, True) for b in beds if b.id not in taken] + \
         [(b, False) for b in beds if b.id in taken]

@@ -7,33 +7,21 @@ from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date
 
-from sqlalchemy import or_, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session, contains_eager
 
-from shelter.models import Bed, BedOutage, GenderRule, Hold, HoldStatus, Placement, Room, Site
-from shelter.models.bookings import ACTIVE_PLACEMENT
+from shelter.models import Bed, GenderRule, Hold, Placement, Room, Site
 
 
 def beds_in_service(session: Session, night: date, city: str | None = None) -> list[Bed]:
     """Beds that existed on `night`, at active sites, and were not out of service.
     One query; each bed comes with its room and site loaded."""
-    out_of_service = select(BedOutage.bed_id).where(
-        BedOutage.starts_on <= night,
-        or_(BedOutage.ends_on.is_(None), BedOutage.ends_on >= night),
-    )
     stmt = (
         select(Bed)
         .join(Bed.room)
         .join(Room.site)
         .options(contains_eager(Bed.room).contains_eager(Room.site))
-        .where(
-            Site.active.is_(True),
-            Bed.valid_from <= night,
-            or_(Bed.valid_until.is_(None), Bed.valid_until >= night),
-            Room.valid_from <= night,
-            or_(Room.valid_until.is_(None), Room.valid_until >= night),
-            Bed.id.not_in(out_of_service),
-        )
+        .where(Bed.in_service_on(night))
         .order_by(Site.id, Room.id, Bed.id)
     )
     if city is not None:
@@ -66,13 +54,13 @@ def availability(session: Session, night: date, city: str | None = None) -> list
     placed_beds = set(
         session.scalars(
             select(Placement.bed_id).where(
-                Placement.night == night, Placement.status.in_(ACTIVE_PLACEMENT)
+                Placement.night == night, Placement.is_active
             )
         )
     )
     held_beds = set(
         session.scalars(
-            select(Hold.bed_id).where(Hold.night == night, Hold.status == HoldStatus.HELD)
+            select(Hold.bed_id).where(Hold.night == night, Hold.is_active)
         )
     )
     rows: dict[tuple[int, GenderRule], Availability] = {}
@@ -94,9 +82,9 @@ def free_beds(session: Session, night: date, site_id: int | None = None,
               city: str | None = None) -> list[Bed]:
     """Beds in service on `night` with neither an active placement nor an active hold."""
     taken_by_placement = select(Placement.bed_id).where(
-        Placement.night == night, Placement.status.in_(ACTIVE_PLACEMENT)
+        Placement.night == night, Placement.is_active
     )
-    taken_by_hold = select(Hold.bed_id).where(Hold.night == night, Hold.status == HoldStatus.HELD)
+    taken_by_hold = select(Hold.bed_id).where(Hold.night == night, Hold.is_active)
     beds = beds_in_service(session, night, city)
     taken = set(session.scalars(taken_by_placement)) | set(session.scalars(taken_by_hold))
     return [b for b in beds if b.id not in taken and (site_id is None or b.room.site_id == site_id)]

@@ -10,11 +10,11 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import and_, or_, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session, joinedload
 
 from shelter.models import (
-    Assessment, Bed, Hold, HoldStatus, KeepApart, Placement, PlacementStatus, Request,
+    Assessment, Bed, Hold, KeepApart, Placement, PlacementStatus, Request,
     RequestStatus, Restriction, Site,
 )
 from shelter.services.inventory import beds_in_service
@@ -98,13 +98,6 @@ def _streaks(session: Session, night: date, asking: Any) -> dict[int, int]:
             n, day = n + 1, day - timedelta(days=1)
         out[person_id] = n
     return out
-
-
-def _active_on(model: Any, night: date) -> Any:
-    """Bans and keep-apart pairs are time-limited: in force on `night` and not ended."""
-    return and_(model.starts_on <= night,
-                or_(model.ends_on.is_(None), model.ends_on >= night),
-                model.ended_at.is_(None))
 
 
 def build_night(session: Session, night: date, city: str) -> tuple[dict[str, Any], IdMaps]:
@@ -210,7 +203,7 @@ def _barred(session: Session, night: date, asking: Any, maps: IdMaps,
     out: list[dict[str, Any]] = []
     seen: set[tuple[str, str]] = set()
     for ban in session.scalars(select(Restriction).where(
-            Restriction.person_id.in_(asking), _active_on(Restriction, night))):
+            Restriction.person_id.in_(asking), Restriction.in_force_on(night))):
         key = IdMaps.person_key(ban.person_id)
         if key not in maps.request_of_person:
             continue
@@ -226,7 +219,7 @@ def _barred(session: Session, night: date, asking: Any, maps: IdMaps,
 def _keep_apart(session: Session, night: date, maps: IdMaps) -> list[list[str]]:
     """Active keep-apart pairs where both people ask tonight (others are not in play)."""
     out: list[list[str]] = []
-    for pair in session.scalars(select(KeepApart).where(_active_on(KeepApart, night))):
+    for pair in session.scalars(select(KeepApart).where(KeepApart.in_force_on(night))):
         a, b = IdMaps.person_key(pair.person_a_id), IdMaps.person_key(pair.person_b_id)
         if a in maps.request_of_person and b in maps.request_of_person:
             out.append([a, b])
@@ -245,7 +238,7 @@ def _holds(session: Session, night: date, data: dict[str, Any], maps: IdMaps,
     sites = {s["id"]: s for s in data["sites"]}
     out: list[dict[str, Any]] = []
     holds = session.scalars(select(Hold).options(joinedload(Hold.organisation), joinedload(Hold.site))
-                            .where(Hold.night == night, Hold.status == HoldStatus.HELD)
+                            .where(Hold.night == night, Hold.is_active)
                             .order_by(Hold.created_at, Hold.id))
     for hold in holds:
         person = IdMaps.person_key(hold.person_id)

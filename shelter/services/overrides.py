@@ -14,9 +14,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from shelter.models import (
-    AllocationRun, AuditEvent, Bed, Hold, HoldStatus, Override, Placement, PlacementStatus, User, utcnow,
+    AllocationRun, AuditEvent, Bed, Hold, Override, Placement, PlacementStatus, User, utcnow,
 )
-from shelter.models.bookings import ACTIVE_PLACEMENT
 from shelter.services.inventory import lock_sites
 from shelter.services.night_input import IdMaps, build_night
 
@@ -112,7 +111,7 @@ def override_placement(session: Session, change: Change, user: User | None) -> O
         raise OverrideRefused(["This person has no open request tonight."], field="person")
     current = session.scalar(select(Placement).where(
         Placement.night == night, Placement.person_id == change.person_id,
-        Placement.status.in_(ACTIVE_PLACEMENT)))
+        Placement.is_active))
     if current is not None and current.status != PlacementStatus.PROPOSED:
         raise OverrideRefused([f"Person already placed: the placement is {current.status.value}; "
                                f"release the bed first."], field="person")
@@ -151,7 +150,7 @@ def _check_bed(session: Session, data: dict[str, Any], request: dict[str, Any], 
     sites = {s["id"]: s for s in data["sites"]}
     problems = eligibility_problems(data, request, bed, sites)
     placed = {p.person_id: p for p in session.scalars(
-        select(Placement).where(Placement.night == night, Placement.status.in_(ACTIVE_PLACEMENT)))}
+        select(Placement).where(Placement.night == night, Placement.is_active))}
     # Keep-apart: the two people are never placed at the same site on one night.
     partners = {a if b == request["person"] else b for a, b in data.get("keep_apart", [])
                 if request["person"] in (a, b)}
@@ -164,7 +163,7 @@ def _check_bed(session: Session, data: dict[str, Any], request: dict[str, Any], 
     if any(p.bed_id == bed_id and pid != person_id for pid, p in placed.items()):
         problems.append("Bed already taken: someone else has this bed tonight.")
     hold = session.scalar(select(Hold).where(Hold.night == night, Hold.bed_id == bed_id,
-                                             Hold.status == HoldStatus.HELD))
+                                             Hold.is_active))
     if hold is not None and hold.person_id != person_id:
         problems.append("Bed held: this bed is pre-booked for someone else tonight.")
     if problems:
@@ -174,7 +173,7 @@ def _check_bed(session: Session, data: dict[str, Any], request: dict[str, Any], 
 def _own_hold(session: Session, person_id: int, night: date, bed_id: int) -> int | None:
     """The person's active hold when the new bed honours it (same bed or the held site)."""
     hold = session.scalar(select(Hold).where(Hold.night == night, Hold.person_id == person_id,
-                                             Hold.status == HoldStatus.HELD))
+                                             Hold.is_active))
     if hold is None:
         return None
     bed = session.get(Bed, bed_id)

@@ -211,7 +211,7 @@ def person_record(session: Session, person_id: int, *, night: date, user: User |
         .order_by(Placement.night, Placement.id)
     ):
         # the active placement wins over an earlier released one on the same night
-        if p.night not in placements or p.status.value in ("proposed", "confirmed", "checked_in"):
+        if p.night not in placements or p.is_active:
             placements[p.night] = p
     record = PersonRecord(
         person=person, latest=latest_assessment(session, person_id), requests=requests,

@@ -23,11 +23,10 @@ from sqlalchemy.orm import Session, contains_eager, joinedload
 
 from shelter.clock import local_on, tonight
 from shelter.models import (
-    Bed, BedOutage, Gender, GenderRule, Hold, HoldRefusal, HoldStatus, KeepApart, OrganisationPerson, Person,
+    Bed, Gender, GenderRule, Hold, HoldRefusal, HoldStatus, KeepApart, OrganisationPerson, Person,
     Placement, PlacementStatus, Quota, Request, RequestSource, RequestStatus, Restriction, Room,
     Site, User, utcnow,
 )
-from shelter.models.bookings import ACTIVE_PLACEMENT
 from shelter.services.inventory import lock_sites
 
 BOOKING_DAYS = 8  # tonight and the next 7 nights
@@ -154,9 +153,7 @@ def age_fits(site: Site, person: Person, night: date) -> bool:
 def _barred_sites(session: Session, person_id: int, night: date) -> tuple[set[int], bool]:
     """Sites the person is banned from that night, and whether a ban covers all sites."""
     rows = session.scalars(select(Restriction.site_id).where(
-        Restriction.person_id == person_id, Restriction.ended_at.is_(None),
-        Restriction.starts_on <= night,
-        or_(Restriction.ends_on.is_(None), Restriction.ends_on >= night)))
+        Restriction.person_id == person_id, Restriction.in_force_on(night)))
     sites = set(rows)
     return {s for s in sites if s is not None}, None in sites
 
@@ -165,17 +162,16 @@ def _keep_apart_sites(session: Session, person_id: int, night: date) -> set[int]
     """Sites where a keep-apart partner of the person has an active hold or placement."""
     pairs = session.execute(select(KeepApart.person_a_id, KeepApart.person_b_id).where(
         or_(KeepApart.person_a_id == person_id, KeepApart.person_b_id == person_id),
-        KeepApart.ended_at.is_(None), KeepApart.starts_on <= night,
-        or_(KeepApart.ends_on.is_(None), KeepApart.ends_on >= night))).all()
+        KeepApart.in_force_on(night))).all()
     others = {b if a == person_id else a for a, b in pairs}
     if not others:
         return set()
     held = session.scalars(select(Hold.site_id).where(
-        Hold.person_id.in_(others), Hold.night == night, Hold.status == HoldStatus.HELD))
+        Hold.person_id.in_(others), Hold.night == night, Hold.is_active))
     placed = session.scalars(select(Site.id).join(Site.rooms).join(Bed).join(
         Placement, Placement.bed_id == Bed.id).where(
         Placement.person_id.in_(others), Placement.night == night,
-        Placement.status.in_(ACTIVE_PLACEMENT)))
+        Placement.is_active))
     return set(held) | set(placed)
 
 
@@ -196,16 +192,11 @@ def free_beds_at(session: Session, night: date, site_id: int) -> list[Bed]:
     rules as inventory.free_beds, filtered in SQL to the one site (bookings run this under
     the site lock, so it must stay cheap however large the city is)."""
     taken = select(Placement.bed_id).where(
-        Placement.night == night, Placement.status.in_(ACTIVE_PLACEMENT)).union(
-        select(Hold.bed_id).where(Hold.night == night, Hold.status == HoldStatus.HELD))
-    out = select(BedOutage.bed_id).where(
-        BedOutage.starts_on <= night, or_(BedOutage.ends_on.is_(None), BedOutage.ends_on >= night))
+        Placement.night == night, Placement.is_active).union(
+        select(Hold.bed_id).where(Hold.night == night, Hold.is_active))
     return list(session.scalars(
-        select(Bed).join(Bed.room).options(contains_eager(Bed.room))
-        .where(Room.site_id == site_id, Bed.valid_from <= night,
-               or_(Bed.valid_until.is_(None), Bed.valid_until >= night), Room.valid_from <= night,
-               or_(Room.valid_until.is_(None), Room.valid_until >= night),
-               Bed.id.not_in(out), Bed.id.not_in(taken))
+        select(Bed).join(Bed.room).join(Room.site).options(contains_eager(Bed.room))
+        .where(Room.site_id == site_id, Bed.in_service_on(night), Bed.id.not_in(taken))
         .order_by(Bed.id)))
 
 
@@ -254,14 +245,14 @@ def _place(session: Session, booking: BookingRequest, person: Person, sites: lis
     night, org_id = booking.night, booking.organisation_id
     generic = NO_BED_HERE if booking.site_id is not None else NO_BED_ANYWHERE
     existing = session.scalar(select(Hold).where(
-        Hold.person_id == person.id, Hold.night == night, Hold.status == HoldStatus.HELD))
+        Hold.person_id == person.id, Hold.night == night, Hold.is_active))
     if existing is not None:
         if existing.organisation_id == org_id:
             raise HoldRefused("duplicate", "You already hold a bed for this person that night.")
         raise HoldRefused("already_held", generic)  # another organisation's hold: not theirs to know
     if session.scalar(select(Placement.id).where(
             Placement.person_id == person.id, Placement.night == night,
-            Placement.status.in_(ACTIVE_PLACEMENT))) is not None:
+            Placement.is_active)) is not None:
         raise HoldRefused("already_placed", generic)
     now = utcnow()
     sites = [s for s in sites if hold_expires_at(s, night) > now]
@@ -350,7 +341,7 @@ def expire_holds(session: Session, now: datetime | None = None) -> list[int]:
     A hold whose person is already checked in is marked claimed instead."""
     now = now or utcnow()
     due = list(session.scalars(select(Hold.id).where(
-        Hold.status == HoldStatus.HELD, Hold.expires_at <= now).order_by(Hold.id)))
+        Hold.is_active, Hold.expires_at <= now).order_by(Hold.id)))
     return [hid for hid in due if _end_hold(session, hid, HoldStatus.EXPIRED, now)]
 
 
@@ -369,7 +360,7 @@ def _end_hold(session: Session, hold_id: int, status: HoldStatus, now: datetime)
         or_(links, (Placement.person_id == hold.person_id) & (Placement.night == hold.night))))
     final = HoldStatus.CLAIMED if checked_in is not None else status
     changed = session.execute(
-        update(Hold).where(Hold.id == hold_id, Hold.status == HoldStatus.HELD)
+        update(Hold).where(Hold.id == hold_id, Hold.is_active)
         .values(status=final, ended_at=now).execution_options(synchronize_session=False)
     ).rowcount
     if not changed:

@@ -27,12 +27,13 @@ from collections.abc import Iterable
 from datetime import date, timedelta
 from typing import Any
 
-from sqlalchemy import and_, case, delete, extract, func, insert, literal, or_, select, text
+from sqlalchemy import and_, case, delete, extract, func, insert, literal, select, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, aliased
 
+from shelter.models.bookings import ACTIVE_PLACEMENT_WHERE
 from shelter.models import (
-    Assessment, Bed, BedOutage, Hold, HoldStatus, KeepApart, Person, Placement, Request,
+    Assessment, Bed, Hold, KeepApart, Person, Placement, Request,
     Restriction, Room, Site,
 )
 from shelter.models.reporting import (
@@ -85,14 +86,10 @@ def _claim_night(session: Session, night: date, all_cities: list[str]) -> bool:
     site_city = dict(session.execute(select(Site.id, Site.city)).all())
     bans_rows = session.execute(
         select(Restriction.person_id, Restriction.site_id).where(
-            Restriction.starts_on <= night,
-            or_(Restriction.ends_on.is_(None), Restriction.ends_on >= night),
-            Restriction.ended_at.is_(None))).all()
+            Restriction.in_force_on(night))).all()
     pair_rows = session.execute(
         select(KeepApart.person_a_id, KeepApart.person_b_id).where(
-            KeepApart.starts_on <= night,
-            or_(KeepApart.ends_on.is_(None), KeepApart.ends_on >= night),
-            KeepApart.ended_at.is_(None))).all()
+            KeepApart.in_force_on(night))).all()
     people = {p for p, s in bans_rows if site_city.get(s) is None} | {x for r in pair_rows for x in r}
     city_of_person = _cities_of(session, night, people)
     bans: Counter[str] = Counter()
@@ -129,11 +126,7 @@ def _cities_of(session: Session, night: date, people: set[int]) -> dict[int, str
 
 def _in_service(night: date) -> tuple[Any, ...]:
     """Filters on Bed/Room/Site: in service that night (as services.inventory)."""
-    out = select(BedOutage.bed_id).where(
-        BedOutage.starts_on <= night, or_(BedOutage.ends_on.is_(None), BedOutage.ends_on >= night))
-    return (Site.active.is_(True), Bed.valid_from <= night,
-            or_(Bed.valid_until.is_(None), Bed.valid_until >= night), Room.valid_from <= night,
-            or_(Room.valid_until.is_(None), Room.valid_until >= night), Bed.id.not_in(out))
+    return (Bed.in_service_on(night),)
 
 
 def _count_beds(session: Session, night: date) -> None:
@@ -161,7 +154,7 @@ def _count_beds(session: Session, night: date) -> None:
             select(Site.id, func.count(Hold.bed_id.distinct()))
             .join(Bed, Bed.id == Hold.bed_id).join(Room, Room.id == Bed.room_id)
             .join(Site, Site.id == Room.site_id)
-            .where(Hold.night == night, Hold.status == HoldStatus.HELD,
+            .where(Hold.night == night, Hold.is_active,
                    Hold.bed_id.not_in(sleeping), *where)
             .group_by(Site.id)):
         if sid in rows:
@@ -176,7 +169,7 @@ _pref, _hold_site = aliased(Site), aliased(Site)
 _pbed, _proom, _psite = aliased(Bed), aliased(Room), aliased(Site)
 # The person's active placement that night (at most one: uq_placements_active_person_night;
 # the same literal condition lets SQLite use that partial index for the join).
-_ACTIVE = text("placements.status IN ('proposed', 'confirmed', 'checked_in')")
+_ACTIVE = text(f"placements.{ACTIVE_PLACEMENT_WHERE}")
 
 
 def _city_expr():  # type: ignore[no-untyped-def]

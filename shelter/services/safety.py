@@ -29,33 +29,24 @@ class SafetyError(ValueError):
         return "; ".join(f"{k}: {v}" for k, v in self.errors.items())
 
 
-def _in_force(model: type[Restriction] | type[KeepApart], night: date):  # type: ignore[no-untyped-def]
-    return (model.ended_at.is_(None), model.starts_on <= night,
-            or_(model.ends_on.is_(None), model.ends_on >= night))
-
-
-def _not_over(model: type[Restriction] | type[KeepApart], today: date):  # type: ignore[no-untyped-def]
-    return (model.ended_at.is_(None), or_(model.ends_on.is_(None), model.ends_on >= today))
-
-
 def active_restrictions(session: Session, night: date) -> list[Restriction]:
     """Bans in force on `night` (one query, person and site loaded)."""
     return list(session.scalars(
         select(Restriction).options(joinedload(Restriction.person), joinedload(Restriction.site))
-        .where(*_in_force(Restriction, night)).order_by(Restriction.id)))
+        .where(Restriction.in_force_on(night)).order_by(Restriction.id)))
 
 
 def active_keep_aparts(session: Session, night: date) -> list[KeepApart]:
     """Keep-apart pairs in force on `night` (one query, both people loaded)."""
     return list(session.scalars(
         select(KeepApart).options(joinedload(KeepApart.person_a), joinedload(KeepApart.person_b))
-        .where(*_in_force(KeepApart, night)).order_by(KeepApart.id)))
+        .where(KeepApart.in_force_on(night)).order_by(KeepApart.id)))
 
 
 def current_bans(session: Session, today: date, person_id: int | None = None) -> list[Restriction]:
     """Bans in force today or starting later (not ended, not run out)."""
     stmt = (select(Restriction).options(joinedload(Restriction.person), joinedload(Restriction.site))
-            .where(*_not_over(Restriction, today)).order_by(Restriction.starts_on, Restriction.id))
+            .where(Restriction.not_over_on(today)).order_by(Restriction.starts_on, Restriction.id))
     if person_id is not None:
         stmt = stmt.where(Restriction.person_id == person_id)
     return list(session.scalars(stmt))
@@ -65,7 +56,7 @@ def current_keep_aparts(session: Session, today: date,
                         person_id: int | None = None) -> list[KeepApart]:
     """Keep-apart pairs in force today or starting later."""
     stmt = (select(KeepApart).options(joinedload(KeepApart.person_a), joinedload(KeepApart.person_b))
-            .where(*_not_over(KeepApart, today)).order_by(KeepApart.starts_on, KeepApart.id))
+            .where(KeepApart.not_over_on(today)).order_by(KeepApart.starts_on, KeepApart.id))
     if person_id is not None:
         stmt = stmt.where(or_(KeepApart.person_a_id == person_id, KeepApart.person_b_id == person_id))
     return list(session.scalars(stmt))
@@ -125,7 +116,7 @@ def add_keep_apart(session: Session, *, person_a_id: int | None, person_b_id: in
     a, b = sorted((int(person_a_id), int(person_b_id)))  # type: ignore[arg-type]
     today = starts_on or utcnow().date()
     duplicate = session.scalar(select(KeepApart.id).where(
-        KeepApart.person_a_id == a, KeepApart.person_b_id == b, *_not_over(KeepApart, today)))
+        KeepApart.person_a_id == a, KeepApart.person_b_id == b, KeepApart.not_over_on(today)))
     if duplicate is not None:
         raise SafetyError({"person_b_id": "These two are already kept apart (an active record exists)."})
     pair = KeepApart(person_a_id=a, person_b_id=b, starts_on=starts_on, ends_on=ends_on,
