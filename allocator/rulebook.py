@@ -87,3 +87,10 @@ def bed_reasons(*, gender: str, needs: Iterable[str], age: int | None, bed_gende
     if partner_at_site:
         out.append(Reason("keep_apart"))
     return tuple(out)
+
+
+def bed_preference(gender: str, bed_gender: str) -> int:
+    """Among allowed beds, which to offer first (lower first): a woman is offered a
+    women-only bed before a mixed one (many women stay away from shelters that feel unsafe);
+    everyone else has no preference by gender rule."""
+    return 0 if gender == "woman" and bed_gender == "women" else 1

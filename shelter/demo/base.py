@@ -11,6 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from shelter.auth import hash_password
+from shelter.services.admin import area_named
 from shelter.models import (
     Bed, BedOutage, GenderRule, Organisation, OrgKind, OtherService, Quota, Role, Room, Site,
     User,
@@ -88,7 +89,8 @@ def is_seeded(session: Session) -> bool:
 def _sites(session: Session, since: date) -> dict[str, Site]:
     sites: dict[str, Site] = {}
     for code, (name, area, address, staffed, (min_age, max_age), rooms) in SITES.items():
-        site = Site(code=code, name=name, city=CITY, area=area, address=address,
+        site = Site(code=code, name=name, city=CITY, area=area_named(session, CITY, area),
+                    address=address,
                     staffed_24h=staffed, min_age=min_age, max_age=max_age,
                     intake_opens=time(17, 0), intake_closes=time(23, 30),
                     checkin_cutoff=time(23, 0), hold_expiry=time(21, 0))

@@ -16,10 +16,11 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from shelter.models import (
-    Bed, Gender, GenderRule, Person, Placement, PlacementStatus, Request, RequestStatus, Site,
+    Gender, GenderRule, Person, Placement, PlacementStatus, Request, RequestStatus, Site,
 )
 from shelter.services import assessment as assessing
 from shelter.services import people as people_svc
+from shelter.services import rules
 from shelter.services import safety
 from shelter.services.inventory import beds_in_service
 
@@ -84,19 +85,6 @@ def _answers(rng: random.Random, person: Person, cold: bool, young: bool) -> dic
 
 def _site_by(sites: list[Site], code: str, pick) -> Site | None:  # type: ignore[no-untyped-def]
     return next((s for s in sites if s.code == code), None) or next(filter(pick, sites), None)
-
-
-def _fits(bed: Bed, person: Person, year: int) -> bool:
-    """Women-only rooms admit women only, men-only rooms men only; age limits of the site."""
-    rule, site = bed.room.gender, bed.room.site
-    if rule is GenderRule.WOMEN and person.gender is not Gender.WOMAN:
-        return False
-    if rule is GenderRule.MEN and person.gender is not Gender.MAN:
-        return False
-    age = person.age_on(year)
-    if site.min_age is not None and (age is None or age < site.min_age):
-        return False
-    return not (site.max_age is not None and (age is None or age > site.max_age))
 
 
 def seed(session: Session, today: date) -> list[str]:
@@ -173,7 +161,7 @@ def _history(session: Session, rng: random.Random, people: list[Person], today: 
     used: set[int] = set()
     arrival: dict[date, int] = {}  # numbered from 101 so the demo's history part keeps 1..N
     for p in people[1:9]:  # checked in or confirmed last night: 'last bed' for tonight
-        bed = next((b for b in beds if b.id not in used and _fits(b, p, last.year)), None)
+        bed = next((b for b in beds if b.id not in used and not rules.reasons_for_bed(rules.facts_of(p, last), b)), None)
         if bed is None:
             continue
         used.add(bed.id)

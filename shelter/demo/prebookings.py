@@ -14,8 +14,9 @@ from shelter.models import (
     Gender, Hold, HoldRefusal, HoldStatus, Organisation, OrganisationPerson, Person, Request,
     RequestStatus, Site, utcnow,
 )
+from shelter.services import rules
 from shelter.services.prebooking import (
-    NO_BED_ANYWHERE, NO_BED_HERE, bed_fits, free_beds_at, hold_expires_at, open_request,
+    NO_BED_ANYWHERE, NO_BED_HERE, free_beds_at, hold_expires_at, open_request,
 )
 
 # (organisation, site code, night offset, name, alias, birth year, gender, final status, note)
@@ -58,8 +59,9 @@ def seed(session: Session, today: date) -> list[str]:
         session.flush()
         session.add(OrganisationPerson(organisation_id=org.id, person_id=person.id,
                                        ref=f"{org_name[:3].upper()}-{person.id:04d}"))
-        bed = next((b for b in free_beds_at(session, night, site.id) if bed_fits(b, person, set())),
-                   None)
+        facts = rules.facts_of(person, night)
+        bed = next((b for b in free_beds_at(session, night, site.id)
+                    if not rules.reasons_for_bed(facts, b)), None)
         if bed is None:
             continue
         hold = Hold(organisation_id=org.id, person_id=person.id, night=night, site_id=site.id,

@@ -23,11 +23,11 @@ from shelter.models.reporting import (
     ReportTurnaway,
     ReportWhatIf,
 )
-from shelter.models.safety import KeepApart, Restriction
-from shelter.models.sites import Bed, BedOutage, GenderRule, OtherService, Room, Site
+from shelter.models.safety import Authority, KeepApart, Restriction
+from shelter.models.sites import Area, Bed, BedOutage, GenderRule, OtherService, Room, Site
 
 __all__ = [
-    "ACTIVE_PLACEMENT", "AllocationRun", "ApiToken", "Assessment", "AuditEvent", "Base", "Bed",
+    "ACTIVE_PLACEMENT", "AllocationRun", "ApiToken", "Area", "Authority", "Assessment", "AuditEvent", "Base", "Bed",
     "BedOutage", "Gender", "GenderRule", "Hold", "HoldRefusal", "HoldStatus", "JobRun",
     "KeepApart", "NeedScheme", "OrgKind", "Organisation", "OrganisationPerson", "OtherService",
     "Override", "Person", "Placement", "PlacementStatus", "Quota", "ReportNight",

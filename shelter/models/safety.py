@@ -7,23 +7,38 @@ from datetime import date, datetime
 from sqlalchemy import CheckConstraint, ForeignKey, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from shelter.models.base import Base, Endable, utcnow
+from shelter.models.base import Base, Endable, StrEnum, enum_type, utcnow
 from shelter.models.people import Person
-from shelter.models.sites import Site
+from shelter.models.sites import Area, Site
+
+
+class Authority(StrEnum):
+    """Who issued a ban: shelter staff, the police (an exclusion order, bortvisning) or the
+    municipality."""
+
+    STAFF = "staff"
+    POLICE = "police"
+    MUNICIPALITY = "municipality"
 
 
 class Restriction(Endable, Base):
-    """The person may not be given a bed at `site` (or at any site when `site_id` is None)
-    on the nights `starts_on` through `ends_on`. Bans are specific and time-limited."""
+    """The person may not be given a bed at `site`, at any site in `area` (an exclusion
+    order), or at any site when both are None, on the nights `starts_on` through `ends_on`.
+    Bans are specific and time-limited. Which sites a restriction covers is decided in one
+    place: shelter.services.rules.barred_sites."""
 
     __tablename__ = "restrictions"
     __table_args__ = (
         CheckConstraint("ends_on IS NULL OR ends_on >= starts_on", name="dates_ordered"),
+        CheckConstraint("site_id IS NULL OR area_id IS NULL", name="site_or_area"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     person_id: Mapped[int] = mapped_column(ForeignKey("people.id"), index=True)
     site_id: Mapped[int | None] = mapped_column(ForeignKey("sites.id"))
+    area_id: Mapped[int | None] = mapped_column(ForeignKey("areas.id"))
+    authority: Mapped[Authority] = mapped_column(enum_type(Authority, "authority"),
+                                                 default=Authority.STAFF)
     starts_on: Mapped[date]
     ends_on: Mapped[date | None]
     reason: Mapped[str] = mapped_column(Text)
@@ -35,6 +50,16 @@ class Restriction(Endable, Base):
 
     person: Mapped[Person] = relationship()
     site: Mapped[Site | None] = relationship()
+    area: Mapped[Area | None] = relationship()
+
+    @property
+    def where(self) -> str:
+        """Where the restriction applies, in staff's words."""
+        if self.site is not None:
+            return self.site.name
+        if self.area is not None:
+            return f"area {self.area.name}"
+        return "all sites"
 
 
 class KeepApart(Endable, Base):

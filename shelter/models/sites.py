@@ -22,6 +22,25 @@ class GenderRule(StrEnum):
     MEN = "men"
 
 
+class Area(Base):
+    """A part of a city that police or the municipality may exclude a person from
+    (bortvisning). Sites belong to an area; an exclusion order from an area works like a
+    ban on every site in it. Admins keep the list."""
+
+    __tablename__ = "areas"
+    __table_args__ = (UniqueConstraint("city", "name"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    city: Mapped[str] = mapped_column(String(60), default="Bergen")
+    name: Mapped[str] = mapped_column(String(120))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    sites: Mapped[list[Site]] = relationship(back_populates="area", order_by="Site.name")
+
+    def __str__(self) -> str:
+        return self.name
+
+
 class Site(Base):
     __tablename__ = "sites"
     __table_args__ = (
@@ -35,7 +54,7 @@ class Site(Base):
     code: Mapped[str] = mapped_column(String(40), unique=True)
     name: Mapped[str] = mapped_column(String(120))
     city: Mapped[str] = mapped_column(String(60), default="Bergen", index=True)
-    area: Mapped[str] = mapped_column(String(120), default="")
+    area_id: Mapped[int | None] = mapped_column(ForeignKey("areas.id"), index=True)
     address: Mapped[str] = mapped_column(String(200), default="")
     staffed_24h: Mapped[bool] = mapped_column(Boolean, default=True)
     intake_opens: Mapped[time] = mapped_column(default=lambda: time(17, 0))
@@ -50,6 +69,7 @@ class Site(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     rooms: Mapped[list[Room]] = relationship(back_populates="site", order_by="Room.id")
+    area: Mapped[Area | None] = relationship(back_populates="sites")
 
     def __repr__(self) -> str:
         return f"<Site {self.code}>"

@@ -15,7 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
 from shelter.models import (
-    AuditEvent, Bed, BedOutage, GenderRule, Hold, OtherService, Person, Placement,
+    Area, AuditEvent, Bed, BedOutage, GenderRule, Hold, OtherService, Person, Placement,
     Room, Site,
 )
 from shelter.services import audit
@@ -24,7 +24,7 @@ from shelter.services.inventory import count_beds_by_site
 
 # Bed features admins can tick; people's needs (services/people.BED_FEATURES) are a subset.
 KNOWN_FEATURES = ("accessible", "ground_floor", "single_room")
-SITE_FIELDS = ("name", "code", "city", "area", "address", "staffed_24h", "intake_opens",
+SITE_FIELDS = ("name", "code", "city", "address", "staffed_24h", "intake_opens",
                "intake_closes", "checkin_cutoff", "hold_expiry", "min_age", "max_age", "active")
 
 
@@ -78,8 +78,31 @@ def save_site(session: Session, site: Site | None, data: dict[str, Any]) -> Site
     for key in SITE_FIELDS:
         setattr(site, key, data[key])
     site.code = code
+    site.area = area_named(session, site.city, str(data.get("area") or ""))
     session.flush()
     return site
+
+
+def area_named(session: Session, city: str, name: str) -> Area | None:
+    """The city's area with this name, created when new (admins keep areas by naming them
+    on a site; exclusion orders then pick from them). An empty name means no area."""
+    name = " ".join(name.split())
+    if not name:
+        return None
+    area = session.scalar(select(Area).where(Area.city == city, Area.name == name))
+    if area is None:
+        area = Area(city=city, name=name)
+        session.add(area)
+        session.flush()
+    return area
+
+
+def list_areas(session: Session, city: str | None = None) -> list[Area]:
+    """Areas (with their sites), by city and name."""
+    stmt = select(Area).options(selectinload(Area.sites)).order_by(Area.city, Area.name)
+    if city is not None:
+        stmt = stmt.where(Area.city == city)
+    return list(session.scalars(stmt))
 
 
 # --- rooms and beds ---------------------------------------------------------------------

@@ -84,7 +84,7 @@ def run_allocation(session: Session, night: date, *, city: str, user: User | Non
         raise AllocationError(f"The night cannot be allocated: {exc}") from exc
     result_json = result.to_json()
     result_json["fixed"] = dict(maps.fixed)
-    result_json["warnings"] = list(maps.skipped_holds)
+    result_json["conflicts"] = [c.to_json() for c in maps.conflicts]
     run = AllocationRun(night=night, city=city, rule=rule, kind=kind,
                         created_by_id=getattr(user, "id", None),
                         solver_status=result.status.value, solve_seconds=result.solve_seconds,

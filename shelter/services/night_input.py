@@ -15,8 +15,9 @@ from sqlalchemy.orm import Session, joinedload
 
 from shelter.models import (
     Assessment, Bed, Hold, KeepApart, Placement, PlacementStatus, Request,
-    RequestStatus, Restriction, Site,
+    RequestStatus, Site,
 )
+from shelter.services import rules
 from shelter.services.inventory import beds_in_service
 
 # Placements that mean the person is in (or was given) the bed tonight: fixed for a re-run.
@@ -29,6 +30,28 @@ SLEPT = (PlacementStatus.CONFIRMED, PlacementStatus.CHECKED_IN, PlacementStatus.
 TURNAWAY_LOOKBACK_DAYS = 60
 
 
+OUT_OF_SERVICE = ("out_of_service",)  # a conflict code: the held bed left service
+
+
+@dataclass(frozen=True)
+class Conflict:
+    """Something already decided tonight (a confirmed placement or a partner's hold) that the
+    rule book no longer allows, e.g. a ban or keep-apart pair recorded after it. The run sets
+    it aside (the person and the bed are left out of the core's input) instead of failing,
+    and the proposal page lists it for staff to resolve."""
+
+    person: str  # person key
+    kind: str  # "placement" or "hold"
+    codes: tuple[str, ...]  # rule-book reason codes, or "out_of_service"
+    bed_id: int | None = None
+    site: str = ""
+    hold_id: int | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return {"person": self.person, "kind": self.kind, "codes": list(self.codes),
+                "bed_id": self.bed_id, "site": self.site, "hold_id": self.hold_id}
+
+
 @dataclass
 class IdMaps:
     """How the input's string ids map back to database rows."""
@@ -38,7 +61,7 @@ class IdMaps:
     site: dict[str, int] = field(default_factory=dict)  # site key (code) -> Site.id
     hold: dict[str, int] = field(default_factory=dict)  # hold key -> Hold.id
     fixed: dict[str, str] = field(default_factory=dict)  # person key -> bed key (confirmed)
-    skipped_holds: list[str] = field(default_factory=list)  # why a hold was left out
+    conflicts: list[Conflict] = field(default_factory=list)  # set aside for staff to resolve
 
     @staticmethod
     def person_key(person_id: int) -> str:
@@ -107,11 +130,10 @@ def build_night(session: Session, night: date, city: str) -> tuple[dict[str, Any
     (all as strings). People whose placement tonight ended (no-show, released) or whose
     confirmed bed went out of service are left out; confirmed and checked-in people are in
     `maps.fixed` so a re-run never moves them. Holds that can no longer be honoured (bed out
-    of service, or the held person no longer eligible) are left out and listed in
-    `maps.skipped_holds`. Raises nothing: a consistent database gives valid input.
+    of service, or no longer allowed by the rule book) and confirmed placements the rule book
+    no longer allows are set aside with their person and bed and listed in `maps.conflicts`
+    (see Conflict). Raises nothing: the core always gets valid input.
     """
-    from shelter.services.overrides import eligibility_problems  # one rule set, one place
-
     maps = IdMaps()
     beds = beds_in_service(session, night, city)
     bed_keys = {b.id: IdMaps.bed_key(b.id) for b in beds}
@@ -168,16 +190,17 @@ def build_night(session: Session, night: date, city: str) -> tuple[dict[str, Any
         if person.id in fixed_bed:
             maps.fixed[key] = bed_keys[fixed_bed[person.id]]
 
-    site_by_code = {s.code: s for s in sites.values()}
     data: dict[str, Any] = {
         "night": night.isoformat(),
         "sites": [_site_json(s) for s in sites.values()],
         "beds": [_bed_json(b, bed_keys[b.id]) for b in beds],
         "requests": out_requests,
     }
-    data["barred"] = _barred(session, night, asking, maps, site_by_code)
+    data["barred"] = _barred(session, night, asking, maps, sites)
     data["keep_apart"] = _keep_apart(session, night, maps)
-    data["holds"] = _holds(session, night, data, maps, eligibility_problems)
+    _check_fixed(data, maps)
+    data["holds"] = _holds(session, night, data, maps)
+    _set_aside(data, maps)
     return data, maps
 
 
@@ -198,21 +221,15 @@ def _bed_json(bed: Bed, key: str) -> dict[str, Any]:
 
 
 def _barred(session: Session, night: date, asking: Any, maps: IdMaps,
-            site_by_code: dict[str, Site]) -> list[dict[str, Any]]:
-    """Active bans of people asking tonight; a ban with no site bars every site tonight."""
+            sites: dict[int, Site]) -> list[dict[str, Any]]:
+    """Who is barred from which of tonight's sites (site bans, bans from every site and
+    exclusion orders from an area: the rule book's rules.barred_sites decides)."""
     out: list[dict[str, Any]] = []
-    seen: set[tuple[str, str]] = set()
-    for ban in session.scalars(select(Restriction).where(
-            Restriction.person_id.in_(asking), Restriction.in_force_on(night))):
-        key = IdMaps.person_key(ban.person_id)
+    for person_id, site_ids in rules.barred_sites(session, asking, night, sites.values()).items():
+        key = IdMaps.person_key(person_id)
         if key not in maps.request_of_person:
             continue
-        codes = list(site_by_code) if ban.site_id is None else [
-            c for c, s in site_by_code.items() if s.id == ban.site_id]
-        for code in codes:
-            if (key, code) not in seen:
-                seen.add((key, code))
-                out.append({"person": key, "site": code})
+        out.extend({"person": key, "site": sites[s].code} for s in sorted(site_ids) if s in sites)
     return out
 
 
@@ -226,17 +243,83 @@ def _keep_apart(session: Session, night: date, maps: IdMaps) -> list[list[str]]:
     return out
 
 
-def _holds(session: Session, night: date, data: dict[str, Any], maps: IdMaps,
-           eligibility_problems: Any) -> list[dict[str, Any]]:
-    """Active pre-bookings of people asking tonight and not yet fixed in a bed.
-
-    A hold honoured by a confirmed placement is already in `fixed`; a hold whose bed left
-    service or whose person is no longer eligible there (a ban since) cannot be honoured
-    and is skipped with a note rather than making the whole night unsolvable."""
+def _check_fixed(data: dict[str, Any], maps: IdMaps) -> None:
+    """Confirmed and checked-in people the rule book no longer allows in their bed (barred
+    since, or a keep-apart partner confirmed at the same site: the later one) become
+    conflicts; they are taken out of `maps.fixed` and set aside with their bed."""
     requests = {r["person"]: r for r in data["requests"]}
     beds = {b["id"]: b for b in data["beds"]}
     sites = {s["id"]: s for s in data["sites"]}
+    barred = {(b["person"], b["site"]) for b in data.get("barred", [])}
+    partners: dict[str, set[str]] = {}
+    for a, b in data.get("keep_apart", []):
+        partners.setdefault(a, set()).add(b)
+        partners.setdefault(b, set()).add(a)
+    kept: dict[str, str] = {}  # person -> site, in order
+    for person, bed_key in list(maps.fixed.items()):
+        bed = beds[bed_key]
+        here = bed["site"]
+        found = rules.reasons_for_input(
+            requests[person], bed, sites.get(here), barred=(person, here) in barred,
+            partner_at_site=any(kept.get(q) == here for q in partners.get(person, ())))
+        if found:
+            del maps.fixed[person]
+            maps.conflicts.append(Conflict(person=person, kind="placement", bed_id=maps.bed[bed_key],
+                                           site=here, codes=tuple(r.code for r in found)))
+        else:
+            kept[person] = here
+
+
+def _set_aside(data: dict[str, Any], maps: IdMaps) -> None:
+    """Leave the people and beds of rule-book conflicts out of the core's input: nobody else
+    gets their bed (it is still confirmed or held for them) and they are not placed again
+    until staff resolve the conflict. A hold whose bed left service is only reported: its
+    person is allocated like anyone else."""
+    ruled = [c for c in maps.conflicts if c.codes != OUT_OF_SERVICE]
+    people = {c.person for c in ruled}
+    beds = {IdMaps.bed_key(c.bed_id) for c in ruled if c.bed_id is not None}
+    if not people:
+        return
+    data["requests"] = [r for r in data["requests"] if r["person"] not in people]
+    data["beds"] = [b for b in data["beds"] if b["id"] not in beds]
+    data["barred"] = [b for b in data["barred"] if b["person"] not in people]
+    data["keep_apart"] = [p for p in data["keep_apart"] if not people & set(p)]
+    live = {b["id"] for b in data["beds"]}
+    data["holds"] = [h for h in data["holds"] if h.get("bed") is None or h["bed"] in live]
+    for person in people:
+        maps.request_of_person.pop(person, None)
+        maps.fixed.pop(person, None)
+
+
+def _holds(session: Session, night: date, data: dict[str, Any],
+           maps: IdMaps) -> list[dict[str, Any]]:
+    """Active pre-bookings of people asking tonight and not yet fixed in a bed.
+
+    A hold honoured by a confirmed placement is already in `fixed`. A hold whose bed left
+    service or that the rule book no longer allows (a ban or exclusion order since, a
+    keep-apart partner recorded since at the same site) is not given to the core as a hold;
+    it is listed in `maps.conflicts` for staff to resolve, and the person is allocated like
+    anyone else meanwhile, so the run never fails."""
+    requests = {r["person"]: r for r in data["requests"]}
+    beds = {b["id"]: b for b in data["beds"]}
+    sites = {s["id"]: s for s in data["sites"]}
+    barred = {(b["person"], b["site"]) for b in data.get("barred", [])}
+    partners: dict[str, set[str]] = {}
+    for a, b in data.get("keep_apart", []):
+        partners.setdefault(a, set()).add(b)
+        partners.setdefault(b, set()).add(a)
+    site_of_fixed = {p: beds[b]["site"] for p, b in maps.fixed.items() if b in beds}
+
+    def reasons(person: str, bed: dict[str, Any], held_site: dict[str, str]) -> tuple[Any, ...]:
+        here = bed["site"]
+        partner_here = any(site_of_fixed.get(q) == here or held_site.get(q) == here
+                           for q in partners.get(person, ()))
+        return rules.reasons_for_input(requests[person], bed, sites.get(here),
+                                       barred=(person, here) in barred,
+                                       partner_at_site=partner_here)
+
     out: list[dict[str, Any]] = []
+    held_site: dict[str, str] = {}  # person -> site of a hold already accepted (in order)
     holds = session.scalars(select(Hold).options(joinedload(Hold.organisation), joinedload(Hold.site))
                             .where(Hold.night == night, Hold.is_active)
                             .order_by(Hold.created_at, Hold.id))
@@ -249,21 +332,23 @@ def _holds(session: Session, night: date, data: dict[str, Any], maps: IdMaps,
                                 "organisation": hold.organisation.name}
         bed_key = IdMaps.bed_key(hold.bed_id)
         # A held bed is never given to anyone else: the hold names its own bed. Only when
-        # that bed has left service (or no longer fits) may a site hold take another bed
-        # at its site.
-        ok = bed_key in beds and not eligibility_problems(data, requests[person],
-                                                          beds[bed_key], sites)
-        if ok:
+        # that bed has left service may a site hold take another bed at its site.
+        found: tuple[Any, ...] = ()
+        if bed_key in beds:
+            found = reasons(person, beds[bed_key], held_site)
+            ok = not found
             item["bed"] = bed_key
-        elif hold.site_only:
+        else:
             site = hold.site.code
-            ok = any(b["site"] == site and not eligibility_problems(data, requests[person], b, sites)
-                     for b in data["beds"])
+            ok = hold.site_only and any(b["site"] == site and not reasons(person, b, held_site)
+                                        for b in data["beds"])
             item["site"] = site
         if not ok:
-            maps.skipped_holds.append(f"Hold {key} ({hold.organisation.name}) can no longer be "
-                                      f"honoured: no eligible bed in service.")
+            maps.conflicts.append(Conflict(
+                person=person, kind="hold", hold_id=hold.id, bed_id=hold.bed_id,
+                site=hold.site.code, codes=tuple(r.code for r in found) or OUT_OF_SERVICE))
             continue
+        held_site[person] = hold.site.code if "bed" not in item else beds[bed_key]["site"]
         maps.hold[key] = hold.id
         out.append(item)
     return out

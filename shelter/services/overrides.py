@@ -16,13 +16,9 @@ from sqlalchemy.orm import Session
 from shelter.models import (
     AllocationRun, AuditEvent, Bed, Hold, Override, Placement, PlacementStatus, User, utcnow,
 )
+from shelter.services import rules
 from shelter.services.inventory import lock_sites
 from shelter.services.night_input import IdMaps, build_night
-
-WOMEN_BEDS_ADMIT = ("woman",)  # allocation.md's default policy
-MEN_BEDS_ADMIT = ("man",)
-GENDER_WORDS = {"women": "women only", "men": "men only"}
-
 
 class OverrideRefused(Exception):
     """A hand change was refused; `problems` lists each rule it breaks, `field` the form field."""
@@ -31,38 +27,6 @@ class OverrideRefused(Exception):
         super().__init__("; ".join(problems))
         self.problems = problems
         self.field = field
-
-
-def eligibility_problems(data: dict[str, Any], request: dict[str, Any], bed: dict[str, Any],
-                         sites: dict[str, dict[str, Any]]) -> list[str]:
-    """Which of the four eligibility rules bed `bed` breaks for `request` (input dicts)."""
-    problems: list[str] = []
-    gender = request["gender"]
-    # Gender rule: women-only beds admit women only; men-only beds admit men only.
-    if (bed["gender"] == "women" and gender not in WOMEN_BEDS_ADMIT) or (
-            bed["gender"] == "men" and gender not in MEN_BEDS_ADMIT):
-        problems.append(f"Gender rule: this bed is for {GENDER_WORDS[bed['gender']]}.")
-    # Bed features: every feature the person needs must be on the bed.
-    missing = sorted(set(request.get("needs", [])) - set(bed.get("features", [])))
-    if missing:
-        problems.append(f"Bed features: the person needs {', '.join(missing)}, "
-                        f"which this bed does not have.")
-    # Ban: a person barred from a site gets no bed there tonight.
-    if any(b["person"] == request["person"] and b["site"] == bed["site"]
-           for b in data.get("barred", [])):
-        problems.append("Ban: the person is barred from this site tonight.")
-    # Age limit: age-limited sites admit only people of known age inside the limits.
-    site = sites.get(bed["site"], {})
-    low, high = site.get("min_age"), site.get("max_age")
-    if low is not None or high is not None:
-        age = request.get("age")
-        if age is None:
-            problems.append("Age limit: this site has an age limit and the person's age "
-                            "is not recorded.")
-        elif (low is not None and age < low) or (high is not None and age > high):
-            problems.append(f"Age limit: this site admits ages {low or 0}–{high or 'any'}; "
-                            f"the person is {age}.")
-    return problems
 
 
 def audit(session: Session, user: User | None, action: str, person_ids: list[int | None],
@@ -142,25 +106,24 @@ def override_placement(session: Session, change: Change, user: User | None) -> O
 
 def _check_bed(session: Session, data: dict[str, Any], request: dict[str, Any], bed_id: int,
                person_id: int, night: date) -> None:
-    """Raise OverrideRefused listing every hard rule that placing the person in `bed_id` breaks."""
+    """Raise OverrideRefused listing every hard rule that placing the person in `bed_id` breaks:
+    the rule book's (on the same input the allocator sees), then the bed being taken or held."""
     beds = {b["id"]: b for b in data["beds"]}
     bed = beds.get(IdMaps.bed_key(bed_id))
     if bed is None:
         raise OverrideRefused(["This bed is not in service tonight."])
     sites = {s["id"]: s for s in data["sites"]}
-    problems = eligibility_problems(data, request, bed, sites)
-    placed = {p.person_id: p for p in session.scalars(
-        select(Placement).where(Placement.night == night, Placement.is_active))}
-    # Keep-apart: the two people are never placed at the same site on one night.
-    partners = {a if b == request["person"] else b for a, b in data.get("keep_apart", [])
-                if request["person"] in (a, b)}
-    site_of_bed = {int(k): v["site"] for k, v in beds.items()}
-    if any(site_of_bed.get(placed[int(p)].bed_id) == bed["site"] for p in partners
-           if int(p) in placed):
-        problems.append("Keep-apart: someone this person must be kept apart from is placed "
-                        "at this site tonight.")
+    person = request["person"]
+    site_id = session.get(Bed, bed_id).room.site_id  # type: ignore[union-attr]
+    problems = rules.sentences(rules.reasons_for_input(
+        request, bed, sites.get(bed["site"]),
+        barred={"person": person, "site": bed["site"]} in data["barred"],
+        partner_at_site=site_id in rules.partner_sites(session, person_id, night)))
+    placed = session.scalar(select(Placement.person_id).where(
+        Placement.night == night, Placement.bed_id == bed_id, Placement.is_active,
+        Placement.person_id != person_id))
     # A bed holds at most one person.
-    if any(p.bed_id == bed_id and pid != person_id for pid, p in placed.items()):
+    if placed is not None:
         problems.append("Bed already taken: someone else has this bed tonight.")
     hold = session.scalar(select(Hold).where(Hold.night == night, Hold.bed_id == bed_id,
                                              Hold.is_active))

@@ -21,12 +21,14 @@ from sqlalchemy import func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, contains_eager, joinedload
 
+from allocator.rulebook import bed_preference
 from shelter.clock import local_on, tonight
 from shelter.models import (
-    Bed, Gender, GenderRule, Hold, HoldRefusal, HoldStatus, KeepApart, OrganisationPerson, Person,
-    Placement, PlacementStatus, Quota, Request, RequestSource, RequestStatus, Restriction, Room,
+    Bed, Gender, Hold, HoldRefusal, HoldStatus, OrganisationPerson, Person,
+    Placement, PlacementStatus, Quota, Request, RequestSource, RequestStatus, Room,
     Site, User, utcnow,
 )
+from shelter.services import rules
 from shelter.services.inventory import lock_sites
 
 BOOKING_DAYS = 8  # tonight and the next 7 nights
@@ -127,52 +129,11 @@ def _resolve_person(session: Session, organisation_id: int,
     return person, link
 
 
-# --- eligibility ---------------------------------------------------------------------------
+# --- eligibility: the rule book decides (shelter/services/rules.py) --------------------------
 
-def bed_fits(bed: Bed, person: Person, needs: set[str]) -> bool:
-    """Women's beds admit women only, men's beds men only; every need is a bed feature."""
-    rule = bed.room.gender
-    if rule is GenderRule.WOMEN and person.gender is not Gender.WOMAN:
-        return False
-    if rule is GenderRule.MEN and person.gender is not Gender.MAN:
-        return False
-    return needs <= set(bed.features or [])
-
-
-def age_fits(site: Site, person: Person, night: date) -> bool:
-    """Age-limited sites admit only people whose age is known and inside the limits."""
-    if site.min_age is None and site.max_age is None:
-        return True
-    age = person.age_on(night.year)
-    if age is None:
-        return False
-    return (site.min_age is None or age >= site.min_age) and (
-        site.max_age is None or age <= site.max_age)
-
-
-def _barred_sites(session: Session, person_id: int, night: date) -> tuple[set[int], bool]:
-    """Sites the person is banned from that night, and whether a ban covers all sites."""
-    rows = session.scalars(select(Restriction.site_id).where(
-        Restriction.person_id == person_id, Restriction.in_force_on(night)))
-    sites = set(rows)
-    return {s for s in sites if s is not None}, None in sites
-
-
-def _keep_apart_sites(session: Session, person_id: int, night: date) -> set[int]:
-    """Sites where a keep-apart partner of the person has an active hold or placement."""
-    pairs = session.execute(select(KeepApart.person_a_id, KeepApart.person_b_id).where(
-        or_(KeepApart.person_a_id == person_id, KeepApart.person_b_id == person_id),
-        KeepApart.in_force_on(night))).all()
-    others = {b if a == person_id else a for a, b in pairs}
-    if not others:
-        return set()
-    held = session.scalars(select(Hold.site_id).where(
-        Hold.person_id.in_(others), Hold.night == night, Hold.is_active))
-    placed = session.scalars(select(Site.id).join(Site.rooms).join(Bed).join(
-        Placement, Placement.bed_id == Bed.id).where(
-        Placement.person_id.in_(others), Placement.night == night,
-        Placement.is_active))
-    return set(held) | set(placed)
+# The refusal code managers see for each rule-book reason (partners see none of them).
+REFUSAL_CODE = {"gender": "ineligible", "features": "ineligible", "age": "ineligible",
+                "age_unknown": "ineligible", "barred": "barred", "keep_apart": "keep_apart"}
 
 
 def _quota_full(session: Session, organisation_id: int, site_id: int, night: date) -> bool:
@@ -195,7 +156,8 @@ def free_beds_at(session: Session, night: date, site_id: int) -> list[Bed]:
         Placement.night == night, Placement.is_active).union(
         select(Hold.bed_id).where(Hold.night == night, Hold.is_active))
     return list(session.scalars(
-        select(Bed).join(Bed.room).join(Room.site).options(contains_eager(Bed.room))
+        select(Bed).join(Bed.room).join(Room.site)
+        .options(contains_eager(Bed.room).contains_eager(Room.site))
         .where(Room.site_id == site_id, Bed.in_service_on(night), Bed.id.not_in(taken))
         .order_by(Bed.id)))
 
@@ -263,40 +225,40 @@ def _place(session: Session, booking: BookingRequest, person: Person, sites: lis
     if not sites:
         raise HoldRefused("quota", "Your organisation has used its quota of pre-bookings "
                                    "at this site for that night.")
-    barred, barred_everywhere = _barred_sites(session, person.id, night)
-    apart = _keep_apart_sites(session, person.id, night)
-    needs = set(booking.needs) | set(person.needs or [])
-    reasons: list[str] = []
+    facts = rules.facts_of(person, night, booking.needs)
+    barred = rules.barred_sites(session, [person.id], night, sites).get(person.id, set())
+    apart = rules.partner_sites(session, person.id, night)
+    order = {site.id: i for i, site in enumerate(sites)}
+    codes: set[str] = set()
+    candidates: list[Bed] = []
     for site in sites:
-        if barred_everywhere or site.id in barred:
-            reasons.append("barred")
-            continue
-        if site.id in apart:
-            reasons.append("keep_apart")
-            continue
-        if not age_fits(site, person, night):
-            reasons.append("ineligible")
-            continue
         lock_site(session, site.id)
-        beds = [b for b in free_beds_at(session, night, site.id) if bed_fits(b, person, needs)]
-        # Spare special beds: take the bed with the fewest features the person does not need.
-        beds.sort(key=lambda b: (len(set(b.features or []) - needs), b.id))
-        for bed in beds:
-            hold = Hold(organisation_id=org_id, person_id=person.id, night=night,
-                        site_id=site.id, bed_id=bed.id, site_only=True, needs=sorted(needs),
-                        expires_at=hold_expires_at(site, night), note=booking.note,
-                        created_by_id=actor.id if isinstance(actor, User) else None)
-            try:
-                with session.begin_nested():
-                    session.add(hold)
-                    session.flush()
-            except IntegrityError:
-                continue  # another partner took this bed a moment ago: try the next one
-            open_request(session, hold, actor)
-            return hold
-        reasons.append("no_bed")
+        for bed in free_beds_at(session, night, site.id):
+            found = rules.reasons_for_bed(facts, bed, barred_sites=barred, partner_sites=apart)
+            codes.update(REFUSAL_CODE[r.code] for r in found)
+            if not found:
+                candidates.append(bed)
+    # A woman booked "anywhere" takes a women-only bed first when one suits her, then a
+    # mixed one; everyone spares special beds: the fewest features they do not need.
+    candidates.sort(key=lambda b: (bed_preference(facts.gender, b.room.gender.value),
+                                   order[b.room.site_id], len(set(b.features or []) - facts.needs),
+                                   b.id))
+    for bed in candidates:
+        site = bed.room.site
+        hold = Hold(organisation_id=org_id, person_id=person.id, night=night,
+                    site_id=site.id, bed_id=bed.id, site_only=True, needs=sorted(facts.needs),
+                    expires_at=hold_expires_at(site, night), note=booking.note,
+                    created_by_id=actor.id if isinstance(actor, User) else None)
+        try:
+            with session.begin_nested():
+                session.add(hold)
+                session.flush()
+        except IntegrityError:
+            continue  # another partner took this bed a moment ago: try the next one
+        open_request(session, hold, actor)
+        return hold
     # Most specific code for managers; the partner sees the same words whatever it was.
-    code = next((r for r in ("barred", "keep_apart", "ineligible") if r in reasons), "no_bed")
+    code = next((r for r in ("barred", "keep_apart", "ineligible") if r in codes), "no_bed")
     raise HoldRefused(code, generic, sites[0].id if len(sites) == 1 else None)
 
 

@@ -112,7 +112,7 @@ def import_toronto(session: Session, path: Path, nights: int = 90, seed: int = 2
     beds_of: dict[str, list[Bed]] = {}
     for pid, p in programs.items():
         youth = p["sector"] == "Youth"
-        site = Site(code=f"tor-{pid}", name=p["name"], city=CITY, area=p["area"],
+        site = Site(code=f"tor-{pid}", name=p["name"], city=CITY,
                     address=p["address"], min_age=16 if youth else None,
                     max_age=24 if youth else None)
         room = Room(site=site, name=p["sector"] or "Beds", valid_from=first,

@@ -1,0 +1,155 @@
+"""The app's side of the rule book: ask :mod:`allocator.rulebook`, word its answer.
+
+The rules themselves live in ``allocator/rulebook.py`` only. This module feeds it the
+database's facts (a person, a bed and its site; who is barred from where tonight; where a
+keep-apart partner is) and turns its reason codes into the sentences staff read. Hand
+changes, pre-booking (web and API), the allocation input, check-in and the demo data all
+come through here, so they cannot disagree with the solver.
+"""
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from sqlalchemy import or_, select
+from sqlalchemy.orm import Session
+
+from allocator.rulebook import Reason, bed_reasons
+from shelter.models import Bed, Hold, KeepApart, Person, Placement, Restriction, Room, Site
+
+GENDER_WORDS = {"women": "women only", "men": "men only"}
+
+
+# --- facts of a person --------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Facts:
+    """What the rule book needs to know of a person on a night."""
+
+    gender: str
+    needs: frozenset[str]
+    age: int | None
+
+
+def facts_of(person: Person, night: date, needs: Iterable[str] = ()) -> Facts:
+    """The person's gender, the bed features needed (their own and this request's) and age
+    on the night (unknown when no birth year is recorded)."""
+    age = person.age_on(night.year)
+    return Facts(person.gender.value, frozenset(needs) | frozenset(person.needs or []),
+                 age if age is not None and age >= 0 else None)
+
+
+def reasons_for_bed(facts: Facts, bed: Bed, *, barred_sites: frozenset[int] | set[int] = frozenset(),
+                    partner_sites: frozenset[int] | set[int] = frozenset()) -> tuple[Reason, ...]:
+    """The rule book's answer for a database bed (room and site loaded)."""
+    site = bed.room.site
+    return bed_reasons(gender=facts.gender, needs=facts.needs, age=facts.age,
+                       bed_gender=bed.room.gender.value, bed_features=bed.features or (),
+                       min_age=site.min_age, max_age=site.max_age,
+                       barred=site.id in barred_sites, partner_at_site=site.id in partner_sites)
+
+
+def reasons_for_input(request: dict[str, Any], bed: dict[str, Any], site: dict[str, Any] | None,
+                      *, barred: bool = False, partner_at_site: bool = False) -> tuple[Reason, ...]:
+    """The rule book's answer for the allocator-input shape (``build_night``'s dicts)."""
+    site = site or {}
+    return bed_reasons(gender=request["gender"], needs=request.get("needs", ()),
+                       age=request.get("age"), bed_gender=bed["gender"],
+                       bed_features=bed.get("features", ()), min_age=site.get("min_age"),
+                       max_age=site.get("max_age"), barred=barred,
+                       partner_at_site=partner_at_site)
+
+
+# --- who is barred from where, and where partners are ----------------------------------------
+
+ALL_SITES = -1  # in a barred set: every site
+
+
+def barred_sites(session: Session, person_ids: Iterable[int] | Any, night: date,
+                 sites: Iterable[Site] | None = None) -> dict[int, set[int]]:
+    """Sites each person may not sleep at on ``night``: a site ban names its site, a ban
+    with neither site nor area bars every site, and an exclusion order from an area bars
+    every site in that area. ``person_ids`` may be a list or a subquery; ``sites`` limits
+    the answer (default: every site). One query for the bans, one for the sites."""
+    site_list = list(sites) if sites is not None else list(session.scalars(select(Site)))
+    in_area: dict[int, set[int]] = {}
+    for s in site_list:
+        if s.area_id is not None:
+            in_area.setdefault(s.area_id, set()).add(s.id)
+    every = {s.id for s in site_list}
+    out: dict[int, set[int]] = {}
+    rows = session.execute(select(Restriction.person_id, Restriction.site_id, Restriction.area_id)
+                           .where(Restriction.person_id.in_(person_ids),
+                                  Restriction.in_force_on(night)))
+    for person_id, site_id, area_id in rows:
+        found = out.setdefault(person_id, set())
+        if site_id is not None:
+            found.add(site_id)
+        elif area_id is not None:
+            found |= in_area.get(area_id, set())
+        else:
+            found |= every
+    return out
+
+
+def partners_of(session: Session, person_id: int, night: date) -> set[int]:
+    """People the person must be kept apart from on ``night``."""
+    pairs = session.execute(select(KeepApart.person_a_id, KeepApart.person_b_id).where(
+        or_(KeepApart.person_a_id == person_id, KeepApart.person_b_id == person_id),
+        KeepApart.in_force_on(night))).all()
+    return {b if a == person_id else a for a, b in pairs}
+
+
+def partner_sites(session: Session, person_id: int, night: date,
+                  exclude_hold: int | None = None) -> set[int]:
+    """Sites where a keep-apart partner of the person holds a bed or is placed tonight."""
+    others = partners_of(session, person_id, night)
+    if not others:
+        return set()
+    held = select(Hold.site_id).where(Hold.person_id.in_(others), Hold.night == night,
+                                      Hold.is_active)
+    if exclude_hold is not None:
+        held = held.where(Hold.id != exclude_hold)
+    placed = select(Room.site_id).join(Bed, Bed.room_id == Room.id).join(
+        Placement, Placement.bed_id == Bed.id).where(
+        Placement.person_id.in_(others), Placement.night == night, Placement.is_active)
+    return set(session.scalars(held)) | set(session.scalars(placed))
+
+
+def bed_allowed_reasons(session: Session, person: Person, bed: Bed, night: date,
+                        needs: Iterable[str] = ()) -> tuple[Reason, ...]:
+    """Everything the rule book says against ``person`` sleeping in ``bed`` on ``night``,
+    with the person's bans, exclusion orders and keep-apart partners read from the
+    database (used by check-in and hand moves of confirmed placements)."""
+    barred = barred_sites(session, [person.id], night, [bed.room.site]).get(person.id, set())
+    return reasons_for_bed(facts_of(person, night, needs), bed, barred_sites=barred,
+                           partner_sites=partner_sites(session, person.id, night))
+
+
+# --- words ------------------------------------------------------------------------------
+
+def sentence(reason: Reason) -> str:
+    """What staff read for a rule-book reason code."""
+    p = reason.params
+    if reason.code == "gender":
+        return f"Gender rule: this bed is for {GENDER_WORDS.get(p.get('bed_gender'), 'others')}."
+    if reason.code == "features":
+        return (f"Bed features: the person needs {', '.join(p.get('missing', []))}, "
+                f"which this bed does not have.")
+    if reason.code == "age_unknown":
+        return "Age limit: this site has an age limit and the person's age is not recorded."
+    if reason.code == "age":
+        return (f"Age limit: this site admits ages {p.get('min_age') or 0}–"
+                f"{p.get('max_age') or 'any'}; the person is {p.get('age')}.")
+    if reason.code == "barred":
+        return "Ban: the person is barred from this site tonight."
+    if reason.code == "keep_apart":
+        return ("Keep-apart: someone this person must be kept apart from is placed or held "
+                "at this site tonight.")
+    return reason.code
+
+
+def sentences(reasons: Iterable[Reason]) -> list[str]:
+    return [sentence(r) for r in reasons]
