@@ -94,3 +94,10 @@ def bed_preference(gender: str, bed_gender: str) -> int:
     women-only bed before a mixed one (many women stay away from shelters that feel unsafe);
     everyone else has no preference by gender rule."""
     return 0 if gender == "woman" and bed_gender == "women" else 1
+
+
+def default_wishes(gender: str, women_only_sites: Iterable[str]) -> tuple[str, ...]:
+    """Site wishes for a person who stated none: a woman wishes for the sites with
+    women-only beds (the need rule then prefers them at level 4, after need, nights turned
+    away and continuity); nobody else gets a wish."""
+    return tuple(sorted(women_only_sites)) if gender == "woman" else ()

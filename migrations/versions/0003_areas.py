@@ -47,8 +47,29 @@ def upgrade():
     with op.batch_alter_table('restrictions', schema=None) as batch_op:
         batch_op.alter_column('authority', server_default=None)
 
+    op.create_table('safety_exemptions',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('person_id', sa.Integer(), nullable=False),
+    sa.Column('night', sa.Date(), nullable=False),
+    sa.Column('restriction_id', sa.Integer(), nullable=True),
+    sa.Column('keep_apart_id', sa.Integer(), nullable=True),
+    sa.Column('reason', sa.Text(), nullable=False),
+    sa.Column('created_at', sa.DateTime(), nullable=False),
+    sa.Column('created_by_id', sa.Integer(), nullable=True),
+    sa.CheckConstraint('(restriction_id IS NULL) != (keep_apart_id IS NULL)', name=op.f('ck_safety_exemptions_one_record')),
+    sa.CheckConstraint("reason != ''", name=op.f('ck_safety_exemptions_reason_given')),
+    sa.ForeignKeyConstraint(['created_by_id'], ['users.id'], name=op.f('fk_safety_exemptions_created_by_id_users')),
+    sa.ForeignKeyConstraint(['keep_apart_id'], ['keep_aparts.id'], name=op.f('fk_safety_exemptions_keep_apart_id_keep_aparts')),
+    sa.ForeignKeyConstraint(['person_id'], ['people.id'], name=op.f('fk_safety_exemptions_person_id_people')),
+    sa.ForeignKeyConstraint(['restriction_id'], ['restrictions.id'], name=op.f('fk_safety_exemptions_restriction_id_restrictions')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_safety_exemptions'))
+    )
+    with op.batch_alter_table('safety_exemptions', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_safety_exemptions_person_id'), ['person_id'], unique=False)
+
 
 def downgrade():
+    op.drop_table('safety_exemptions')
     with op.batch_alter_table('restrictions', schema=None) as batch_op:
         batch_op.drop_constraint(batch_op.f('ck_restrictions_site_or_area'), type_='check')
         batch_op.drop_constraint(batch_op.f('ck_restrictions_authority'), type_='check')

@@ -20,6 +20,13 @@ class ReleaseForm(FlaskForm):
     reason = StringField("Why the bed is free", validators=[Length(max=200)])
 
 
+class CheckInForm(FlaskForm):
+    """Check-in; `reason` is required only when the rule book now bars the bed (a ban or
+    keep-apart pair recorded after the placement was confirmed)."""
+
+    reason = StringField("Why check in despite this", validators=[Length(max=500)])
+
+
 class NoteForm(FlaskForm):
     referred_to = StringField("Referred to", validators=[Length(
         max=200, message="Keep it under 200 characters (name the place).")])

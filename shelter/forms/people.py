@@ -138,9 +138,13 @@ class PersonNumberField(StringField):
 class BanForm(FlaskForm):
     person_id = PersonNumberField("Person number", validators=[_person_number])
     site_id = SelectField("Site", coerce=str, default="")
+    area_id = SelectField("Or an area", coerce=str, default="")
+    authority = SelectField("Issued by", default="staff", choices=options([
+        ("staff", "Shelter staff"), ("police", "Police (exclusion order)"),
+        ("municipality", "Municipality")]))
     starts_on = DateField("First night", validators=[Optional()])
     ends_on = DateField("Last night (empty: until ended)", validators=[Optional()])
-    issued_by = StringField("Issued by (e.g. police, site manager)", validators=[Optional(), Length(max=120)])
+    issued_by = StringField("Reference (e.g. case number, officer, site manager)", validators=[Optional(), Length(max=120)])
     reason = TextAreaField("Reason (staff only)", validators=[Optional(), Length(max=1000)])
 
 

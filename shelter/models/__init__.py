@@ -23,7 +23,7 @@ from shelter.models.reporting import (
     ReportTurnaway,
     ReportWhatIf,
 )
-from shelter.models.safety import Authority, KeepApart, Restriction
+from shelter.models.safety import Authority, KeepApart, Restriction, SafetyExemption
 from shelter.models.sites import Area, Bed, BedOutage, GenderRule, OtherService, Room, Site
 
 __all__ = [
@@ -32,5 +32,5 @@ __all__ = [
     "KeepApart", "NeedScheme", "OrgKind", "Organisation", "OrganisationPerson", "OtherService",
     "Override", "Person", "Placement", "PlacementStatus", "Quota", "ReportNight",
     "ReportRequestGroup", "ReportSiteNight", "ReportTurnaway", "ReportWhatIf", "Request", "RequestSource",
-    "RequestStatus", "Restriction", "Role", "Room", "Site", "User", "user_sites", "utcnow",
+    "RequestStatus", "Restriction", "Role", "SafetyExemption", "Room", "Site", "User", "user_sites", "utcnow",
 ]

@@ -62,6 +62,27 @@ class Restriction(Endable, Base):
         return "all sites"
 
 
+class SafetyExemption(Base):
+    """Staff decided to keep a booking that a new ban or keep-apart pair conflicts with, for
+    one night, with a reason: on that night the rule book does not apply that ban to that
+    person, or that pair (rules.barred_sites and rules.partners_of read this)."""
+
+    __tablename__ = "safety_exemptions"
+    __table_args__ = (
+        CheckConstraint("(restriction_id IS NULL) != (keep_apart_id IS NULL)", name="one_record"),
+        CheckConstraint("reason != ''", name="reason_given"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("people.id"), index=True)
+    night: Mapped[date]
+    restriction_id: Mapped[int | None] = mapped_column(ForeignKey("restrictions.id"))
+    keep_apart_id: Mapped[int | None] = mapped_column(ForeignKey("keep_aparts.id"))
+    reason: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+
+
 class KeepApart(Endable, Base):
     """Two people who may not be placed at the same site on the same night.
     Stored with the smaller person id first so a pair is recorded once."""

@@ -19,6 +19,7 @@ from shelter.models import (
     AllocationRun, Bed, Hold, HoldStatus, Placement, PlacementStatus, Request,
     RequestStatus, Room, Site, User, utcnow,
 )
+from shelter.services import rules
 from shelter.services.inventory import lock_sites
 from shelter.services.night_input import IdMaps, build_night
 from shelter.services.overrides import Change, OverrideRefused, audit, override_placement
@@ -35,6 +36,16 @@ STAFF_REASON = "staff"
 
 class AllocationError(Exception):
     """The allocation cannot be run or changed as asked; the message says why."""
+
+
+class CheckInBarred(AllocationError):
+    """The rule book no longer allows this person in this bed (a ban, an exclusion order or
+    a keep-apart partner recorded since the placement was made): check-in needs a reason.
+    `problems` lists the rule-book sentences."""
+
+    def __init__(self, problems: list[str]) -> None:
+        super().__init__(" ".join(problems))
+        self.problems = problems
 
 
 def _config(key: str, default: Any) -> Any:
@@ -162,12 +173,19 @@ def confirm_run(session: Session, run: AllocationRun, user: User | None) -> dict
     return {"placed": len(placed), "turned_away": len(turned)}
 
 
-def check_in(session: Session, placement: Placement, user: User | None) -> Placement:
+def check_in(session: Session, placement: Placement, user: User | None,
+             reason: str = "") -> Placement:
     """The person has arrived: confirmed -> checked_in. A hold behind it becomes claimed.
-    Raises AllocationError unless the placement is confirmed."""
+    Raises AllocationError unless the placement is confirmed, and CheckInBarred when the
+    rule book no longer allows the bed and no `reason` is given (the reason is audited)."""
     if placement.status != PlacementStatus.CONFIRMED:
         raise AllocationError(f"Only a confirmed placement can be checked in "
                               f"(this one is {placement.status.value.replace('_', ' ')}).")
+    problems = rules.sentences(rules.bed_allowed_reasons(
+        session, placement.person, placement.bed, placement.night,
+        placement.request.needs if placement.request else ()))
+    if problems and not reason.strip():
+        raise CheckInBarred(problems)
     now = utcnow()
     placement.status, placement.checked_in_at = PlacementStatus.CHECKED_IN, now
     hold = session.get(Hold, placement.hold_id) if placement.hold_id else session.scalar(
@@ -179,7 +197,8 @@ def check_in(session: Session, placement: Placement, user: User | None) -> Place
         placement.hold_id = hold.id
     session.flush()
     audit(session, user, "check_in", [placement.person_id],
-          f"placement {placement.id}, bed {placement.bed_id}")
+          f"placement {placement.id}, bed {placement.bed_id}"
+          + (f"; despite: {' '.join(problems)} Reason: {reason.strip()}" if problems else ""))
     return placement
 
 

@@ -12,10 +12,12 @@ from sqlalchemy import and_, case, func, select
 from sqlalchemy.orm import Session, defer, joinedload
 
 from shelter.models import (
-    AllocationRun, Assessment, Bed, Hold, KeepApart, Organisation, OtherService, Person,
+    Area,     AllocationRun, Assessment, Bed, Hold, KeepApart, Organisation, OtherService, Person,
     Placement, PlacementStatus, Request, RequestStatus, Restriction, Room, Site, utcnow,
 )
 from shelter.clock import local_on
+from allocator.rulebook import Reason
+from shelter.services import rules
 from shelter.services.inventory import Availability, beds_in_service
 from shelter.services.overrides import audit
 from shelter.services.night_input import fresh_assessment_since
@@ -144,11 +146,13 @@ def board(session: Session, night: date, city: str, now: datetime | None = None)
         .order_by(Assessment.assessed_at))}
     placements = _placements(session, night)
     bans: dict[int, list[str]] = {}
-    for person_id, site_name in session.execute(
-            select(Restriction.person_id, Site.name)
+    for person_id, site_name, area_name in session.execute(
+            select(Restriction.person_id, Site.name, Area.name)
             .outerjoin(Site, Restriction.site_id == Site.id)
+            .outerjoin(Area, Restriction.area_id == Area.id)
             .where(Restriction.person_id.in_(asking), Restriction.in_force_on(night))):
-        bans.setdefault(person_id, []).append(site_name or "all sites")
+        bans.setdefault(person_id, []).append(
+            site_name or (f"area {area_name}" if area_name else "all sites"))
     pairs: Counter[int] = Counter()
     for a, b in session.execute(select(KeepApart.person_a_id, KeepApart.person_b_id)
                                 .where(KeepApart.in_force_on(night))):
@@ -210,6 +214,16 @@ def site_counts(session: Session, night: date, city: str) -> list[Availability]:
 
 
 @dataclass
+class RunConflict:
+    """A booking the run set aside because the rule book no longer allows it."""
+
+    person: Person
+    kind: str  # placement | hold
+    bed: Bed | None
+    problems: list[str]
+
+
+@dataclass
 class Proposal:
     run: AllocationRun
     people: dict[int, Person]
@@ -220,6 +234,7 @@ class Proposal:
     reasons: dict[int, dict[str, Any]]  # need rule's turn-away reasons
     fc_reasons: dict[int, dict[str, Any]]
     bands: list[tuple[str, int, int, int]]  # band, asking, placed by need, by first-come
+    conflicts: list[RunConflict] = field(default_factory=list)
 
     @property
     def turned_away(self) -> list[int]:
@@ -255,10 +270,18 @@ def proposal(session: Session, run: AllocationRun) -> Proposal:
         inside = [p for p, n in needs.items() if lo <= n <= hi]
         bands.append((f"{lo}–{hi}", len(inside), sum(p in placed for p in inside),
                       sum(p in first_come for p in inside)))
+    conflicts = []
+    for c in run.result_json.get("conflicts", []):
+        person = session.get(Person, int(c["person"]))
+        if person is None:
+            continue
+        bed = session.get(Bed, c["bed_id"]) if c.get("bed_id") else None
+        conflicts.append(RunConflict(person, c["kind"], bed,
+                                     [rules.sentence(Reason(code)) for code in c["codes"]]))
     return Proposal(
         run, people, needs, beds, placed, first_come,
         {int(t["person"]): t for t in run.result_json["turned_away"]},
-        {int(t["person"]): t for t in comparison["turned_away"]}, bands)
+        {int(t["person"]): t for t in comparison["turned_away"]}, bands, conflicts)
 
 
 def beds_for_override(session: Session, night: date, city: str) -> list[tuple[Bed, bool]]:

@@ -14,9 +14,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, joinedload
 
 from shelter.models import (
-    Assessment, Bed, Hold, KeepApart, Placement, PlacementStatus, Request,
+    Assessment, Bed, GenderRule, Hold, KeepApart, Placement, PlacementStatus, Request,
     RequestStatus, Site,
 )
+from allocator.rulebook import default_wishes
 from shelter.services import rules
 from shelter.services.inventory import beds_in_service
 
@@ -145,6 +146,7 @@ def build_night(session: Session, night: date, city: str) -> tuple[dict[str, Any
     for bed in beds:
         maps.bed[bed_keys[bed.id]] = bed.id
 
+    women_only_sites = {b.room.site.code for b in beds if b.room.gender is GenderRule.WOMEN}
     requests = open_requests(session, night)
     asking = select(Request.person_id).where(
         Request.night == night, Request.status != RequestStatus.WITHDRAWN).scalar_subquery()
@@ -181,6 +183,8 @@ def build_night(session: Session, night: date, city: str) -> tuple[dict[str, Any
             item["needs"] = needs
         if req.preferred_site_id in sites:
             item["preferred_sites"] = [sites[req.preferred_site_id].code]
+        elif wishes := default_wishes(item["gender"], women_only_sites):
+            item["preferred_sites"] = list(wishes)
         if last_bed.get(person.id) in bed_keys:
             item["last_bed"] = bed_keys[last_bed[person.id]]
         if streaks.get(person.id):
@@ -236,7 +240,7 @@ def _barred(session: Session, night: date, asking: Any, maps: IdMaps,
 def _keep_apart(session: Session, night: date, maps: IdMaps) -> list[list[str]]:
     """Active keep-apart pairs where both people ask tonight (others are not in play)."""
     out: list[list[str]] = []
-    for pair in session.scalars(select(KeepApart).where(KeepApart.in_force_on(night))):
+    for pair in session.scalars(select(KeepApart).where(rules.keep_apart_in_force(night))):
         a, b = IdMaps.person_key(pair.person_a_id), IdMaps.person_key(pair.person_b_id)
         if a in maps.request_of_person and b in maps.request_of_person:
             out.append([a, b])

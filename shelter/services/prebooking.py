@@ -291,7 +291,7 @@ def get_hold(session: Session, organisation_id: int, hold_id: int) -> Hold | Non
 def cancel_hold(session: Session, hold: Hold) -> Hold:
     """The partner cancels: the bed goes back to the pool. Raises HoldConflict when the
     hold is no longer held (claimed, expired or already cancelled)."""
-    if not _end_hold(session, hold.id, HoldStatus.CANCELLED, utcnow()):
+    if not end_hold(session, hold.id, HoldStatus.CANCELLED, utcnow()):
         session.refresh(hold)
         raise HoldConflict(f"This pre-booking is {hold.status.value} and can no longer be cancelled.")
     session.refresh(hold)
@@ -304,10 +304,10 @@ def expire_holds(session: Session, now: datetime | None = None) -> list[int]:
     now = now or utcnow()
     due = list(session.scalars(select(Hold.id).where(
         Hold.is_active, Hold.expires_at <= now).order_by(Hold.id)))
-    return [hid for hid in due if _end_hold(session, hid, HoldStatus.EXPIRED, now)]
+    return [hid for hid in due if end_hold(session, hid, HoldStatus.EXPIRED, now)]
 
 
-def _end_hold(session: Session, hold_id: int, status: HoldStatus, now: datetime) -> bool:
+def end_hold(session: Session, hold_id: int, status: HoldStatus, now: datetime) -> bool:
     """End one held hold. The conditional UPDATE is the guard: when two processes race,
     only the one whose UPDATE changed the row does the rest. Returns whether this call did.
     Its Request is withdrawn and any placement from it not yet checked in is released,

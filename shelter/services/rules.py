@@ -13,11 +13,13 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from sqlalchemy import or_, select
+from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session
 
 from allocator.rulebook import Reason, bed_reasons
-from shelter.models import Bed, Hold, KeepApart, Person, Placement, Restriction, Room, Site
+from shelter.models import (
+    Bed, Hold, KeepApart, Person, Placement, Restriction, Room, SafetyExemption, Site,
+)
 
 GENDER_WORDS = {"women": "women only", "men": "men only"}
 
@@ -71,8 +73,9 @@ def barred_sites(session: Session, person_ids: Iterable[int] | Any, night: date,
                  sites: Iterable[Site] | None = None) -> dict[int, set[int]]:
     """Sites each person may not sleep at on ``night``: a site ban names its site, a ban
     with neither site nor area bars every site, and an exclusion order from an area bars
-    every site in that area. ``person_ids`` may be a list or a subquery; ``sites`` limits
-    the answer (default: every site). One query for the bans, one for the sites."""
+    every site in that area. A ban staff chose to set aside for one person's booking that
+    night (SafetyExemption) does not count that night. ``person_ids`` may be a list or a
+    subquery; ``sites`` limits the answer (default: every site)."""
     site_list = list(sites) if sites is not None else list(session.scalars(select(Site)))
     in_area: dict[int, set[int]] = {}
     for s in site_list:
@@ -80,9 +83,11 @@ def barred_sites(session: Session, person_ids: Iterable[int] | Any, night: date,
             in_area.setdefault(s.area_id, set()).add(s.id)
     every = {s.id for s in site_list}
     out: dict[int, set[int]] = {}
+    kept = select(SafetyExemption.restriction_id).where(
+        SafetyExemption.night == night, SafetyExemption.restriction_id.is_not(None))
     rows = session.execute(select(Restriction.person_id, Restriction.site_id, Restriction.area_id)
                            .where(Restriction.person_id.in_(person_ids),
-                                  Restriction.in_force_on(night)))
+                                  Restriction.in_force_on(night), Restriction.id.not_in(kept)))
     for person_id, site_id, area_id in rows:
         found = out.setdefault(person_id, set())
         if site_id is not None:
@@ -94,24 +99,33 @@ def barred_sites(session: Session, person_ids: Iterable[int] | Any, night: date,
     return out
 
 
+def keep_apart_in_force(night: date) -> Any:
+    """SQL: keep-apart pairs in force on ``night`` that staff did not set aside for it."""
+    kept = select(SafetyExemption.keep_apart_id).where(
+        SafetyExemption.night == night, SafetyExemption.keep_apart_id.is_not(None))
+    return and_(KeepApart.in_force_on(night), KeepApart.id.not_in(kept))
+
+
 def partners_of(session: Session, person_id: int, night: date) -> set[int]:
     """People the person must be kept apart from on ``night``."""
     pairs = session.execute(select(KeepApart.person_a_id, KeepApart.person_b_id).where(
         or_(KeepApart.person_a_id == person_id, KeepApart.person_b_id == person_id),
-        KeepApart.in_force_on(night))).all()
+        keep_apart_in_force(night))).all()
     return {b if a == person_id else a for a, b in pairs}
 
 
-def partner_sites(session: Session, person_id: int, night: date,
-                  exclude_hold: int | None = None) -> set[int]:
+def partner_sites(session: Session, person_id: int, night: date) -> set[int]:
     """Sites where a keep-apart partner of the person holds a bed or is placed tonight."""
-    others = partners_of(session, person_id, night)
+    return sites_of(session, partners_of(session, person_id, night), night)
+
+
+def sites_of(session: Session, people: int | set[int], night: date) -> set[int]:
+    """Sites where these people hold a bed or are placed (proposed, confirmed, checked in)."""
+    others = {people} if isinstance(people, int) else people
     if not others:
         return set()
     held = select(Hold.site_id).where(Hold.person_id.in_(others), Hold.night == night,
                                       Hold.is_active)
-    if exclude_hold is not None:
-        held = held.where(Hold.id != exclude_hold)
     placed = select(Room.site_id).join(Bed, Bed.room_id == Room.id).join(
         Placement, Placement.bed_id == Bed.id).where(
         Placement.person_id.in_(others), Placement.night == night, Placement.is_active)
@@ -134,12 +148,18 @@ def sentence(reason: Reason) -> str:
     """What staff read for a rule-book reason code."""
     p = reason.params
     if reason.code == "gender":
-        return f"Gender rule: this bed is for {GENDER_WORDS.get(p.get('bed_gender'), 'others')}."
+        if p.get("bed_gender") in GENDER_WORDS:
+            return f"Gender rule: this bed is for {GENDER_WORDS[p['bed_gender']]}."
+        return "Gender rule: the room's gender rule does not admit the person."
     if reason.code == "features":
-        return (f"Bed features: the person needs {', '.join(p.get('missing', []))}, "
+        if not p.get("missing"):
+            return "Bed features: the bed lacks a feature the person needs."
+        return (f"Bed features: the person needs {', '.join(p['missing'])}, "
                 f"which this bed does not have.")
     if reason.code == "age_unknown":
         return "Age limit: this site has an age limit and the person's age is not recorded."
+    if reason.code == "age" and p.get("age") is None:
+        return "Age limit: the person's age is outside this site's limits."
     if reason.code == "age":
         return (f"Age limit: this site admits ages {p.get('min_age') or 0}–"
                 f"{p.get('max_age') or 'any'}; the person is {p.get('age')}.")
@@ -148,6 +168,8 @@ def sentence(reason: Reason) -> str:
     if reason.code == "keep_apart":
         return ("Keep-apart: someone this person must be kept apart from is placed or held "
                 "at this site tonight.")
+    if reason.code == "out_of_service":
+        return "The held bed is out of service tonight."
     return reason.code
 
 

@@ -15,8 +15,12 @@ from datetime import date
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session, joinedload
 
-from shelter.models import KeepApart, Person, Restriction, Site, User, utcnow
+from shelter.models import Area, Authority, KeepApart, Person, Restriction, Site, User, utcnow
 from shelter.services import audit
+from shelter.services.safety_conflicts import (
+    Decision, DecisionsNeeded, affected_by_ban, affected_by_keep_apart, apply_decisions,
+    check_decisions,
+)
 
 
 @dataclass
@@ -70,27 +74,46 @@ def _check_dates(errors: dict[str, str], starts_on: date | None, ends_on: date |
 
 
 def add_ban(session: Session, *, person_id: int | None, site_id: int | None, starts_on: date | None,
-            ends_on: date | None, reason: str, issued_by: str = "", user: User | None) -> Restriction:
-    """Ban a person from one site (or all sites when `site_id` is None) for the given nights.
-    Audited. Raises SafetyError for an unknown person or site, missing/backwards dates or an
-    empty reason."""
+            ends_on: date | None, reason: str, issued_by: str = "", user: User | None,
+            area_id: int | None = None, authority: str = "staff",
+            decisions: dict[str, Decision] | None = None) -> Restriction:
+    """Ban a person from one site, from every site in an area (an exclusion order), or from
+    all sites when neither is given, for the given nights. Audited. Raises SafetyError for
+    an unknown person, site or area, both a site and an area, missing/backwards dates or an
+    empty reason; DecisionsNeeded when the ban conflicts with the person's bookings and
+    `decisions` does not settle each of them (nothing is saved then)."""
     errors: dict[str, str] = {}
     person = session.get(Person, person_id) if person_id is not None else None
     if person is None:
         errors["person_id"] = "No person with that number."
     if site_id is not None and session.get(Site, site_id) is None:
         errors["site_id"] = "No such site."
+    if area_id is not None and session.get(Area, area_id) is None:
+        errors["area_id"] = "No such area."
+    if site_id is not None and area_id is not None:
+        errors["area_id"] = "Choose a site or an area, not both."
+    if authority not in {a.value for a in Authority}:
+        errors["authority"] = "Choose who issued it."
     _check_dates(errors, starts_on, ends_on)
     if not (reason or "").strip():
         errors["reason"] = "Give the reason (staff only; partners never see it)."
     if errors:
         raise SafetyError(errors)
-    ban = Restriction(person_id=person_id, site_id=site_id, starts_on=starts_on, ends_on=ends_on,
+    assert person_id is not None and starts_on is not None
+    affected = affected_by_ban(session, person_id=person_id, site_id=site_id, area_id=area_id,
+                               starts_on=starts_on, ends_on=ends_on)
+    problems = check_decisions(affected, decisions or {})
+    if problems:
+        raise DecisionsNeeded(affected, problems)
+    ban = Restriction(person_id=person_id, site_id=site_id, area_id=area_id,
+                      authority=Authority(authority), starts_on=starts_on, ends_on=ends_on,
                       reason=reason.strip(), issued_by=(issued_by or "").strip(),
                       created_by_id=getattr(user, "id", None))
     session.add(ban)
     session.flush()
-    where = f"site {ban.site.code}" if ban.site else "all sites"
+    apply_decisions(session, affected, decisions or {}, restriction=ban, user=user)
+    where = f"site {ban.site.code}" if ban.site else (
+        f"area {ban.area.name}" if ban.area else "all sites")
     audit.record("ban", person_id, f"ban #{ban.id} at {where} from {starts_on} to {ends_on or 'open'}",
                  user=user)
     return ban
@@ -98,10 +121,12 @@ def add_ban(session: Session, *, person_id: int | None, site_id: int | None, sta
 
 def add_keep_apart(session: Session, *, person_a_id: int | None, person_b_id: int | None,
                    starts_on: date | None, ends_on: date | None, reason: str,
-                   user: User | None) -> KeepApart:
+                   user: User | None, decisions: dict[str, Decision] | None = None) -> KeepApart:
     """Record that two people may not share a site; stored with the smaller id first.
     Audited for both. Raises SafetyError for a pair of one person with themselves, an unknown
-    person, a pair that is already active, bad dates or an empty reason."""
+    person, a pair that is already active, bad dates or an empty reason; DecisionsNeeded
+    when both already have bookings at one site on a covered night and `decisions` does not
+    settle each of them (nothing is saved then)."""
     errors: dict[str, str] = {}
     for fname, pid in (("person_a_id", person_a_id), ("person_b_id", person_b_id)):
         if pid is None or session.get(Person, pid) is None:
@@ -119,10 +144,17 @@ def add_keep_apart(session: Session, *, person_a_id: int | None, person_b_id: in
         KeepApart.person_a_id == a, KeepApart.person_b_id == b, KeepApart.not_over_on(today)))
     if duplicate is not None:
         raise SafetyError({"person_b_id": "These two are already kept apart (an active record exists)."})
+    assert starts_on is not None
+    affected = affected_by_keep_apart(session, person_a_id=a, person_b_id=b, starts_on=starts_on,
+                                      ends_on=ends_on)
+    problems = check_decisions(affected, decisions or {})
+    if problems:
+        raise DecisionsNeeded(affected, problems)
     pair = KeepApart(person_a_id=a, person_b_id=b, starts_on=starts_on, ends_on=ends_on,
                      reason=reason.strip(), created_by_id=getattr(user, "id", None))
     session.add(pair)
     session.flush()
+    apply_decisions(session, affected, decisions or {}, pair=pair, user=user)
     for pid, other in ((a, b), (b, a)):
         audit.record("keep_apart", pid, f"keep apart #{pair.id} from person #{other}", user=user)
     return pair

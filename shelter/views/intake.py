@@ -10,7 +10,7 @@ from flask_login import current_user
 
 from shelter.auth import roles_required
 from shelter.extensions import db
-from shelter.forms.intake import ButtonForm, NoteForm, OverrideForm, ReleaseForm
+from shelter.forms.intake import ButtonForm, CheckInForm, NoteForm, OverrideForm, ReleaseForm
 from shelter.models import AllocationRun, Person, Placement, Request, Role
 from shelter.services import allocation as alloc
 from shelter.services import audit
@@ -156,16 +156,21 @@ def override(run_id: int, person_id: int):  # type: ignore[no-untyped-def]
 @roles_required(*STAFF)
 def placement_action(placement_id: int, action: str):  # type: ignore[no-untyped-def]
     placement = db.get_or_404(Placement, placement_id)
-    form = ReleaseForm() if action == "release" else ButtonForm()
+    form = {"release": ReleaseForm, "check-in": CheckInForm}.get(action, ButtonForm)()
     if action not in ("check-in", "no-show", "release") or not form.validate_on_submit():
         abort(400 if action in ("check-in", "no-show", "release") else 404)
     try:
         if action == "check-in":
-            alloc.check_in(db.session, placement, current_user)
+            alloc.check_in(db.session, placement, current_user, form.reason.data or "")
         elif action == "no-show":
             alloc.mark_no_show(db.session, placement, current_user)
         else:
             alloc.release(db.session, placement, current_user, form.reason.data or "")
+    except alloc.CheckInBarred as barred:
+        # A ban or keep-apart pair recorded since the placement: warn, and ask for a reason.
+        return render_template("intake/check_in_confirm.html", placement=placement,
+                               problems=barred.problems, form=form,
+                               back=_board_url(placement.night)), 409
     except alloc.AllocationError as err:
         flash(str(err), "error")
     else:

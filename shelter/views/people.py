@@ -3,6 +3,7 @@ scheme, safety records. Staff only (intake, manager, admin); partners get 403.""
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
@@ -19,6 +20,8 @@ from shelter.models import Assessment, NeedScheme, Person, Role, Site
 from shelter.services import assessment as assessing
 from shelter.services import audit
 from shelter.services import people as people_svc
+from shelter.services import admin as admin_svc
+from shelter.services import safety_conflicts as conflicts_svc
 from shelter.services import safety as safety_svc
 
 bp = Blueprint("people", __name__)
@@ -199,13 +202,31 @@ def _back() -> str:
         else url_for("people.safety")
 
 
+def _ban_choices(form: BanForm) -> None:
+    sites = db.session.scalars(select(Site).where(Site.active.is_(True)).order_by(Site.name)).all()
+    form.site_id.choices = options([("", "All sites")] + [(str(s.id), s.name) for s in sites])
+    form.area_id.choices = options([("", "No area")] + [
+        (str(a.id), f"{a.name} ({a.city})") for a in admin_svc.list_areas(db.session)])
+
+
+def _decisions() -> dict[str, conflicts_svc.Decision]:
+    """Staff's decision per affected booking, from the decide step of the safety forms."""
+    out: dict[str, conflicts_svc.Decision] = {}
+    for name, action in request.form.items():
+        if name.startswith("decision-"):
+            key = name.removeprefix("decision-")
+            bed = request.form.get(f"bed-{key}", "")
+            out[key] = conflicts_svc.Decision(action, int(bed) if bed.isdigit() and len(bed) < 10
+                                           else None, request.form.get(f"reason-{key}", ""))
+    return out
+
+
 def _safety_page(ban_form: BanForm | None = None, pair_form: KeepApartForm | None = None,
-                 status: int = 200):  # type: ignore[no-untyped-def]
+                 status: int = 200, decide: Any = None, decide_for: str = ""):  # type: ignore[no-untyped-def]
     today = clock.tonight()
     ban_form = ban_form or BanForm(prefix="ban", formdata=None)
     pair_form = pair_form or KeepApartForm(prefix="pair", formdata=None)
-    sites = db.session.scalars(select(Site).where(Site.active.is_(True)).order_by(Site.name)).all()
-    ban_form.site_id.choices = options([("", "All sites")] + [(str(s.id), s.name) for s in sites])
+    _ban_choices(ban_form)
     person_id = request.args.get("person", type=int)
     named = db.session.get(Person, person_id) if person_id else None
     if request.method == "GET":
@@ -219,7 +240,8 @@ def _safety_page(ban_form: BanForm | None = None, pair_form: KeepApartForm | Non
                                      | {p.person_a_id for p in pairs} | {p.person_b_id for p in pairs}),
                       "safety records")
     return render_template("people/safety.html", ban_form=ban_form, pair_form=pair_form,
-                           bans=bans, pairs=pairs, today=today, named=named), status
+                           bans=bans, pairs=pairs, today=today, named=named, decide=decide,
+                           decide_for=decide_for, chosen=request.form), status
 
 
 @bp.get("/safety")
@@ -232,18 +254,21 @@ def safety():  # type: ignore[no-untyped-def]
 @roles_required(*STAFF_ROLES)
 def add_ban():  # type: ignore[no-untyped-def]
     form = BanForm(prefix="ban")
-    form.site_id.choices = options([("", "All sites")] + [
-        (str(s.id), s.name) for s in db.session.scalars(select(Site))])
+    _ban_choices(form)
     if form.validate_on_submit():
         try:
             ban = safety_svc.add_ban(
                 db.session, person_id=form.person_id.number(),
                 site_id=int(form.site_id.data) if form.site_id.data else None,
-                starts_on=form.starts_on.data, ends_on=form.ends_on.data,
-                reason=form.reason.data or "", issued_by=form.issued_by.data or "",
-                user=current_user)
+                area_id=int(form.area_id.data) if form.area_id.data else None,
+                authority=form.authority.data, starts_on=form.starts_on.data,
+                ends_on=form.ends_on.data, reason=form.reason.data or "",
+                issued_by=form.issued_by.data or "", user=current_user,
+                decisions=_decisions())
         except safety_svc.SafetyError as err:
             apply_errors(form, err.errors)
+        except conflicts_svc.DecisionsNeeded as need:
+            return _safety_page(ban_form=form, decide=need, decide_for="ban")
         else:
             flash(f"Ban added for {ban.person.display_name}.", "success")
             return redirect(url_for("people.safety"))
@@ -273,9 +298,12 @@ def add_keep_apart():  # type: ignore[no-untyped-def]
             safety_svc.add_keep_apart(
                 db.session, person_a_id=form.person_a_id.number(),
                 person_b_id=form.person_b_id.number(), starts_on=form.starts_on.data,
-                ends_on=form.ends_on.data, reason=form.reason.data or "", user=current_user)
+                ends_on=form.ends_on.data, reason=form.reason.data or "", user=current_user,
+                decisions=_decisions())
         except safety_svc.SafetyError as err:
             apply_errors(form, err.errors)
+        except conflicts_svc.DecisionsNeeded as need:
+            return _safety_page(pair_form=form, decide=need, decide_for="pair")
         else:
             flash("Keep-apart pair added.", "success")
             return redirect(url_for("people.safety"))
