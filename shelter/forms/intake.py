@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from flask_wtf import FlaskForm
-from wtforms import SelectField, StringField, TextAreaField
+from wtforms import RadioField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length
 
 
@@ -25,3 +25,16 @@ class NoteForm(FlaskForm):
         max=200, message="Keep it under 200 characters (name the place).")])
     note = TextAreaField("Note", validators=[Length(
         max=2000, message="Keep the note under 2,000 characters.")])
+
+
+class PlacementChangeForm(FlaskForm):
+    """A confirmed placement whose person has not arrived: cancel, release or move it."""
+
+    action = RadioField("What happened", choices=[
+        ("cancel", "Cancel: the person phoned, they do not need the bed tonight"),
+        ("release", "Release the bed: the person will not come"),
+        ("move", "Move to another bed")],
+        validators=[DataRequired(message="Choose what to do with the placement.")])
+    bed = SelectField("New bed (for a move)", validate_choice=False)
+    reason = TextAreaField("Reason", validators=[
+        DataRequired(message="Give a reason: it is kept with the change."), Length(max=500)])

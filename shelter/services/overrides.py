@@ -141,6 +141,19 @@ def override_placement(session: Session, change: Change, user: User | None) -> O
     return override
 
 
+def check_bed_allowed(session: Session, night: date, city: str, person_id: int,
+                      bed_id: int) -> None:
+    """Raise OverrideRefused naming every hard rule that having the person in `bed_id`
+    tonight breaks (for changes after confirmation: moving or reinstating a placement).
+    The person must be in tonight's allocation input (an open request, not ended)."""
+    data, _ = build_night(session, night, city)
+    key = IdMaps.person_key(person_id)
+    request = next((r for r in data["requests"] if r["person"] == key), None)
+    if request is None:
+        raise OverrideRefused(["This person has no open request tonight."], field="person")
+    _check_bed(session, data, request, bed_id, person_id, night)
+
+
 def _check_bed(session: Session, data: dict[str, Any], request: dict[str, Any], bed_id: int,
                person_id: int, night: date) -> None:
     """Raise OverrideRefused listing every hard rule that placing the person in `bed_id` breaks."""
