@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from flask_wtf import FlaskForm
 from wtforms import RadioField, SelectField, StringField, TextAreaField
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length
 
 
@@ -31,9 +32,9 @@ class PlacementChangeForm(FlaskForm):
     """A confirmed placement whose person has not arrived: cancel, release or move it."""
 
     action = RadioField("What happened", choices=[
-        ("cancel", "Cancel: the person phoned, they do not need the bed tonight"),
-        ("release", "Release the bed: the person will not come"),
-        ("move", "Move to another bed")],
+        SelectChoice("cancel", "Cancel: the person phoned, they do not need the bed tonight"),
+        SelectChoice("release", "Release the bed: the person will not come"),
+        SelectChoice("move", "Move to another bed")],
         validators=[DataRequired(message="Choose what to do with the placement.")])
     bed = SelectField("New bed (for a move)", validate_choice=False)
     reason = TextAreaField("Reason", validators=[

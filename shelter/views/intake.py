@@ -8,6 +8,7 @@ from zoneinfo import ZoneInfo
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
+from wtforms.fields.choices import SelectChoice
 
 from shelter.auth import roles_required
 from shelter.extensions import db
@@ -196,9 +197,9 @@ def change_placement(placement_id: int):  # type: ignore[no-untyped-def]
     person = placement.person
     back = _board_url(placement.night) + f"#r{placement.person_id}"
     form = PlacementChangeForm()
-    form.bed.choices = [("", "Choose a bed…")] + [
-        (str(b.id), intake_svc.bed_label(b) + ("" if b.room.gender.value == "mixed" else
-                                                f" ({b.room.gender.value})"))
+    form.bed.choices = [SelectChoice("", "Choose a bed…")] + [
+        SelectChoice(str(b.id), intake_svc.bed_label(b) + (
+            "" if b.room.gender.value == "mixed" else f" ({b.room.gender.value})"))
         for b, free in intake_svc.beds_for_override(db.session, placement.night, _city())
         if free]
     if form.validate_on_submit():

@@ -3,6 +3,7 @@ bed, and undo of the last change (check-in, no-show, release, cancel, move) with
 night. Runs on SQLite and PostgreSQL (the partial unique indexes hold on both)."""
 from __future__ import annotations
 
+import re
 from datetime import time, timedelta
 
 import pytest
@@ -10,11 +11,13 @@ from sqlalchemy import func, select
 
 from shelter.models import (
     AuditEvent, Gender, GenderRule, HoldStatus, KeepApart, Placement, PlacementChange,
-    PlacementStatus, RequestStatus, Restriction,
+    PlacementStatus, RequestStatus, Restriction, Role,
 )
 from shelter.services import allocation as alloc
 from shelter.services import placements as svc
 from shelter.services.overrides import OverrideRefused
+from shelter.services.people import tonight
+from tests.shelter.conftest import login, new_client
 from tests.shelter.intake_factories import NIGHT, add_room, ask, beds_of, hold_for
 
 CITY = "Bergen"
@@ -322,3 +325,153 @@ def test_board_offers_undo_of_the_last_change_only(db, make_site):
     assert offered[placements[b.person_id].id].name == "B"
     svc.undo_last(db.session, placements[a.person_id], None, now=EVENING)
     assert svc.undoable(db.session, NIGHT)[placements[a.person_id].id].word == "check-in"
+
+
+# --- the pages -----------------------------------------------------------------------------
+
+@pytest.fixture()
+def tonight_confirmed(db, make_site, make_user, client):
+    """Two people confirmed tonight at Strax; check-in open until 05:59 tomorrow morning, so
+    the real clock is always before the cut-off during tonight."""
+    night = tonight()
+    site = make_site("strax", beds=3, name="Strax", checkin_cutoff=time(5, 59))
+    anna = ask(db.session, "Anna Berg", need=60, gender=Gender.WOMAN, night=night)
+    bjorn = ask(db.session, "Bjørn Dahl", need=40, night=night)
+    user = make_user(Role.INTAKE)
+    alloc.confirm_run(db.session, alloc.run_allocation(db.session, night, city=CITY, user=user),
+                      user)
+    placed = {p.person_id: p for p in db.session.scalars(select(Placement).where(
+        Placement.night == night))}
+    login(client, user)
+    return {"night": night, "site": site, "anna": placed[anna.person_id],
+            "bjorn": placed[bjorn.person_id], "user": user}
+
+
+def test_change_page_cancels_with_a_reason_and_the_board_offers_undo(client, db,
+                                                                     tonight_confirmed):
+    anna = tonight_confirmed["anna"]
+    board = client.get("/intake/").get_data(as_text=True)
+    assert f'href="/intake/placements/{anna.id}/change"' in board
+    page = client.get(f"/intake/placements/{anna.id}/change")
+    assert page.status_code == 200
+    html = page.get_data(as_text=True)
+    assert "Cancel: the person phoned" in html and "Move to another bed" in html
+    # No reason: answered beside the field, nothing saved.
+    missing = client.post(f"/intake/placements/{anna.id}/change",
+                          data={"action": "cancel", "reason": " "})
+    assert missing.status_code == 422
+    assert "Give a reason: it is kept with the change." in missing.get_data(as_text=True)
+    assert anna.status == PlacementStatus.CONFIRMED
+    done = client.post(f"/intake/placements/{anna.id}/change",
+                       data={"action": "cancel", "reason": "phoned: found a room"},
+                       follow_redirects=True)
+    text = done.get_data(as_text=True)
+    assert "Cancelled Anna Berg&#39;s bed (Strax · Room 1 · strax-1): the bed is free" in text
+    assert anna.status == PlacementStatus.RELEASED
+    assert "Cancelled tonight" in text and "Undo cancellation" in text
+    undone = client.post(f"/intake/placements/{anna.id}/undo", follow_redirects=True)
+    assert "Undid the cancellation of Anna Berg: placed in Strax · Room 1 · strax-1 again." \
+        in undone.get_data(as_text=True)
+    assert anna.status == PlacementStatus.CONFIRMED
+    # Nothing left to undo: a message, not an error page.
+    again = client.post(f"/intake/placements/{anna.id}/undo", follow_redirects=True)
+    assert again.status_code == 200
+    assert "There is nothing to undo for this placement tonight." in again.get_data(as_text=True)
+
+
+def test_change_page_refuses_a_bed_against_the_rules_beside_the_field(client, db, make_site,
+                                                                      tonight_confirmed):
+    bjorn = tonight_confirmed["bjorn"]
+    women = beds_of(make_site("kvinne", beds=1, gender=GenderRule.WOMEN))
+    refused = client.post(f"/intake/placements/{bjorn.id}/change",
+                          data={"action": "move", "bed": str(women[0].id),
+                                "reason": "quieter"})
+    assert refused.status_code == 422
+    assert "Gender rule: this bed is for women only." in refused.get_data(as_text=True)
+    no_bed = client.post(f"/intake/placements/{bjorn.id}/change",
+                         data={"action": "move", "bed": "", "reason": "quieter"})
+    assert no_bed.status_code == 422
+    assert "Choose the bed to move the person to." in no_bed.get_data(as_text=True)
+    free = next(b for b in beds_of(tonight_confirmed["site"])
+                if b.room.gender == GenderRule.MIXED
+                and b.id not in (bjorn.bed_id, tonight_confirmed["anna"].bed_id))
+    moved = client.post(f"/intake/placements/{bjorn.id}/change",
+                        data={"action": "move", "bed": str(free.id), "reason": "quieter"},
+                        follow_redirects=True)
+    assert f"Moved Bjørn Dahl from Strax · Room 1 · strax-2 to Strax · Room 1 · {free.label}." \
+        in moved.get_data(as_text=True)
+    assert bjorn.bed_id == free.id
+    assert "Undo move" in moved.get_data(as_text=True)
+
+
+def test_board_undo_of_check_in(client, db, tonight_confirmed):
+    anna = tonight_confirmed["anna"]
+    client.post(f"/intake/placements/{anna.id}/check-in")
+    assert anna.status == PlacementStatus.CHECKED_IN
+    board = client.get("/intake/").get_data(as_text=True)
+    assert f'action="/intake/placements/{anna.id}/undo"' in board and "Undo check-in" in board
+    r = client.post(f"/intake/placements/{anna.id}/undo", follow_redirects=True)
+    assert "Undid the check-in of Anna Berg: placed in" in r.get_data(as_text=True)
+    assert anna.status == PlacementStatus.CONFIRMED
+
+
+def test_change_and_undo_need_the_csrf_token(app, client, db, tonight_confirmed, monkeypatch):
+    anna, bjorn = tonight_confirmed["anna"], tonight_confirmed["bjorn"]
+    monkeypatch.setitem(app.config, "WTF_CSRF_ENABLED", True)
+    data = {"action": "cancel", "reason": "phoned"}
+    assert client.post(f"/intake/placements/{anna.id}/change", data=data).status_code == 400
+    alloc.check_in(db.session, bjorn, None)
+    assert client.post(f"/intake/placements/{bjorn.id}/undo").status_code == 400
+    assert anna.status == PlacementStatus.CONFIRMED
+    assert bjorn.status == PlacementStatus.CHECKED_IN
+    page = client.get(f"/intake/placements/{anna.id}/change").get_data(as_text=True)
+    token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page).group(1)
+    ok = client.post(f"/intake/placements/{anna.id}/change", data=data | {"csrf_token": token})
+    assert ok.status_code == 302 and anna.status == PlacementStatus.RELEASED
+    ok = client.post(f"/intake/placements/{bjorn.id}/undo", data={"csrf_token": token})
+    assert ok.status_code == 302 and bjorn.status == PlacementStatus.CONFIRMED
+
+
+def test_change_and_undo_are_for_staff_only(app, db, make_user, make_org, tonight_confirmed):
+    anna = tonight_confirmed["anna"]
+    partner_client = new_client(app)
+    login(partner_client, make_user(Role.PARTNER, organisation=make_org()))
+    assert partner_client.get(f"/intake/placements/{anna.id}/change").status_code == 403
+    assert partner_client.post(f"/intake/placements/{anna.id}/change",
+                               data={"action": "cancel", "reason": "x"}).status_code == 403
+    assert partner_client.post(f"/intake/placements/{anna.id}/undo").status_code == 403
+    anonymous = new_client(app)
+    r = anonymous.post(f"/intake/placements/{anna.id}/change",
+                       data={"action": "cancel", "reason": "x"})
+    assert r.status_code == 302 and "/login" in r.headers["Location"]
+    staff = new_client(app)
+    login(staff, make_user(Role.MANAGER))
+    assert staff.get("/intake/placements/999999/change").status_code == 404
+    assert staff.post("/intake/placements/999999/undo").status_code == 404
+    assert anna.status == PlacementStatus.CONFIRMED
+
+
+def test_placement_of_another_city_is_not_found(client, db, make_site, tonight_confirmed):
+    night = tonight_confirmed["night"]
+    oslo = make_site("oslo", beds=1, city="Oslo")
+    other = ask(db.session, "Oslo Person", need=10, night=night)
+    placement = Placement(person_id=other.person_id, bed_id=beds_of(oslo)[0].id, night=night,
+                          status=PlacementStatus.CONFIRMED, request_id=other.id)
+    db.session.add(placement)
+    db.session.flush()
+    assert client.get(f"/intake/placements/{placement.id}/change").status_code == 404
+    assert client.post(f"/intake/placements/{placement.id}/undo").status_code == 404
+
+
+def test_change_after_the_night_is_a_message(client, db, make_site, make_user):
+    make_site("strax", beds=1)
+    req = ask(db.session, "Old", need=10)  # NIGHT is long past
+    placement = _confirm(db)[req.person_id]
+    login(client, make_user(Role.INTAKE))
+    r = client.post(f"/intake/placements/{placement.id}/change",
+                    data={"action": "release", "reason": "will not come"}, follow_redirects=True)
+    assert "closed at 23:00; record a no-show instead." in r.get_data(as_text=True)
+    alloc.check_in(db.session, placement, None)
+    r = client.post(f"/intake/placements/{placement.id}/undo", follow_redirects=True)
+    assert "Changes can be undone only during their night" in r.get_data(as_text=True)
+    assert placement.status == PlacementStatus.CHECKED_IN
