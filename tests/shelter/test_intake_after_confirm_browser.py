@@ -9,7 +9,9 @@ from datetime import date, time
 import pytest
 
 from shelter.extensions import db
-from shelter.models import Bed, Gender, GenderRule, Person, Request, RequestSource, Role, Room, Site, User
+from shelter.models import (
+    Bed, Gender, GenderRule, Person, Request, RequestSource, Role, Room, Site, User,
+)
 from shelter.services import allocation as alloc_svc
 from shelter.services import intake as intake_svc
 from shelter.services import placements as changes_svc
