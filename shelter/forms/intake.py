@@ -4,7 +4,7 @@ from __future__ import annotations
 from flask_wtf import FlaskForm
 from wtforms import RadioField, SelectField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import DataRequired, Length
+from wtforms.validators import DataRequired, Length, ValidationError
 
 
 class ButtonForm(FlaskForm):
@@ -39,3 +39,12 @@ class PlacementChangeForm(FlaskForm):
     bed = SelectField("New bed (for a move)", validate_choice=False)
     reason = TextAreaField("Reason", validators=[
         DataRequired(message="Give a reason: it is kept with the change."), Length(max=500)])
+
+    def validate_bed(self, field: SelectField) -> None:
+        """A move needs one of the listed beds; the other actions ignore the field."""
+        if self.action.data != "move":
+            return
+        if not field.data:
+            raise ValidationError("Choose the bed to move the person to.")
+        if field.data not in {c.value for c in field.choices or []}:  # type: ignore[union-attr]
+            raise ValidationError("Choose one of the free beds listed.")

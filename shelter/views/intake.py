@@ -206,8 +206,6 @@ def change_placement(placement_id: int):  # type: ignore[no-untyped-def]
         label = changes.bed_label(placement.bed)
         try:
             if form.action.data == "move":
-                if not form.bed.data:
-                    raise alloc.OverrideRefused(["Choose the bed to move the person to."])
                 changes.move_placement(db.session, placement, int(form.bed.data), current_user,
                                        form.reason.data)
                 done = f"Moved {person.display_name} from {label} to " \

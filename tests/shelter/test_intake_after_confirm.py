@@ -475,3 +475,18 @@ def test_change_after_the_night_is_a_message(client, db, make_site, make_user):
     r = client.post(f"/intake/placements/{placement.id}/undo", follow_redirects=True)
     assert "Changes can be undone only during their night" in r.get_data(as_text=True)
     assert placement.status == PlacementStatus.CHECKED_IN
+
+
+def test_change_page_answers_bad_input_with_422_not_500(client, db, tonight_confirmed):
+    bjorn = tonight_confirmed["bjorn"]
+    for data, message in (({"action": "move", "bed": "abc", "reason": "x"},
+                           "Choose one of the free beds listed."),
+                          ({"action": "move", "bed": "999999", "reason": "x"},
+                           "Choose one of the free beds listed."),
+                          ({"action": "explode", "reason": "x"}, "Not a valid choice"),
+                          ({"reason": "x"}, "Choose what to do with the placement.")):
+        r = client.post(f"/intake/placements/{bjorn.id}/change", data=data)
+        assert r.status_code == 422, data
+        assert message in r.get_data(as_text=True), data
+    assert bjorn.status == PlacementStatus.CONFIRMED
+    assert client.post(f"/intake/placements/{bjorn.id}/undo").status_code == 302
