@@ -265,6 +265,40 @@ def test_undo_no_show_refused_once_the_bed_went_to_a_late_arrival(db, make_site)
     assert placement.status == PlacementStatus.NO_SHOW
 
 
+def test_undo_release_refused_once_the_bed_was_proposed_to_someone_else(db, make_site):
+    make_site("strax", beds=1, name="Strax")
+    req = ask(db.session, "Rolf", need=10)
+    placement = _confirm(db)[req.person_id]
+    alloc.release(db.session, placement, None, "left the shelter")
+    late = ask(db.session, "Late Lise", need=5)
+    alloc.run_allocation(db.session, NIGHT, city=CITY, user=None, kind=None)  # not confirmed
+    assert _active(db) == {late.person_id: placement.bed_id}
+    with pytest.raises(alloc.AllocationError,
+                       match="The release cannot be undone: Strax · Room 1 · strax-1 has been "
+                             "given to Late Lise since."):
+        svc.undo_last(db.session, placement, None, now=EVENING)
+    assert placement.status == PlacementStatus.RELEASED
+
+
+def test_the_unique_index_is_the_last_guard_and_gives_a_sentence(db, make_site, monkeypatch):
+    """Should two staff act at the same moment, the partial unique index refuses the second
+    (the code's own checks are skipped here to stand for the race): a sentence, no 500, and
+    the session goes on."""
+    make_site("strax", beds=1, name="Strax")
+    req = ask(db.session, "Rolf", need=10)
+    placement = _confirm(db)[req.person_id]
+    alloc.release(db.session, placement, None, "left the shelter")
+    late = ask(db.session, "Late Lise", need=5)
+    alloc.run_allocation(db.session, NIGHT, city=CITY, user=None, kind=None)
+    monkeypatch.setattr(svc, "_refuse_conflicts", lambda *args: None)
+    with pytest.raises(alloc.AllocationError, match="changed at the same moment"):
+        svc.undo_last(db.session, placement, None, now=EVENING)
+    assert placement.status == PlacementStatus.RELEASED
+    assert _active(db) == {late.person_id: placement.bed_id}
+    assert db.session.scalar(select(func.count(PlacementChange.id)).where(
+        PlacementChange.undone_at.is_not(None))) == 0
+
+
 def test_undo_refused_when_a_rule_now_forbids_the_bed(db, make_site):
     site = make_site("strax", beds=2, name="Strax")
     a, b = ask(db.session, "A", need=10), ask(db.session, "B", need=10)
