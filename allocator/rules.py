@@ -151,22 +151,33 @@ def turn_aways(prep: Prepared, bed_of: dict[str, str], rule: str) -> list[TurnAw
     """Reason and a sentence staff can read out, for everyone without a bed.
 
     ``no_eligible_bed``: no bed at all is eligible; ``keep_apart``: the only free eligible beds
-    are at sites where a partner is placed; ``capacity``: every eligible bed is taken.
+    are at sites where a partner is placed; ``capacity``: every eligible bed is taken. The
+    capacity sentence names what took the beds truthfully: people placed by this decision
+    (their needs), people already placed tonight (``fixed``, confirmed earlier) and
+    pre-bookings (holds) are three different things.
     """
     night, layout = prep.night, prep.layout
     req = night.request_by_person
-    holders = {b for b, _ in prep.placed.values()}  # bed holds and confirmed (fixed) people
-    holders |= {bed_of[p] for p in prep.site_hold if p in bed_of}
+    # Pre-booked beds: bed holds, and site holds honoured now. Every other bed decided before
+    # this run belongs to someone already placed tonight (fixed; their site hold, if any,
+    # was honoured when they were confirmed).
+    bed_holders = {h.person for h in night.holds if h.bed is not None}
+    prebooked = {b for p, (b, _) in prep.placed.items() if p in bed_holders}
+    prebooked |= {bed_of[p] for p in prep.site_hold if p in bed_of}
+    placed_before = {b for b, _ in prep.placed.values()} - prebooked
     person_in = {b: p for p, b in bed_of.items()}
     free = [0] * len(layout.classes)
     occupant_needs: list[set[int]] = [set() for _ in layout.classes]
     held = [0] * len(layout.classes)
+    fixed = [0] * len(layout.classes)
     for c in layout.classes:
         for b in c.beds:
             if b not in person_in:
                 free[c.index] += 1
-            elif b in holders:
+            elif b in prebooked:
                 held[c.index] += 1
+            elif b in placed_before:
+                fixed[c.index] += 1
             else:
                 occupant_needs[c.index].add(req[person_in[b]].need)
     summary: dict[int, tuple] = {}  # per eligible-class tuple (cached per person by Layout)
@@ -185,8 +196,9 @@ def turn_aways(prep: Prepared, bed_of: dict[str, str], rule: str) -> list[TurnAw
                 sum(len(layout.classes[c].beds) for c in classes),
                 sum(held[c] for c in classes),
                 sorted(set().union(*(occupant_needs[c] for c in classes))),
-                sorted((min(occupant_needs[c]), c) for c in classes if occupant_needs[c]))
-        open_sites, total, n_held, needs, lowest = found
+                sorted((min(occupant_needs[c]), c) for c in classes if occupant_needs[c]),
+                sum(fixed[c] for c in classes))
+        open_sites, total, n_held, needs, lowest, n_fixed = found
         if open_sites:
             out.append(TurnAway(request.person, "keep_apart",
                                 f"The only free beds you could take are at "
@@ -199,7 +211,8 @@ def turn_aways(prep: Prepared, bed_of: dict[str, str], rule: str) -> list[TurnAw
                 break
             lower.append(c)
         out.append(TurnAway(request.person, "capacity",
-                            _capacity_text(night, rule, total, n_held, needs, lower, layout)))
+                            _capacity_text(night, rule, total, n_held, needs, lower, layout,
+                                           n_fixed)))
     return out
 
 
@@ -213,7 +226,7 @@ def _no_bed(night: Night, layout, request: Request) -> str:
 
 
 def _capacity_text(night: Night, rule: str, total: int, n_held: int, needs: list[int],
-                   lower: list[int], layout) -> str:
+                   lower: list[int], layout, n_fixed: int = 0) -> str:
     head = ("The only bed you are eligible for is" if total == 1
             else f"All {total:,} beds you are eligible for are")
     if rule == "first-come":
@@ -227,9 +240,14 @@ def _capacity_text(night: Night, rule: str, total: int, n_held: int, needs: list
               "people with equal or higher need") + f" ({_needs_text(needs)})"
     else:
         by = ""
+    takers = [by] if by else []
+    if n_fixed:
+        takers.append("people already placed tonight")
     if n_held:
-        by = f"{by} or by pre-bookings" if by else "pre-bookings"
-    return f"{head} taken by {by}."
+        takers.append("pre-bookings")
+    if len(takers) > 1:  # "A or by B", "A, by B or by C"
+        takers = [", by ".join(takers[:-1]) + " or by " + takers[-1]]
+    return f"{head} taken by {takers[0] if takers else ''}."
 
 
 def build_result(prep: Prepared, bed_of: dict[str, str], rule: str, status: Status,

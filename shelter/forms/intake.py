@@ -2,8 +2,9 @@
 from __future__ import annotations
 
 from flask_wtf import FlaskForm
-from wtforms import SelectField, StringField, TextAreaField
-from wtforms.validators import DataRequired, Length
+from wtforms import RadioField, SelectField, StringField, TextAreaField
+from wtforms.fields.choices import SelectChoice
+from wtforms.validators import DataRequired, Length, ValidationError
 
 
 class ButtonForm(FlaskForm):
@@ -32,3 +33,25 @@ class NoteForm(FlaskForm):
         max=200, message="Keep it under 200 characters (name the place).")])
     note = TextAreaField("Note", validators=[Length(
         max=2000, message="Keep the note under 2,000 characters.")])
+
+
+class PlacementChangeForm(FlaskForm):
+    """A confirmed placement whose person has not arrived: cancel, release or move it."""
+
+    action = RadioField("What happened", choices=[
+        SelectChoice("cancel", "Cancel: the person phoned, they do not need the bed tonight"),
+        SelectChoice("release", "Release the bed: the person will not come"),
+        SelectChoice("move", "Move to another bed")],
+        validators=[DataRequired(message="Choose what to do with the placement.")])
+    bed = SelectField("New bed (for a move)", validate_choice=False)
+    reason = TextAreaField("Reason", validators=[
+        DataRequired(message="Give a reason: it is kept with the change."), Length(max=500)])
+
+    def validate_bed(self, field: SelectField) -> None:
+        """A move needs one of the listed beds; the other actions ignore the field."""
+        if self.action.data != "move":
+            return
+        if not field.data:
+            raise ValidationError("Choose the bed to move the person to.")
+        if field.data not in {c.value for c in field.choices or []}:  # type: ignore[union-attr]
+            raise ValidationError("Choose one of the free beds listed.")

@@ -10,6 +10,7 @@ from shelter.models.bookings import (
     HoldStatus,
     Override,
     Placement,
+    PlacementChange,
     PlacementStatus,
     Request,
     RequestSource,
@@ -30,7 +31,7 @@ __all__ = [
     "ACTIVE_PLACEMENT", "AllocationRun", "ApiToken", "Area", "Authority", "Assessment", "AuditEvent", "Base", "Bed",
     "BedOutage", "Gender", "GenderRule", "Hold", "HoldRefusal", "HoldStatus", "JobRun",
     "KeepApart", "NeedScheme", "OrgKind", "Organisation", "OrganisationPerson", "OtherService",
-    "Override", "Person", "Placement", "PlacementStatus", "Quota", "ReportNight",
+    "Override", "Person", "Placement", "PlacementChange", "PlacementStatus", "Quota", "ReportNight",
     "ReportRequestGroup", "ReportSiteNight", "ReportTurnaway", "ReportWhatIf", "Request", "RequestSource",
     "RequestStatus", "Restriction", "Role", "SafetyExemption", "Room", "Site", "User", "user_sites", "utcnow",
 ]

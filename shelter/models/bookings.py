@@ -252,3 +252,30 @@ class Override(Base):
     reason: Mapped[str] = mapped_column(Text)
     user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class PlacementChange(Base):
+    """One change staff (or the scheduler) made to a placement after confirmation: check-in,
+    no-show, release, cancel or move, with the reason given.
+
+    `before` and `after` are snapshots of what the change touched (the placement, and the
+    hold and request where it changed them), so the last change of the night can be undone
+    exactly, and only while nothing else has changed them since."""
+
+    __tablename__ = "placement_changes"
+    __table_args__ = (Index("ix_placement_changes_night", "night"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    placement_id: Mapped[int] = mapped_column(ForeignKey("placements.id"), index=True)
+    night: Mapped[date]
+    person_id: Mapped[int] = mapped_column(ForeignKey("people.id"))
+    action: Mapped[str] = mapped_column(String(20))  # check_in|no_show|release|cancel|move
+    reason: Mapped[str] = mapped_column(Text, default="")
+    before: Mapped[dict[str, Any]] = mapped_column(JSON)
+    after: Mapped[dict[str, Any]] = mapped_column(JSON)
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    at: Mapped[datetime] = mapped_column(default=utcnow)
+    undone_at: Mapped[datetime | None]
+    undone_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+
+    placement: Mapped[Placement] = relationship()

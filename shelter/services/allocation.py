@@ -23,11 +23,12 @@ from shelter.services import rules
 from shelter.services.inventory import lock_sites
 from shelter.services.night_input import IdMaps, build_night
 from shelter.services.overrides import Change, OverrideRefused, audit, override_placement
+from shelter.services.placement_log import record_change, snapshot
 
 __all__ = [
     "AllocationError", "Change", "active_placement_stmt", "audit", "IdMaps", "OverrideRefused", "build_night", "check_in",
     "confirm_run", "cutoff_utc", "latest_run", "mark_no_show", "mark_no_shows",
-    "override_placement", "release", "run_allocation",
+    "override_placement", "placement_cutoff", "release", "run_allocation",
 ]
 
 # A turned-away request that staff took the bed from by hand (not a solver reason).
@@ -187,14 +188,18 @@ def check_in(session: Session, placement: Placement, user: User | None,
     if problems and not reason.strip():
         raise CheckInBarred(problems)
     now = utcnow()
-    placement.status, placement.checked_in_at = PlacementStatus.CHECKED_IN, now
     hold = session.get(Hold, placement.hold_id) if placement.hold_id else session.scalar(
         select(Hold).where(Hold.night == placement.night, Hold.person_id == placement.person_id,
                            Hold.is_active))
-    if hold is not None and hold.is_active:
+    if hold is not None and not hold.is_active:
+        hold = None
+    before = snapshot(placement, hold)
+    placement.status, placement.checked_in_at = PlacementStatus.CHECKED_IN, now
+    if hold is not None:
         # A pre-booking is claimed when its person checks in (partners see this).
         hold.status, hold.ended_at = HoldStatus.CLAIMED, now
         placement.hold_id = hold.id
+    record_change(session, placement, "check_in", before, user, hold=hold, now=now)
     session.flush()
     audit(session, user, "check_in", [placement.person_id],
           f"placement {placement.id}, bed {placement.bed_id}"
@@ -206,6 +211,11 @@ def cutoff_utc(site: Site, night: date) -> datetime:
     """The site's check-in cut-off (Site.checkin_cutoff, local time) for `night`, naive UTC:
     after it a confirmed person who has not arrived is a no-show."""
     return local_on(night, site.checkin_cutoff)
+
+
+def placement_cutoff(placement: Placement) -> datetime:
+    """The check-in cut-off of the placement's site on its night, naive UTC."""
+    return cutoff_utc(placement.bed.room.site, placement.night)
 
 
 def mark_no_show(session: Session, placement: Placement, user: User | None,
@@ -220,7 +230,9 @@ def mark_no_show(session: Session, placement: Placement, user: User | None,
     if now < cutoff:
         raise AllocationError(f"Check-in at {site.name} is open until "
                               f"{site.checkin_cutoff.strftime('%H:%M')}; no-show only after that.")
+    before = snapshot(placement)
     placement.status, placement.ended_at = PlacementStatus.NO_SHOW, now
+    record_change(session, placement, "no_show", before, user, now=now)
     session.flush()
     audit(session, user, "no_show", [placement.person_id],
           f"placement {placement.id}, bed {placement.bed_id}")
@@ -239,7 +251,9 @@ def mark_no_shows(session: Session, night: date, now: datetime | None = None,
                                      Placement.status == PlacementStatus.CONFIRMED))
     changed = [p for p in pending if now >= cutoff_utc(p.bed.room.site, night)]
     for p in changed:
+        before = snapshot(p)
         p.status, p.ended_at = PlacementStatus.NO_SHOW, now
+        record_change(session, p, "no_show", before, user, now=now)
     session.flush()
     audit(session, user, "no_show", [p.person_id for p in changed], f"night {night}")
     return changed
@@ -248,10 +262,22 @@ def mark_no_shows(session: Session, night: date, now: datetime | None = None,
 def release(session: Session, placement: Placement, user: User | None,
             reason: str = "") -> Placement:
     """The person left (or their pre-booking was cancelled): an active placement ends and
-    the bed is free again for the next run. Raises AllocationError for an ended placement."""
+    the bed is free again for the next run. A pre-booking still held behind a confirmed
+    placement is released with it (the held bed must not stay blocked). Raises
+    AllocationError for an ended placement."""
     if not placement.is_active:
         raise AllocationError("This placement has already ended.")
-    placement.status, placement.ended_at = PlacementStatus.RELEASED, utcnow()
+    now = utcnow()
+    proposed = placement.status == PlacementStatus.PROPOSED
+    hold = session.get(Hold, placement.hold_id) if placement.hold_id and not proposed else None
+    if hold is not None and not hold.is_active:
+        hold = None
+    before = snapshot(placement, hold)
+    placement.status, placement.ended_at = PlacementStatus.RELEASED, now
+    if hold is not None:
+        hold.status, hold.ended_at = HoldStatus.RELEASED, now
+    if not proposed:  # a proposal is replaced by the next run, not undone
+        record_change(session, placement, "release", before, user, reason, hold=hold, now=now)
     session.flush()
     audit(session, user, "release", [placement.person_id],
           f"placement {placement.id}, bed {placement.bed_id}" + (f": {reason}" if reason else ""))

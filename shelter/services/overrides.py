@@ -8,13 +8,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
-from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from shelter.models import (
-    AllocationRun, AuditEvent, Bed, Hold, Override, Placement, PlacementStatus, User, utcnow,
+    AllocationRun, AuditEvent, Bed, Hold, Override, Person, Placement, PlacementStatus, Request,
+    RequestStatus, User, utcnow,
 )
 from shelter.services import rules
 from shelter.services.inventory import lock_sites
@@ -85,7 +85,7 @@ def override_placement(session: Session, change: Change, user: User | None) -> O
             raise OverrideRefused(["The person has no proposed bed to take away."], field="bed")
         session.delete(current)
     else:
-        _check_bed(session, data, requests[key], change.to_bed_id, change.person_id, night)
+        check_bed_allowed(session, night, run.city, change.person_id, change.to_bed_id)
         if current is None:
             current = Placement(person_id=change.person_id, night=night,
                                 request_id=maps.request_of_person[key], run_id=run.id,
@@ -104,26 +104,26 @@ def override_placement(session: Session, change: Change, user: User | None) -> O
     return override
 
 
-def _check_bed(session: Session, data: dict[str, Any], request: dict[str, Any], bed_id: int,
-               person_id: int, night: date) -> None:
-    """Raise OverrideRefused listing every hard rule that placing the person in `bed_id` breaks:
-    the rule book's (on the same input the allocator sees), then the bed being taken or held."""
-    beds = {b["id"]: b for b in data["beds"]}
-    bed = beds.get(IdMaps.bed_key(bed_id))
-    if bed is None:
+def check_bed_allowed(session: Session, night: date, city: str, person_id: int,
+                      bed_id: int) -> None:
+    """Raise OverrideRefused naming every hard rule that having the person in `bed_id`
+    tonight breaks: the rule book's rules (with the person's bans, exclusion orders and
+    keep-apart partners as they stand now), then the bed being taken or held by someone
+    else. Used by hand changes of a proposal and by changes after confirmation."""
+    bed = session.get(Bed, bed_id)
+    if bed is None or bed.room.site.city != city or not bed.in_service_on(night):
         raise OverrideRefused(["This bed is not in service tonight."])
-    sites = {s["id"]: s for s in data["sites"]}
-    person = request["person"]
-    site_id = session.get(Bed, bed_id).room.site_id  # type: ignore[union-attr]
-    problems = rules.sentences(rules.reasons_for_input(
-        request, bed, sites.get(bed["site"]),
-        barred={"person": person, "site": bed["site"]} in data["barred"],
-        partner_at_site=site_id in rules.partner_sites(session, person_id, night)))
-    placed = session.scalar(select(Placement.person_id).where(
-        Placement.night == night, Placement.bed_id == bed_id, Placement.is_active,
-        Placement.person_id != person_id))
+    person = session.get(Person, person_id)
+    if person is None:
+        raise OverrideRefused(["No such person."], field="person")
+    needs = session.scalar(select(Request.needs).where(
+        Request.person_id == person_id, Request.night == night,
+        Request.status != RequestStatus.WITHDRAWN)) or ()
+    problems = rules.sentences(rules.bed_allowed_reasons(session, person, bed, night, needs))
     # A bed holds at most one person.
-    if placed is not None:
+    if session.scalar(select(Placement.person_id).where(
+            Placement.night == night, Placement.bed_id == bed_id, Placement.is_active,
+            Placement.person_id != person_id)) is not None:
         problems.append("Bed already taken: someone else has this bed tonight.")
     hold = session.scalar(select(Hold).where(Hold.night == night, Hold.bed_id == bed_id,
                                              Hold.is_active))

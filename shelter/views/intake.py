@@ -7,16 +7,20 @@ from datetime import date, datetime
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
+from wtforms.fields.choices import SelectChoice
 
 from shelter.auth import roles_required
 from shelter.extensions import db
-from shelter.forms.intake import ButtonForm, CheckInForm, NoteForm, OverrideForm, ReleaseForm
+from shelter.forms.intake import (
+    ButtonForm, CheckInForm, NoteForm, OverrideForm, PlacementChangeForm, ReleaseForm,
+)
 from shelter.models import AllocationRun, Person, Placement, Request, Role
 from shelter.services import allocation as alloc
 from shelter.services import audit
 from shelter.services import intake as intake_svc
 from shelter import clock
 from shelter.clock import tonight
+from shelter.services import placements as changes
 
 bp = Blueprint("intake", __name__)
 STAFF = (Role.INTAKE, Role.MANAGER, Role.ADMIN)
@@ -62,7 +66,8 @@ def board():  # type: ignore[no-untyped-def]
     alloc.audit(db.session, _actor(), "view_board", [r.person_id for r in data.rows],
                 f"night {night}")
     return render_template("intake/board.html", b=data, form=ButtonForm(),
-                           is_tonight=night == tonight())
+                           is_tonight=night == tonight(),
+                           undo=changes.undoable(db.session, night) if night == tonight() else {})
 
 
 @bp.post("/allocate")
@@ -177,6 +182,74 @@ def placement_action(placement_id: int, action: str):  # type: ignore[no-untyped
         done = {"check-in": "checked in", "no-show": "marked as no-show",
                 "release": "released: the bed is free for the next run"}[action]
         flash(f"{placement.person.display_name} {done}.", "success")
+    return redirect(_board_url(placement.night) + f"#r{placement.person_id}")
+
+
+def _placement_or_404(placement_id: int) -> Placement:
+    placement = db.session.get(Placement, placement_id)
+    if placement is None or placement.bed.room.site.city != _city():
+        abort(404)
+    return placement
+
+
+@bp.route("/placements/<int:placement_id>/change", methods=["GET", "POST"])
+@roles_required(*STAFF)
+def change_placement(placement_id: int):  # type: ignore[no-untyped-def]
+    """A confirmed placement whose person has not arrived: cancel, release or move it."""
+    placement = _placement_or_404(placement_id)
+    person = placement.person
+    back = _board_url(placement.night) + f"#r{placement.person_id}"
+    form = PlacementChangeForm()
+    form.bed.choices = [SelectChoice("", "Choose a bed…")] + [
+        SelectChoice(str(b.id), intake_svc.bed_label(b) + (
+            "" if b.room.gender.value == "mixed" else f" ({b.room.gender.value})"))
+        for b, free in intake_svc.beds_for_override(db.session, placement.night, _city())
+        if free]
+    if form.validate_on_submit():
+        label = changes.bed_label(placement.bed)
+        try:
+            if form.action.data == "move":
+                changes.move_placement(db.session, placement, int(form.bed.data), current_user,
+                                       form.reason.data)
+                done = f"Moved {person.display_name} from {label} to " \
+                       f"{changes.bed_label(placement.bed)}."
+            elif form.action.data == "cancel":
+                changes.cancel_placement(db.session, placement, current_user, form.reason.data)
+                done = f"Cancelled {person.display_name}'s bed ({label}): the bed is free " \
+                       f"for the next run."
+            else:
+                changes.release_unarrived(db.session, placement, current_user, form.reason.data)
+                done = f"Released {person.display_name}'s bed ({label}) before check-in: the " \
+                       f"bed is free for the next run."
+        except alloc.OverrideRefused as err:
+            form.bed.errors = list(form.bed.errors) + err.problems
+        except alloc.AllocationError as err:
+            flash(str(err), "error")
+            return redirect(back)
+        else:
+            flash(done, "success")
+            return redirect(back)
+    audit.record("view", placement.person_id, f"change form, placement {placement.id}")
+    return render_template("intake/change.html", form=form, placement=placement, person=person,
+                           back=back), 422 if form.errors else 200
+
+
+@bp.post("/placements/<int:placement_id>/undo")
+@roles_required(*STAFF)
+def undo_placement(placement_id: int):  # type: ignore[no-untyped-def]
+    placement = _placement_or_404(placement_id)
+    if not ButtonForm().validate_on_submit():
+        abort(400)
+    try:
+        change = changes.undo_last(db.session, placement, current_user)
+    except alloc.AllocationError as err:
+        flash(str(err), "error")
+    else:
+        now = {"proposed": "proposed", "confirmed": "placed", "checked_in": "checked in"}.get(
+            placement.status.value, placement.status.value.replace("_", " "))
+        flash(f"Undid the {changes.ACTION_WORDS[change.action]} of "
+              f"{placement.person.display_name}: {now} in {changes.bed_label(placement.bed)} "
+              f"again.", "success")
     return redirect(_board_url(placement.night) + f"#r{placement.person_id}")
 
 

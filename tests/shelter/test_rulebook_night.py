@@ -3,7 +3,7 @@ area; a night that holds together when safety records change after confirmation;
 offered women-only beds first."""
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -13,16 +13,14 @@ from shelter import clock
 from shelter.extensions import db as _db
 from shelter.jobs import scheduled_allocation_job
 from shelter.models import (
-    AllocationRun, Area, AuditEvent, Bed, BedOutage, Gender, GenderRule, Hold, HoldStatus,
-    JobRun, KeepApart, Person, Placement, PlacementStatus, Restriction, Room, Site,
+    AllocationRun, Area, AuditEvent, Bed, BedOutage, Gender, GenderRule, JobRun, KeepApart, Person, Placement, PlacementStatus, Restriction, Room, Site,
 )
 from shelter.services import allocation as svc
 from shelter.services import rules
-from shelter.services.night_input import build_night
 from shelter.services.overrides import Change, OverrideRefused, override_placement
 from shelter.services.prebooking import BookingRequest, HoldRefused, PersonSpec, book_hold
 from tests.shelter.conftest import build_app
-from tests.shelter.intake_factories import NIGHT, add_room, ask, beds_of, hold_for
+from tests.shelter.intake_factories import NIGHT, add_room, ask, beds_of
 from tests.shelter.partners_fixtures import add_org, fresh_database_url, tomorrow
 
 CITY = "Bergen"
