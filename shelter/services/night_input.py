@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session, joinedload
 
 from shelter.models import (
@@ -25,8 +25,16 @@ from shelter.services.inventory import beds_in_service
 FIXED = (PlacementStatus.CONFIRMED, PlacementStatus.CHECKED_IN)
 # Placements that end a person's evening: no-show or left. They are not allocated again.
 ENDED = (PlacementStatus.NO_SHOW, PlacementStatus.RELEASED)
-# Placements that count as "slept there" for continuity the next night.
-SLEPT = (PlacementStatus.CONFIRMED, PlacementStatus.CHECKED_IN, PlacementStatus.RELEASED)
+# Placements that count as "slept there" for continuity the next night: confirmed or checked
+# in, or released after a check-in (left during the night). A bed released before the
+# person arrived (cancelled, freed) was not slept in.
+SLEPT = (PlacementStatus.CONFIRMED, PlacementStatus.CHECKED_IN)
+
+
+def slept_there() -> Any:
+    """SQL: the placement's person slept in its bed (see SLEPT)."""
+    return or_(Placement.status.in_(SLEPT), and_(Placement.status == PlacementStatus.RELEASED,
+                                                 Placement.checked_in_at.is_not(None)))
 # How far back the count of consecutive turned-away nights looks.
 TURNAWAY_LOOKBACK_DAYS = 60
 
@@ -161,7 +169,7 @@ def build_night(session: Session, night: date, city: str) -> tuple[dict[str, Any
     last_bed = dict(session.execute(
         select(Placement.person_id, Placement.bed_id).where(
             Placement.night == night - timedelta(days=1), Placement.person_id.in_(asking),
-            Placement.status.in_(SLEPT))).all())
+            slept_there())).all())
     streaks = _streaks(session, night, asking)
 
     out_requests: list[dict[str, Any]] = []
