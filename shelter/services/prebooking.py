@@ -322,9 +322,11 @@ def open_request(session: Session, hold: Hold, actor: Any) -> Request:
     if req is not None:  # already asked for a bed tonight (e.g. by phone): link the hold
         req.hold_id = hold.id
     else:
+        city = hold.site.city  # the held site's city: its night is that city's alone
         arrival = (session.scalar(select(func.max(Request.arrival)).where(
-            Request.night == hold.night)) or 0) + 1
-        req = Request(person_id=hold.person_id, night=hold.night, source=RequestSource.PARTNER,
+            Request.city == city, Request.night == hold.night)) or 0) + 1
+        req = Request(person_id=hold.person_id, night=hold.night, city=city,
+                      source=RequestSource.PARTNER,
                       arrival=arrival, needs=list(hold.needs), preferred_site_id=hold.site_id,
                       hold_id=hold.id, created_by_id=hold.created_by_id)
         session.add(req)

@@ -120,7 +120,8 @@ def request_bed(person_id: int):  # type: ignore[no-untyped-def]
             req = people_svc.register_request(
                 db.session, person, night, source=form.source.data, needs=form.needs.data,
                 preferred_site_id=int(form.preferred_site_id.data) if form.preferred_site_id.data else None,
-                assessment=chosen, user=current_user, note=form.note.data or "")
+                assessment=chosen, user=current_user, note=form.note.data or "",
+                city=current_app.config.get("CITY", "Bergen"))
         except people_svc.PeopleError as err:
             night_errors = apply_errors(form, err.errors)
         else:
