@@ -22,6 +22,7 @@ from sqlalchemy import func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, contains_eager, joinedload
 
+from shelter.config import instance_city
 from shelter.models import (
     Bed, BedOutage, Gender, GenderRule, Hold, HoldRefusal, HoldStatus, KeepApart, OrganisationPerson, Person,
     Placement, PlacementStatus, Quota, Request, RequestSource, RequestStatus, Restriction, Room,
@@ -76,6 +77,7 @@ class BookingRequest:
     night: date
     person: PersonSpec
     site_id: int | None = None  # None = any suitable site
+    city: str | None = None  # where "any suitable site" looks (None: the instance's city)
     needs: list[str] = field(default_factory=list)
     note: str = ""
 
@@ -88,11 +90,6 @@ def hold_expires_at(site: Site, night: date, tz: str) -> datetime:
     """The site's hold-expiry time, local time on the hold's night, as naive UTC."""
     local = datetime.combine(night, site.hold_expiry, tzinfo=ZoneInfo(tz))
     return local.astimezone(UTC).replace(tzinfo=None)
-
-
-def lock_site(session: Session, site_id: int) -> None:
-    """Serialise bookings and placements for one site (see inventory.lock_sites)."""
-    lock_sites(session, site_ids=[site_id])
 
 
 # --- who -----------------------------------------------------------------------------------
@@ -231,7 +228,9 @@ def book_hold(session: Session, booking: BookingRequest, actor: Any, tz: str) ->
             raise BookingInputError("site", "no open site has this code")
         sites = [site]
     else:
-        sites = list(session.scalars(select(Site).where(Site.active.is_(True)).order_by(Site.name)))
+        city = booking.city or instance_city()  # one city's beds are that city's alone
+        sites = list(session.scalars(select(Site).where(
+            Site.active.is_(True), Site.city == city).order_by(Site.name)))
     known = None
     if booking.person.person_id is not None or booking.person.ref is not None:
         known = _resolve_person(session, booking.organisation_id, booking.person)[0]
@@ -258,6 +257,9 @@ def _place(session: Session, booking: BookingRequest, person: Person, sites: lis
            actor: Any, tz: str) -> Hold:
     night, org_id = booking.night, booking.organisation_id
     generic = NO_BED_HERE if booking.site_id is not None else NO_BED_ANYWHERE
+    # Every site this booking may touch, locked once, up front, in id order (lock_sites):
+    # locking one by one in the search order deadlocked against allocation runs.
+    lock_sites(session, site_ids=[s.id for s in sites])
     existing = session.scalar(select(Hold).where(
         Hold.person_id == person.id, Hold.night == night, Hold.status == HoldStatus.HELD))
     if existing is not None:
@@ -291,7 +293,6 @@ def _place(session: Session, booking: BookingRequest, person: Person, sites: lis
         if not age_fits(site, person, night):
             reasons.append("ineligible")
             continue
-        lock_site(session, site.id)
         beds = [b for b in free_beds_at(session, night, site.id) if bed_fits(b, person, needs)]
         # Spare special beds: take the bed with the fewest features the person does not need.
         beds.sort(key=lambda b: (len(set(b.features or []) - needs), b.id))
@@ -321,6 +322,7 @@ def open_request(session: Session, hold: Hold, actor: Any) -> Request:
         Request.status != RequestStatus.WITHDRAWN))
     if req is not None:  # already asked for a bed tonight (e.g. by phone): link the hold
         req.hold_id = hold.id
+        req.city = hold.site.city  # and ask in the held site's city from now on
     else:
         city = hold.site.city  # the held site's city: its night is that city's alone
         arrival = (session.scalar(select(func.max(Request.arrival)).where(

@@ -22,6 +22,7 @@ from shelter.services.prebooking import (
 from shelter.services.prebooking_queries import (
     availability_by_night, known_features, org_holds, ref_for, site_id_for_code,
 )
+from shelter.services.inventory import retry_lock_conflicts
 from shelter.services.tokens import actor_for_token
 from shelter.views.api_openapi import openapi_document
 
@@ -92,7 +93,8 @@ def availability():  # type: ignore[no-untyped-def]
         night = _night_arg()
     except ApiInputError as exc:
         return _unprocessable(exc.errors)
-    (_, rows), = availability_by_night(db.session, night, 1)
+    # Partners book in the instance's city (organisations have no city of their own).
+    (_, rows), = availability_by_night(db.session, night, 1, current_app.config["CITY"])
     return jsonify({"night": night.isoformat(), "availability": [
         {"site": r.site_code, "site_name": r.site_name, "gender": r.gender.value, "free": r.free}
         for r in rows]})
@@ -115,9 +117,10 @@ def create_hold():  # type: ignore[no-untyped-def]
         if site_id is None:
             return _unprocessable([{"field": "site", "reason": "no open site has this code"}])
     booking = BookingRequest(organisation_id=g.actor.organisation_id, night=data["night"],
-                             person=data["person"], site_id=site_id, needs=data["needs"])
+                             person=data["person"], site_id=site_id, needs=data["needs"],
+                             city=current_app.config["CITY"])
     try:
-        hold = book_hold(db.session, booking, g.actor, tz)
+        hold = retry_lock_conflicts(db.session, lambda: book_hold(db.session, booking, g.actor, tz))
     except BookingInputError as exc:
         return _unprocessable([{"field": exc.field, "reason": exc.reason}])
     except HoldRefused as refusal:

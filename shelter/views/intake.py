@@ -16,6 +16,7 @@ from shelter.models import AllocationRun, Person, Placement, Request, Role
 from shelter.services import allocation as alloc
 from shelter.services import audit
 from shelter.services import intake as intake_svc
+from shelter.services.inventory import retry_lock_conflicts
 from shelter.services.people import tonight
 
 bp = Blueprint("intake", __name__)
@@ -74,8 +75,8 @@ def allocate():  # type: ignore[no-untyped-def]
     if not ButtonForm().validate_on_submit():
         abort(400)
     try:
-        run = alloc.run_allocation(db.session, night, city=_city(), user=current_user, kind=None,
-                                   allow_empty=False)
+        run = retry_lock_conflicts(db.session, lambda: alloc.run_allocation(
+            db.session, night, city=_city(), user=current_user, kind=None, allow_empty=False))
     except alloc.AllocationError as err:
         flash(str(err), "error")
         return redirect(_board_url(night))
@@ -138,9 +139,9 @@ def override(run_id: int, person_id: int):  # type: ignore[no-untyped-def]
         else:
             to_bed = None if form.bed.data == "none" else int(form.bed.data)
             try:
-                alloc.override_placement(db.session, alloc.Change(run, person_id, to_bed,
-                                                                  form.reason.data),
-                                         current_user)
+                change = alloc.Change(run, person_id, to_bed, form.reason.data)
+                retry_lock_conflicts(db.session, lambda: alloc.override_placement(
+                    db.session, change, current_user))
             except alloc.OverrideRefused as err:
                 target = form.reason if err.field == "reason" else form.bed
                 target.errors.extend(err.problems)

@@ -16,6 +16,7 @@ from shelter.extensions import db
 from shelter.forms.partners import GENDER_LABELS, BookingForm, CancelForm
 from shelter.models import Gender, Hold, Role
 from shelter.services import audit
+from shelter.services.inventory import retry_lock_conflicts
 from shelter.services.prebooking import (
     BOOKING_DAYS, BookingInputError, BookingRequest, HoldConflict, HoldRefused, PersonSpec,
     book_hold, cancel_hold, get_hold, local_today,
@@ -70,7 +71,8 @@ def holds_partial():  # type: ignore[no-untyped-def]
 def _booking_form() -> BookingForm:
     form = BookingForm()
     form.fill_choices(today=local_today(_tz()), days=BOOKING_DAYS,
-                      people=org_people(db.session, _org_id()), sites=open_sites(db.session),
+                      people=org_people(db.session, _org_id()),
+                      sites=open_sites(db.session, current_app.config["CITY"]),
                       features=known_features(db.session))
     return form
 
@@ -91,9 +93,11 @@ def book():  # type: ignore[no-untyped-def]
         booking = BookingRequest(
             organisation_id=_org_id(), night=date.fromisoformat(form.night.data), person=spec,
             site_id=int(form.site.data) if form.site.data else None,
-            needs=list(form.needs.data or []), note=(form.note.data or "").strip())
+            needs=list(form.needs.data or []), note=(form.note.data or "").strip(),
+            city=current_app.config["CITY"])
         try:
-            hold = book_hold(db.session, booking, current_user, _tz())
+            hold = retry_lock_conflicts(
+                db.session, lambda: book_hold(db.session, booking, current_user, _tz()))
         except BookingInputError as exc:
             target = {"night": form.night, "site": form.site}.get(exc.field, form.person)
             target.errors = [*target.errors, exc.reason]
