@@ -39,7 +39,7 @@ ALLOCATE_EVERY = 5.0
 SITES = 6
 BEDS_PER_SITE = 4
 WALK_INS = 20
-NIGHTS = 3  # partners spread their bookings over tomorrow and the two nights after
+NIGHTS = 7  # partners spread their bookings over every night they may book, from tomorrow
 
 
 def _deadlocks(url: str) -> int:
