@@ -31,8 +31,6 @@ from shelter.services.tokens import create_token
 from tests.shelter.conftest import PASSWORD, build_app
 from tests.shelter.partners_fixtures import add_org, add_site, fresh_database_url, tomorrow
 
-pytestmark = [pytest.mark.postgres, pytest.mark.slow]
-
 PARTNERS = 30
 SECONDS = float(os.environ.get("LOCK_TEST_SECONDS", "90"))
 ALLOCATE_EVERY = 5.0
@@ -86,6 +84,8 @@ def _city(app: Any) -> dict[str, Any]:
         return {"tokens": tokens, "staff": "intake"}
 
 
+@pytest.mark.postgres
+@pytest.mark.slow
 def test_partners_booking_while_intake_allocates_meet_no_deadlock_and_no_5xx(tmp_path):
     url = fresh_database_url("postgresql", tmp_path, "locks")
     # One connection per thread, as 31 web workers would have.
@@ -185,3 +185,79 @@ def _no_held_bed_placed_for_someone_else() -> None:
         assert held.get((p.bed_id, p.night), p.person_id) == p.person_id, (
             f"bed {p.bed_id} on {p.night} held for {held[(p.bed_id, p.night)]}, "
             f"placed for {p.person_id}")
+
+
+# --- the bounded retry -------------------------------------------------------------------
+
+@pytest.mark.postgres
+def test_a_deadlock_victim_is_retried_and_both_units_of_work_complete(tmp_path):
+    """Two units of work that lock two sites in opposite orders (what lock_sites prevents)
+    really deadlock; PostgreSQL aborts one, retry_lock_conflicts runs it again, and both
+    finish. Without the retry one of them would fail."""
+    from shelter.models import Site
+    from shelter.services.inventory import retry_lock_conflicts
+
+    url = fresh_database_url("postgresql", tmp_path, "locks")
+    app = build_app(url)
+    try:
+        with app.app_context():
+            ids = [add_site(db.session, code).id for code in ("a", "b")]
+            db.session.commit()
+        before = _deadlocks(url)
+        barrier = threading.Barrier(2)
+        attempts: Counter[int] = Counter()
+        done: list[int] = []
+        failed: list[str] = []
+
+        def work(me: int, order: list[int]) -> None:
+            attempts[me] += 1
+            first, second = order
+            db.session.execute(select(Site).where(Site.id == first).with_for_update()).all()
+            if attempts[me] == 1:
+                barrier.wait(timeout=10)  # both hold their first lock before either goes on
+            db.session.execute(select(Site).where(Site.id == second).with_for_update()).all()
+
+        def unit(me: int, order: list[int]) -> None:
+            with app.app_context():
+                try:
+                    retry_lock_conflicts(db.session, lambda: work(me, order))
+                    db.session.commit()
+                    done.append(me)
+                except Exception as exc:
+                    failed.append(repr(exc)[:200])
+                finally:
+                    db.session.remove()
+
+        threads = [threading.Thread(target=unit, args=(0, ids)),
+                   threading.Thread(target=unit, args=(1, ids[::-1]))]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(timeout=60)
+        assert failed == [] and sorted(done) == [0, 1], failed
+        assert sorted(attempts.values()) == [1, 2]  # the victim ran twice, the other once
+    finally:
+        with app.app_context():
+            db.engine.dispose()
+    time.sleep(1.5)
+    assert _deadlocks(url) - before == 1
+
+
+def test_other_database_errors_are_not_retried(db):
+    """Only deadlock and serialisation failures are retried: a broken unique key (here two
+    sites with one code) is raised at once, after a single attempt."""
+    from sqlalchemy.exc import IntegrityError
+
+    from shelter.services.inventory import retry_lock_conflicts
+
+    add_site(db.session, "strax")
+    attempts = []
+
+    def work() -> None:
+        attempts.append(1)
+        with db.session.begin_nested():
+            add_site(db.session, "strax")
+
+    with pytest.raises(IntegrityError):
+        retry_lock_conflicts(db.session, work)
+    assert len(attempts) == 1
