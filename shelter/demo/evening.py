@@ -179,8 +179,8 @@ def _history(session: Session, rng: random.Random, people: list[Person], today: 
             continue
         used.add(bed.id)
         arrival[last] = arrival.get(last, 100) + 1
-        req = Request(person_id=p.id, night=last, city=CITY, source="walk_in", arrival=arrival[last],
-                      needs=list(p.needs), status=RequestStatus.PLACED,
+        req = Request(person_id=p.id, night=last, city=CITY, source="walk_in",
+                      arrival=arrival[last], needs=list(p.needs), status=RequestStatus.PLACED,
                       created_at=datetime.combine(last, time(17, 30)))
         session.add(req)
         session.flush()
@@ -197,8 +197,8 @@ def _history(session: Session, rng: random.Random, people: list[Person], today: 
             night = today - timedelta(days=d)
             arrival[night] = arrival.get(night, 100) + 1
             session.add(Request(
-                person_id=person.id, night=night, city=CITY, source="walk_in", arrival=arrival[night],
-                needs=list(person.needs), status=RequestStatus.TURNED_AWAY,
+                person_id=person.id, night=night, city=CITY, source="walk_in",
+                arrival=arrival[night], needs=list(person.needs), status=RequestStatus.TURNED_AWAY,
                 turnaway_reason="capacity",
                 turnaway_explanation="Every suitable bed went to people with higher need.",
                 referred_to="MO-senteret Strax-huset", created_at=datetime.combine(night, time(18, 0))))

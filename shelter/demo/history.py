@@ -78,7 +78,8 @@ def _night(session, rng, night, pool, needs, orgs, Night, solve):  # type: ignor
     taken = set(session.scalars(select(Placement.bed_id).where(
         Placement.night == night, Placement.status.in_(ACTIVE_PLACEMENT))))
     asking = set(session.scalars(select(Request.person_id).where(
-        Request.city == CITY, Request.night == night, Request.status != RequestStatus.WITHDRAWN)))
+        Request.city == CITY, Request.night == night,
+        Request.status != RequestStatus.WITHDRAWN)))
     beds = [b for b in beds_in_service(session, night, CITY) if b.id not in taken]
     pool = [p for p in pool if p.id not in asking]
     people = rng.sample(pool, min(len(pool), int(len(beds) * rng.uniform(1.05, 1.3))))
@@ -113,8 +114,8 @@ def _night(session, rng, night, pool, needs, orgs, Night, solve):  # type: ignor
     for i, p in enumerate(people):
         key = str(p.id)
         t = away.get(key)
-        requests.append({"person_id": p.id, "night": night, "city": CITY, "source": "walk_in", "arrival": i + 1,
-                         "needs": [], "assessment_id": needs[p.id].id,
+        requests.append({"person_id": p.id, "night": night, "city": CITY, "source": "walk_in",
+                         "arrival": i + 1, "needs": [], "assessment_id": needs[p.id].id,
                          "status": "placed" if key in bed_of else "turned_away",
                          "turnaway_reason": t["reason"] if t else None,
                          "turnaway_explanation": t.get("explanation") if t else None,

@@ -94,7 +94,8 @@ def _placements(session: Session, night: date, asking: Any) -> dict[int, Any]:
                Bed.label, Site.checkin_cutoff, Site.id)
         .join(Bed, Placement.bed_id == Bed.id).join(Room, Bed.room_id == Room.id)
         .join(Site, Room.site_id == Site.id)
-        .where(Placement.night == night, Placement.person_id.in_(asking)).order_by(Placement.id))
+        .where(Placement.night == night, Placement.person_id.in_(asking))
+        .order_by(Placement.id))
     best: dict[int, Any] = {}
     for p in rows:
         old = best.get(p[1])

@@ -164,4 +164,3 @@ def retry_lock_conflicts(session: Session, work: Callable[[], T],
             session.rollback()
             time.sleep(random.uniform(0.02, 0.1) * attempt)  # let the winner finish first
     raise AssertionError("unreachable")
-

@@ -271,11 +271,11 @@ def register_request(session: Session, person: Person, night: date, *, source: R
             errors["preferred_site_id"] = "That site does not exist or is closed."
         elif city is not None and site.city != city:
             errors["preferred_site_id"] = "That site is in another city."
-    city = city or (site.city if site is not None and site.active else instance_city())
     if assessment is not None and assessment.person_id != person.id:
         errors["assessment_id"] = "That assessment belongs to someone else."
     if errors:
         raise PeopleError(errors)
+    city = city or (site.city if site is not None else instance_city())
     existing = open_request(session, person.id, night)
     if existing is not None:
         raise PeopleError({"night": _already(existing)})

@@ -11,10 +11,12 @@ from typing import Any
 
 from flask import Blueprint, current_app, g, jsonify, request, url_for
 
+from shelter.config import instance_city
 from shelter.extensions import db
 from shelter.forms.api import ApiInputError, parse_hold, parse_night
 from shelter.models import Hold
 from shelter.services import audit
+from shelter.services.inventory import retry_lock_conflicts
 from shelter.services.prebooking import (
     BookingInputError, BookingRequest, HoldConflict, HoldRefused, book_hold, cancel_hold, get_hold,
     local_today,
@@ -22,7 +24,6 @@ from shelter.services.prebooking import (
 from shelter.services.prebooking_queries import (
     availability_by_night, known_features, org_holds, ref_for, site_id_for_code,
 )
-from shelter.services.inventory import retry_lock_conflicts
 from shelter.services.tokens import actor_for_token
 from shelter.views.api_openapi import openapi_document
 
@@ -94,7 +95,7 @@ def availability():  # type: ignore[no-untyped-def]
     except ApiInputError as exc:
         return _unprocessable(exc.errors)
     # Partners book in the instance's city (organisations have no city of their own).
-    (_, rows), = availability_by_night(db.session, night, 1, current_app.config["CITY"])
+    (_, rows), = availability_by_night(db.session, night, 1, instance_city())
     return jsonify({"night": night.isoformat(), "availability": [
         {"site": r.site_code, "site_name": r.site_name, "gender": r.gender.value, "free": r.free}
         for r in rows]})
@@ -117,8 +118,7 @@ def create_hold():  # type: ignore[no-untyped-def]
         if site_id is None:
             return _unprocessable([{"field": "site", "reason": "no open site has this code"}])
     booking = BookingRequest(organisation_id=g.actor.organisation_id, night=data["night"],
-                             person=data["person"], site_id=site_id, needs=data["needs"],
-                             city=current_app.config["CITY"])
+                             person=data["person"], site_id=site_id, needs=data["needs"])
     try:
         hold = retry_lock_conflicts(db.session, lambda: book_hold(db.session, booking, g.actor, tz))
     except BookingInputError as exc:

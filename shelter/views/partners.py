@@ -12,6 +12,7 @@ from flask import Blueprint, abort, current_app, flash, redirect, render_templat
 from flask_login import current_user
 
 from shelter.auth import roles_required
+from shelter.config import instance_city
 from shelter.extensions import db
 from shelter.forms.partners import GENDER_LABELS, BookingForm, CancelForm
 from shelter.models import Gender, Hold, Role
@@ -57,7 +58,7 @@ def _holds_context() -> dict[str, Any]:
 @roles_required(Role.PARTNER)
 def index():  # type: ignore[no-untyped-def]
     today = local_today(_tz())
-    nights = availability_by_night(db.session, today, BOOKING_DAYS, current_app.config["CITY"])
+    nights = availability_by_night(db.session, today, BOOKING_DAYS, instance_city())
     return render_template("partners/index.html", nights=nights, **_holds_context())
 
 
@@ -72,7 +73,7 @@ def _booking_form() -> BookingForm:
     form = BookingForm()
     form.fill_choices(today=local_today(_tz()), days=BOOKING_DAYS,
                       people=org_people(db.session, _org_id()),
-                      sites=open_sites(db.session, current_app.config["CITY"]),
+                      sites=open_sites(db.session, instance_city()),
                       features=known_features(db.session))
     return form
 
@@ -93,8 +94,7 @@ def book():  # type: ignore[no-untyped-def]
         booking = BookingRequest(
             organisation_id=_org_id(), night=date.fromisoformat(form.night.data), person=spec,
             site_id=int(form.site.data) if form.site.data else None,
-            needs=list(form.needs.data or []), note=(form.note.data or "").strip(),
-            city=current_app.config["CITY"])
+            needs=list(form.needs.data or []), note=(form.note.data or "").strip())
         try:
             hold = retry_lock_conflicts(
                 db.session, lambda: book_hold(db.session, booking, current_user, _tz()))
