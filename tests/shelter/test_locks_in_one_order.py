@@ -4,12 +4,14 @@ clients in threads, real commits). PostgreSQL's own deadlock counter must not mo
 request may end in a 5xx.
 
 Bookings used to lock sites one by one by name, skipping sites whose quota was full, while
-runs locked a city's sites by id: 9 deadlocks in 90 s. The sites here are named in the
-opposite order of their ids and every partner has a full quota at some of them, which is
-what made the two orders cross. LOCK_TEST_SECONDS shortens the run for local work; the
+runs locked a city's sites by id: the issue counted 9 deadlocks in 90 s; this test on that
+code counted 36 deadlocks in 30 s, each a 500, and not one allocation run got through. The
+sites here are named in the opposite order of their ids and every partner has a full quota
+at some of them, which is what made the two orders cross. LOCK_TEST_SECONDS shortens the run for local work; the
 default is the issue's 90 s (so `make test` takes that long on PostgreSQL)."""
 from __future__ import annotations
 
+import json
 import os
 import threading
 import time
@@ -28,7 +30,7 @@ from shelter.models import (
 )
 from shelter.models.bookings import ACTIVE_PLACEMENT
 from shelter.services.tokens import create_token
-from tests.shelter.conftest import PASSWORD, build_app
+from tests.shelter.conftest import ARTIFACTS, PASSWORD, build_app
 from tests.shelter.partners_fixtures import add_org, add_site, fresh_database_url, tomorrow
 
 PARTNERS = 30
@@ -103,9 +105,15 @@ def test_partners_booking_while_intake_allocates_meet_no_deadlock_and_no_5xx(tmp
     time.sleep(1.5)
     figures["deadlocks"] = _deadlocks(url) - figures.pop("deadlocks_before")
     print(f"\nlocks in one order, {SECONDS:.0f} s: {figures}")
+    ARTIFACTS.mkdir(exist_ok=True)
+    (ARTIFACTS / "locks-in-one-order.json").write_text(
+        json.dumps({"seconds": SECONDS, **figures}, indent=2))
     assert figures["deadlocks"] == 0, figures
     assert figures["5xx"] == 0, figures
-    assert figures["runs"] >= int(SECONDS // ALLOCATE_EVERY) - 1, figures
+    # Intake pressed Allocate every 5 s (a slow run delays the next press) and every press
+    # stored a run.
+    assert figures["runs"] == figures["statuses"].get("allocate 302"), figures
+    assert figures["runs"] >= SECONDS // ALLOCATE_EVERY // 2, figures
     assert figures["bookings"] > 0 and figures["refused"] > 0, figures
 
 
