@@ -5,7 +5,7 @@ own city (on SQLite and PostgreSQL). Before requests had a city, an Oslo run del
 Bergen's proposal and put the Bergen walk-in in an Oslo bed."""
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, time
+from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -127,7 +127,7 @@ def test_the_scheduled_job_runs_each_city_on_its_own(db, two_cities):
 def test_requests_get_their_city_where_they_are_registered(db, two_cities, app):
     c = two_cities
     person = c["ole"].person
-    night = NIGHT.replace(day=NIGHT.day + 1)
+    night = NIGHT + timedelta(days=1)
     by_site = people.register_request(db.session, person, night, source="walk_in", needs=[],
                                       preferred_site_id=c["oslo"].id, assessment=None, user=None)
     assert by_site.city == "Oslo"
