@@ -6,7 +6,7 @@ import sys
 from datetime import date
 
 import click
-from flask import Flask, current_app
+from flask import Flask
 
 from shelter.extensions import db
 
@@ -27,18 +27,20 @@ def _fail(message: str) -> None:
 @click.option("--rule", type=click.Choice(["need", "first-come"]), default="need")
 def allocate(night: str | None, city: str | None, rule: str) -> None:
     """Run the allocation core on a night's requests and store the proposal."""
+    from shelter.config import instance_city
     from shelter.services.allocation import AllocationError, run_allocation
     from shelter.clock import tonight
+    from shelter.services.inventory import retry_lock_conflicts
 
     try:
         day = date.fromisoformat(night) if night else tonight()
     except ValueError:
         _fail(f"--night: '{night}' is not a date (use YYYY-MM-DD)")
         return
-    where = city or str(current_app.config.get("CITY", "Bergen"))
+    where = city or instance_city()
     try:
-        run = run_allocation(db.session, day, city=where, user=None, kind=None, rule=rule,
-                             allow_empty=False)
+        run = retry_lock_conflicts(db.session, lambda: run_allocation(
+            db.session, day, city=where, user=None, kind=None, rule=rule, allow_empty=False))
     except AllocationError as err:
         _fail(str(err))
         return

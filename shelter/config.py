@@ -7,7 +7,11 @@ import secrets
 from pathlib import Path
 from typing import Any
 
+from flask import current_app, has_app_context
+
 from shelter.clock import DEFAULT_TIMEZONE
+
+DEFAULT_CITY = "Bergen"
 
 
 def _secret_key(instance_path: Path) -> str:
@@ -35,7 +39,7 @@ def from_environment(instance_path: Path) -> dict[str, Any]:
     return {
         "SECRET_KEY": _secret_key(instance_path),
         "SQLALCHEMY_DATABASE_URI": normalise_database_url(url),
-        "CITY": os.environ.get("SHELTER_CITY", "Bergen"),
+        "CITY": os.environ.get("SHELTER_CITY", DEFAULT_CITY),
         "TIMEZONE": os.environ.get("SHELTER_TIMEZONE", DEFAULT_TIMEZONE),
         # Run the APScheduler jobs inside this process (dev/demo). In production run one
         # `flask scheduler` process instead and leave this off in the web workers.
@@ -46,3 +50,11 @@ def from_environment(instance_path: Path) -> dict[str, Any]:
         "REMEMBER_COOKIE_HTTPONLY": True,
         "WTF_CSRF_TIME_LIMIT": None,
     }
+
+
+def instance_city() -> str:
+    """The city this instance serves (setting CITY, from SHELTER_CITY): a request registered
+    here belongs to it unless its site says otherwise. Outside an app context: Bergen."""
+    if has_app_context():
+        return str(current_app.config.get("CITY", DEFAULT_CITY))
+    return DEFAULT_CITY

@@ -112,7 +112,10 @@ def scheduled_allocation_job(now: datetime | None = None, tz: str | None = None)
                 from shelter.services.allocation import run_allocation
             except ImportError as exc:  # intake's allocation service is not installed yet
                 raise RuntimeError("shelter.services.allocation is not available") from exc
-            run = run_allocation(session, night, city=city, user=None, kind="scheduled")
+            from shelter.services.inventory import retry_lock_conflicts
+
+            run = retry_lock_conflicts(session, lambda: run_allocation(
+                session, night, city=city, user=None, kind="scheduled"))
             return f"run {run.id}"
 
         if run_once("scheduled-allocation", f"{city}:{night.isoformat()}", work) is not None:

@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 from shelter.models import (
     Gender, GenderRule, Person, Placement, PlacementStatus, Request, RequestStatus, Site,
 )
+from shelter.demo.base import CITY
 from shelter.services import assessment as assessing
 from shelter.services import people as people_svc
 from shelter.services import rules
@@ -145,7 +146,7 @@ def seed(session: Session, today: date) -> list[str]:
             preferred = youth_site.id
         people_svc.register_request(
             session, p, today, source=rng.choice(sources), needs=list(p.needs),
-            preferred_site_id=preferred, user=None,
+            preferred_site_id=preferred, user=None, city=CITY,
             assessment=a if a is not None and days_ago is not None and days_ago <= 7 else None)
     session.flush()
     n_women = sum(p.gender is Gender.WOMAN for p in people)
@@ -156,7 +157,7 @@ def seed(session: Session, today: date) -> list[str]:
 def _history(session: Session, rng: random.Random, people: list[Person], today: date) -> list[str]:
     """Last night's placements for a few people and turn-aways on the previous 3 nights."""
     last = today - timedelta(days=1)
-    beds = beds_in_service(session, last)
+    beds = beds_in_service(session, last, CITY)
     placed = 0
     used: set[int] = set()
     arrival: dict[date, int] = {}  # numbered from 101 so the demo's history part keeps 1..N
@@ -166,8 +167,8 @@ def _history(session: Session, rng: random.Random, people: list[Person], today: 
             continue
         used.add(bed.id)
         arrival[last] = arrival.get(last, 100) + 1
-        req = Request(person_id=p.id, night=last, source="walk_in", arrival=arrival[last],
-                      needs=list(p.needs), status=RequestStatus.PLACED,
+        req = Request(person_id=p.id, night=last, city=CITY, source="walk_in",
+                      arrival=arrival[last], needs=list(p.needs), status=RequestStatus.PLACED,
                       created_at=datetime.combine(last, time(17, 30)))
         session.add(req)
         session.flush()
@@ -184,8 +185,8 @@ def _history(session: Session, rng: random.Random, people: list[Person], today: 
             night = today - timedelta(days=d)
             arrival[night] = arrival.get(night, 100) + 1
             session.add(Request(
-                person_id=person.id, night=night, source="walk_in", arrival=arrival[night],
-                needs=list(person.needs), status=RequestStatus.TURNED_AWAY,
+                person_id=person.id, night=night, city=CITY, source="walk_in",
+                arrival=arrival[night], needs=list(person.needs), status=RequestStatus.TURNED_AWAY,
                 turnaway_reason="capacity",
                 turnaway_explanation="Every suitable bed went to people with higher need.",
                 referred_to="MO-senteret Strax-huset", created_at=datetime.combine(night, time(18, 0))))

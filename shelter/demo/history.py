@@ -77,7 +77,8 @@ def _night(session, rng, night, pool, needs, orgs, Night, solve):  # type: ignor
     taken = set(session.scalars(select(Placement.bed_id).where(
         Placement.night == night, Placement.is_active)))
     asking = set(session.scalars(select(Request.person_id).where(
-        Request.night == night, Request.status != RequestStatus.WITHDRAWN)))
+        Request.city == CITY, Request.night == night,
+        Request.status != RequestStatus.WITHDRAWN)))
     beds = [b for b in beds_in_service(session, night, CITY) if b.id not in taken]
     pool = [p for p in pool if p.id not in asking]
     people = rng.sample(pool, min(len(pool), int(len(beds) * rng.uniform(1.05, 1.3))))
@@ -112,14 +113,15 @@ def _night(session, rng, night, pool, needs, orgs, Night, solve):  # type: ignor
     for i, p in enumerate(people):
         key = str(p.id)
         t = away.get(key)
-        requests.append({"person_id": p.id, "night": night, "source": "walk_in", "arrival": i + 1,
-                         "needs": [], "assessment_id": needs[p.id].id,
+        requests.append({"person_id": p.id, "night": night, "city": CITY, "source": "walk_in",
+                         "arrival": i + 1, "needs": [], "assessment_id": needs[p.id].id,
                          "status": "placed" if key in bed_of else "turned_away",
                          "turnaway_reason": t["reason"] if t else None,
                          "turnaway_explanation": t.get("explanation") if t else None,
                          "created_at": at - timedelta(hours=2), "note": ""})
     session.execute(insert(Request), requests)
-    req_id = dict(session.execute(select(Request.person_id, Request.id).where(Request.night == night)).all())
+    req_id = dict(session.execute(select(Request.person_id, Request.id).where(
+        Request.city == CITY, Request.night == night)).all())
     placements = [{"person_id": int(k), "bed_id": b, "night": night, "run_id": run.id,
                    "request_id": req_id[int(k)], "created_at": at,
                    "status": "checked_in" if rng.random() > 0.06 else "no_show"}

@@ -13,6 +13,7 @@ from sqlalchemy import JSON, CheckConstraint, Float, ForeignKey, Index, Integer,
 from sqlalchemy.ext.hybrid import hybrid_property
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from shelter.config import instance_city
 from shelter.models.accounts import Organisation, User
 from shelter.models.base import Base, StrEnum, enum_type, utcnow
 from shelter.models.people import Assessment, Person
@@ -69,11 +70,15 @@ class Request(Base):
             sqlite_where=_OPEN_REQUEST_SQL, postgresql_where=_OPEN_REQUEST_SQL,
         ),
         Index("ix_requests_night_status", "night", "status"),
+        Index("ix_requests_city_night_status", "city", "night", "status"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     person_id: Mapped[int] = mapped_column(ForeignKey("people.id"), index=True)
     night: Mapped[date]
+    # One city's night is that city's alone: every night query filters by it. Set from
+    # where the request was registered (the held or preferred site), else the instance.
+    city: Mapped[str] = mapped_column(String(60), default=instance_city)
     source: Mapped[RequestSource] = mapped_column(enum_type(RequestSource, "request_source"))
     arrival: Mapped[int] = mapped_column(Integer)  # queue position that night
     needs: Mapped[list[str]] = mapped_column(JSON, default=list)  # bed features required

@@ -122,7 +122,8 @@ def run_allocation(session: Session, night: date, *, city: str, user: User | Non
 
 def _drop_proposals(session: Session, night: date, maps: IdMaps) -> None:
     """A new run replaces every unconfirmed proposal on this city's beds tonight, and any
-    proposal of a person in this run (even on a bed that has left service since)."""
+    proposal of a person in this run (even on a bed that has left service since). `maps`
+    holds this city's beds and people only, so another city's proposals stay untouched."""
     people = [int(p) for p in maps.request_of_person]
     session.execute(delete(Placement).where(
         Placement.night == night, Placement.status == PlacementStatus.PROPOSED,
@@ -147,7 +148,8 @@ def confirm_run(session: Session, run: AllocationRun, user: User | None) -> dict
     placements = {p.person_id: p for p in session.scalars(select(Placement).where(
         Placement.night == run.night, Placement.is_active))}
     requests = list(session.scalars(select(Request).where(
-        Request.night == run.night, Request.status != RequestStatus.WITHDRAWN)))
+        Request.city == run.city, Request.night == run.night,
+        Request.status != RequestStatus.WITHDRAWN)))
     now, placed, turned = utcnow(), [], []
     for req in requests:
         if req.person_id not in people:

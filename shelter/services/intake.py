@@ -87,14 +87,16 @@ PLACEMENT_WORDS = {
     PlacementStatus.RELEASED: "left"}
 
 
-def _placements(session: Session, night: date) -> dict[int, Any]:
-    """The placement that tells each person's evening: active first, else the latest ended."""
+def _placements(session: Session, night: date, asking: Any) -> dict[int, Any]:
+    """The placement that tells each person's evening: active first, else the latest ended.
+    Only for the people in `asking` (a subquery: this city's requests tonight)."""
     rows = session.execute(
         select(Placement.id, Placement.person_id, Placement.status, Site.name, Room.name,
                Bed.label, Site.checkin_cutoff, Site.id)
         .join(Bed, Placement.bed_id == Bed.id).join(Room, Bed.room_id == Room.id)
         .join(Site, Room.site_id == Site.id)
-        .where(Placement.night == night).order_by(Placement.id))
+        .where(Placement.night == night, Placement.person_id.in_(asking))
+        .order_by(Placement.id))
     best: dict[int, Any] = {}
     for p in rows:
         old = best.get(p[1])
@@ -133,18 +135,20 @@ def board(session: Session, night: date, city: str, now: datetime | None = None)
         .outerjoin(Assessment, Request.assessment_id == Assessment.id)
         .outerjoin(Hold, Request.hold_id == Hold.id)
         .outerjoin(Organisation, Hold.organisation_id == Organisation.id)
-        .where(Request.night == night, Request.status != RequestStatus.WITHDRAWN)).all()
+        .where(Request.city == city, Request.night == night,
+               Request.status != RequestStatus.WITHDRAWN)).all()
     asking = select(Request.person_id).where(
-        Request.night == night, Request.status != RequestStatus.WITHDRAWN).scalar_subquery()
+        Request.city == city, Request.night == night,
+        Request.status != RequestStatus.WITHDRAWN).scalar_subquery()
     unassessed = select(Request.person_id).where(
-        Request.night == night, Request.status != RequestStatus.WITHDRAWN,
+        Request.city == city, Request.night == night, Request.status != RequestStatus.WITHDRAWN,
         Request.assessment_id.is_(None)).scalar_subquery()
     fallback = {pid: (need, parts) for pid, need, parts in session.execute(
         select(Assessment.person_id, Assessment.need, Assessment.parts)
         .where(Assessment.person_id.in_(unassessed),
                Assessment.assessed_at >= fresh_assessment_since(night))
         .order_by(Assessment.assessed_at))}
-    placements = _placements(session, night)
+    placements = _placements(session, night, asking)
     bans: dict[int, list[str]] = {}
     for person_id, site_name, area_name in session.execute(
             select(Restriction.person_id, Site.name, Area.name)
@@ -258,7 +262,8 @@ def proposal(session: Session, run: AllocationRun) -> Proposal:
     """The run's proposal as it stands (overrides applied) beside what first-come would do."""
     needs = {int(r["person"]): r["need"] for r in run.input_json["requests"]}
     people = {p.id: p for p in session.scalars(select(Person).where(
-        Person.id.in_(select(Request.person_id).where(Request.night == run.night))))}
+        Person.id.in_(select(Request.person_id).where(
+            Request.city == run.city, Request.night == run.night))))}
     beds = {b.id: b for b in beds_in_service(session, run.night, run.city)}
     placed = {p.person_id: p for p in session.scalars(select(Placement).where(
         Placement.night == run.night, Placement.is_active))
@@ -305,7 +310,8 @@ def turned_away(session: Session, night: date, city: str) -> list[TurnedAway]:
     first (a women's crisis centre before a general shelter)."""
     requests = list(session.scalars(
         select(Request).options(joinedload(Request.person), joinedload(Request.assessment))
-        .where(Request.night == night, Request.status == RequestStatus.TURNED_AWAY)
+        .where(Request.city == city, Request.night == night,
+               Request.status == RequestStatus.TURNED_AWAY)
         .order_by(Request.arrival)))
     services = list(session.scalars(select(OtherService).where(
         OtherService.city == city, OtherService.active.is_(True)).order_by(OtherService.name)))

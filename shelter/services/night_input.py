@@ -86,12 +86,14 @@ def fresh_assessment_since(night: date) -> datetime:
     return datetime.combine(night - timedelta(days=1), time(12, 0))
 
 
-def open_requests(session: Session, night: date) -> list[Request]:
-    """Tonight's requests that are not withdrawn, person and assessment loaded (one query)."""
+def open_requests(session: Session, night: date, city: str) -> list[Request]:
+    """Tonight's requests in `city` that are not withdrawn, person and assessment loaded
+    (one query). Another city's requests are never read: its night is its own."""
     return list(session.scalars(
         select(Request)
         .options(joinedload(Request.person), joinedload(Request.assessment))
-        .where(Request.night == night, Request.status != RequestStatus.WITHDRAWN)
+        .where(Request.city == city, Request.night == night,
+               Request.status != RequestStatus.WITHDRAWN)
         .order_by(Request.arrival, Request.id)
     ).unique())
 
@@ -155,11 +157,12 @@ def build_night(session: Session, night: date, city: str) -> tuple[dict[str, Any
         maps.bed[bed_keys[bed.id]] = bed.id
 
     women_only_sites = {b.room.site.code for b in beds if b.room.gender is GenderRule.WOMEN}
-    requests = open_requests(session, night)
+    requests = open_requests(session, night, city)
     asking = select(Request.person_id).where(
-        Request.night == night, Request.status != RequestStatus.WITHDRAWN).scalar_subquery()
+        Request.city == city, Request.night == night,
+        Request.status != RequestStatus.WITHDRAWN).scalar_subquery()
     unassessed = select(Request.person_id).where(
-        Request.night == night, Request.status != RequestStatus.WITHDRAWN,
+        Request.city == city, Request.night == night, Request.status != RequestStatus.WITHDRAWN,
         Request.assessment_id.is_(None)).scalar_subquery()
     fallback = latest_assessments(session, night, unassessed)
     tonight_placements = list(session.scalars(

@@ -14,6 +14,7 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, joinedload
 
+from shelter.config import instance_city
 from shelter.models import (
     Assessment, Gender, KeepApart, Person, Placement, Request, RequestSource, RequestStatus,
     Restriction, Room, Site, User, utcnow,
@@ -234,12 +235,15 @@ def open_request(session: Session, person_id: int, night: date) -> Request | Non
 
 def register_request(session: Session, person: Person, night: date, *, source: RequestSource | str,
                      needs: list[str] | None, preferred_site_id: int | None,
-                     assessment: Assessment | None, user: User | None, note: str = "") -> Request:
-    """Register `person`'s request for a bed on `night` (audited). Arrival is the next
-    queue number that night. Raises PeopleError (field 'night') when the person already has
-    an open request that night; the unique index guards this under concurrency too; field
+                     assessment: Assessment | None, user: User | None, note: str = "",
+                     city: str | None = None) -> Request:
+    """Register `person`'s request for a bed on `night` in `city` (default: the preferred
+    site's city, else the instance's), audited. Arrival is the next queue number that night
+    in that city. Raises PeopleError (field 'night') when the person already has an open
+    request that night; the unique index guards this under concurrency too; field
     'source'/'needs'/'preferred_site_id'/'assessment_id' for bad input."""
     errors: dict[str, str] = {}
+    site = None
     try:
         source = RequestSource(source)
     except ValueError:
@@ -251,15 +255,19 @@ def register_request(session: Session, person: Person, night: date, *, source: R
         site = session.get(Site, preferred_site_id)
         if site is None or not site.active:
             errors["preferred_site_id"] = "That site does not exist or is closed."
+        elif city is not None and site.city != city:
+            errors["preferred_site_id"] = "That site is in another city."
     if assessment is not None and assessment.person_id != person.id:
         errors["assessment_id"] = "That assessment belongs to someone else."
     if errors:
         raise PeopleError(errors)
+    city = city or (site.city if site is not None else instance_city())
     existing = open_request(session, person.id, night)
     if existing is not None:
         raise PeopleError({"night": _already(existing)})
-    arrival = (session.scalar(select(func.max(Request.arrival)).where(Request.night == night)) or 0) + 1
-    request = Request(person_id=person.id, night=night, source=source, arrival=arrival,
+    arrival = (session.scalar(select(func.max(Request.arrival)).where(
+        Request.city == city, Request.night == night)) or 0) + 1
+    request = Request(person_id=person.id, night=night, city=city, source=source, arrival=arrival,
                       needs=sorted(set(needs or []) | set(person.needs or [])),
                       preferred_site_id=preferred_site_id,
                       assessment_id=assessment.id if assessment else None, note=note.strip(),

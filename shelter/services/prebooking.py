@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session, contains_eager, joinedload
 
 from allocator.rulebook import bed_preference
 from shelter.clock import local_on, tonight
+from shelter.config import instance_city
 from shelter.models import (
     Bed, Gender, Hold, HoldRefusal, HoldStatus, OrganisationPerson, Person,
     Placement, PlacementStatus, Quota, Request, RequestSource, RequestStatus, Room,
@@ -77,6 +78,7 @@ class BookingRequest:
     night: date
     person: PersonSpec
     site_id: int | None = None  # None = any suitable site
+    city: str | None = None  # where "any suitable site" looks (None: the instance's city)
     needs: list[str] = field(default_factory=list)
     note: str = ""
 
@@ -84,11 +86,6 @@ class BookingRequest:
 def hold_expires_at(site: Site, night: date) -> datetime:
     """The site's hold-expiry time, local time on the hold's night, as naive UTC."""
     return local_on(night, site.hold_expiry)
-
-
-def lock_site(session: Session, site_id: int) -> None:
-    """Serialise bookings and placements for one site (see inventory.lock_sites)."""
-    lock_sites(session, site_ids=[site_id])
 
 
 # --- who -----------------------------------------------------------------------------------
@@ -179,7 +176,9 @@ def book_hold(session: Session, booking: BookingRequest, actor: Any) -> Hold:
             raise BookingInputError("site", "no open site has this code")
         sites = [site]
     else:
-        sites = list(session.scalars(select(Site).where(Site.active.is_(True)).order_by(Site.name)))
+        city = booking.city or instance_city()  # one city's beds are that city's alone
+        sites = list(session.scalars(select(Site).where(
+            Site.active.is_(True), Site.city == city).order_by(Site.name)))
     known = None
     if booking.person.person_id is not None or booking.person.ref is not None:
         known = _resolve_person(session, booking.organisation_id, booking.person)[0]
@@ -206,6 +205,9 @@ def _place(session: Session, booking: BookingRequest, person: Person, sites: lis
            actor: Any) -> Hold:
     night, org_id = booking.night, booking.organisation_id
     generic = NO_BED_HERE if booking.site_id is not None else NO_BED_ANYWHERE
+    # Every site this booking may touch, locked once, up front, in id order (lock_sites):
+    # locking one by one in the search order deadlocked against allocation runs.
+    lock_sites(session, site_ids=[s.id for s in sites])
     existing = session.scalar(select(Hold).where(
         Hold.person_id == person.id, Hold.night == night, Hold.is_active))
     if existing is not None:
@@ -232,7 +234,6 @@ def _place(session: Session, booking: BookingRequest, person: Person, sites: lis
     codes: set[str] = set()
     candidates: list[Bed] = []
     for site in sites:
-        lock_site(session, site.id)
         for bed in free_beds_at(session, night, site.id):
             found = rules.reasons_for_bed(facts, bed, barred_sites=barred, partner_sites=apart)
             codes.update(REFUSAL_CODE[r.code] for r in found)
@@ -269,10 +270,13 @@ def open_request(session: Session, hold: Hold, actor: Any) -> Request:
         Request.status != RequestStatus.WITHDRAWN))
     if req is not None:  # already asked for a bed tonight (e.g. by phone): link the hold
         req.hold_id = hold.id
+        req.city = hold.site.city  # and ask in the held site's city from now on
     else:
+        city = hold.site.city  # the held site's city: its night is that city's alone
         arrival = (session.scalar(select(func.max(Request.arrival)).where(
-            Request.night == hold.night)) or 0) + 1
-        req = Request(person_id=hold.person_id, night=hold.night, source=RequestSource.PARTNER,
+            Request.city == city, Request.night == hold.night)) or 0) + 1
+        req = Request(person_id=hold.person_id, night=hold.night, city=city,
+                      source=RequestSource.PARTNER,
                       arrival=arrival, needs=list(hold.needs), preferred_site_id=hold.site_id,
                       hold_id=hold.id, created_by_id=hold.created_by_id)
         session.add(req)

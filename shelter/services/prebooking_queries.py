@@ -52,8 +52,10 @@ def org_people(session: Session, organisation_id: int) -> list[OrganisationPerso
         .order_by(Person.name, Person.alias, Person.id)))
 
 
-def open_sites(session: Session) -> list[Site]:
-    return list(session.scalars(select(Site).where(Site.active.is_(True)).order_by(Site.name)))
+def open_sites(session: Session, city: str) -> list[Site]:
+    """The city's open sites: what a partner can choose from."""
+    return list(session.scalars(select(Site).where(
+        Site.active.is_(True), Site.city == city).order_by(Site.name)))
 
 
 def site_id_for_code(session: Session, code: str) -> int | None:

@@ -9,10 +9,9 @@ no-shows still change them); `flask refresh-report-stats` recounts any range by 
 Counting is done in SQL (GROUP BY over the whole batch of nights), not row by row in
 Python, so the Toronto import (690,000 requests) counts its 90 nights in seconds.
 
-A request has no city of its own; it belongs to the city of the site of its active
-placement (proposed, confirmed or checked in),
-else of its preferred site, else of its hold's site, else of the confirmed allocation run
-that night that listed the person, else the default city (app config DEFAULT_CITY).
+Each request counts in its own city (`Request.city`, set where it was registered). A ban or
+keep-apart pair that names no site counts in the city of the person's request that night,
+else in the instance's city (setting CITY).
 
 Race safety: a night is *claimed* by inserting its `ReportNight` rows (unique per city and
 night) in a savepoint before anything else is written. Two requests filling the same
@@ -27,11 +26,10 @@ from collections.abc import Iterable
 from datetime import date, timedelta
 from typing import Any
 
-from sqlalchemy import and_, case, delete, extract, func, insert, literal, select, text
+from sqlalchemy import case, delete, extract, func, insert, literal, select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session, aliased
+from sqlalchemy.orm import Session
 
-from shelter.models.bookings import ACTIVE_PLACEMENT_WHERE
 from shelter.models import (
     Assessment, Bed, Hold, KeepApart, Person, Placement, Request,
     Restriction, Room, Site,
@@ -40,8 +38,7 @@ from shelter.models.reporting import (
     ReportNight, ReportRequestGroup, ReportSiteNight, ReportTurnaway, ReportWhatIf,
 )
 from shelter.services.reports_stats import (
-    AGE_BANDS, NEED_BANDS, OCCUPIED, age_band, cities, default_city, latest_confirmed_runs,
-    need_band, person_id_of, whatif_counts,
+    AGE_BANDS, NEED_BANDS, OCCUPIED, cities, default_city, latest_confirmed_runs, whatif_counts,
 )
 
 
@@ -113,13 +110,8 @@ def _cities_of(session: Session, night: date, people: set[int]) -> dict[int, str
     """City of each person's request that night (for safety records that name no site)."""
     if not people:
         return {}
-    city = _city_expr()
-    out = {}
-    for pid, c in session.execute(_joined(select(Request.person_id, city)).where(
-            Request.night == night, Request.person_id.in_(people))):
-        if c:
-            out[pid] = c
-    return out
+    return dict(session.execute(select(Request.person_id, Request.city).where(
+        Request.night == night, Request.person_id.in_(people))).all())
 
 
 # --- beds per site ----------------------------------------------------------------------
@@ -165,29 +157,6 @@ def _count_beds(session: Session, night: date) -> None:
 
 # --- requests by group, and who was turned away -----------------------------------------
 
-_pref, _hold_site = aliased(Site), aliased(Site)
-_pbed, _proom, _psite = aliased(Bed), aliased(Room), aliased(Site)
-# The person's active placement that night (at most one: uq_placements_active_person_night;
-# the same literal condition lets SQLite use that partial index for the join).
-_ACTIVE = text(f"placements.{ACTIVE_PLACEMENT_WHERE}")
-
-
-def _city_expr():  # type: ignore[no-untyped-def]
-    return func.coalesce(_psite.city, _pref.city, _hold_site.city)
-
-
-def _joined(stmt):  # type: ignore[no-untyped-def]
-    """`stmt` over requests with the joins `_city_expr` needs."""
-    return (stmt.outerjoin(Placement, and_(Placement.person_id == Request.person_id,
-                                           Placement.night == Request.night, _ACTIVE))
-            .outerjoin(_pbed, _pbed.id == Placement.bed_id)
-            .outerjoin(_proom, _proom.id == _pbed.room_id)
-            .outerjoin(_psite, _psite.id == _proom.site_id)
-            .outerjoin(_pref, _pref.id == Request.preferred_site_id)
-            .outerjoin(Hold, Hold.id == Request.hold_id)
-            .outerjoin(_hold_site, _hold_site.id == Hold.site_id))
-
-
 def _band_exprs():  # type: ignore[no-untyped-def]
     need = func.coalesce(Assessment.need, 0)
     need_b = case(*[(need < 20 * (i + 1), NEED_BANDS[i]) for i in range(4)], else_=NEED_BANDS[4])
@@ -203,25 +172,22 @@ def _band_exprs():  # type: ignore[no-untyped-def]
 
 
 def _count_requests(session: Session, nights: list[date]) -> None:
-    """ReportRequestGroup and ReportTurnaway rows for the nights: one GROUP BY in SQL for
-    requests whose city comes from a site, row by row only for the few that need the
-    allocation run (or the default city) to place them."""
-    city = _city_expr()
+    """ReportRequestGroup and ReportTurnaway rows for the nights: one GROUP BY in SQL, each
+    request counted in its own city (Request.city)."""
     need_b, age_b, outcome, reason = _band_exprs()
     base_where = (Request.night.in_(nights), Request.status != "withdrawn")
-    keys = (Request.night, city, Person.gender, age_b, need_b, outcome, reason)
-    grouped = _joined(select(*keys, func.count()).select_from(Request)
-                      .join(Person, Person.id == Request.person_id)
-                      .outerjoin(Assessment, Assessment.id == Request.assessment_id)
-                      ).where(*base_where, city.is_not(None)).group_by(*keys)
+    keys = (Request.night, Request.city, Person.gender, age_b, need_b, outcome, reason)
+    grouped = (select(*keys, func.count()).select_from(Request)
+               .join(Person, Person.id == Request.person_id)
+               .outerjoin(Assessment, Assessment.id == Request.assessment_id)
+               .where(*base_where).group_by(*keys))
     groups: Counter[tuple[Any, ...]] = Counter()
     for row in session.execute(grouped):
         night, c, gender, age, need, out, why, n = row
         groups[(c, night, str(getattr(gender, "value", gender)), age, need, out, why)] += n
     away = {(c, night, pid) for night, c, pid in session.execute(
-        _joined(select(Request.night, city, Request.person_id).select_from(Request)).where(
-            *base_where, Request.status == "turned_away", city.is_not(None)))}
-    _add_homeless_rows(session, nights, groups, away)
+        select(Request.night, Request.city, Request.person_id).where(
+            *base_where, Request.status == "turned_away"))}
     if groups:
         session.execute(insert(ReportRequestGroup), [
             {"city": k[0], "night": k[1], "gender": k[2], "age_band": k[3], "need_band": k[4],
@@ -230,36 +196,6 @@ def _count_requests(session: Session, nights: list[date]) -> None:
         session.execute(insert(ReportTurnaway), [
             {"city": c, "night": night, "day": night.toordinal(), "person_id": pid}
             for c, night, pid in sorted(away, key=lambda k: (k[0], k[1], k[2]))])
-
-
-def _add_homeless_rows(session: Session, nights: list[date], groups: Counter, away: set) -> None:  # type: ignore[type-arg]
-    """Requests no site places in a city: the confirmed run that listed them, else the
-    default city."""
-    city = _city_expr()
-    rows = session.execute(_joined(
-        select(Request.night, Request.person_id, Request.status, Request.turnaway_reason,
-               Person.gender, Person.birth_year, Assessment.need).select_from(Request)
-        .join(Person, Person.id == Request.person_id)
-        .outerjoin(Assessment, Assessment.id == Request.assessment_id)).where(
-        Request.night.in_(nights), Request.status != "withdrawn", city.is_(None))).all()
-    if not rows:
-        return
-    run_city: dict[tuple[int, date], str] = {}
-    for (c, night), run in latest_confirmed_runs(session, sorted({r[0] for r in rows})).items():
-        for req in run.input_json.get("requests", []):
-            pid = person_id_of(req.get("person", ""))
-            if pid is not None:
-                run_city[(pid, night)] = c
-    fallback = default_city()
-    for night, pid, status, why, gender, born, need in rows:
-        c = run_city.get((pid, night), fallback)
-        status = str(getattr(status, "value", status))
-        out = status if status in ("placed", "turned_away") else "waiting"
-        reason = (why or "capacity") if out == "turned_away" else ""
-        groups[(c, night, str(getattr(gender, "value", gender)), age_band(born, night),
-                need_band(need), out, reason)] += 1
-        if out == "turned_away":
-            away.add((c, night, pid))
 
 
 # --- what-if -----------------------------------------------------------------------------

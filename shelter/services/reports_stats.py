@@ -9,10 +9,10 @@ from collections.abc import Iterable
 from datetime import date
 from typing import Any
 
-from flask import current_app, has_app_context
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from shelter.config import instance_city
 from shelter.models import AllocationRun, Site
 
 NEED_BANDS = ("0–19", "20–39", "40–59", "60–79", "80–100")
@@ -51,7 +51,8 @@ def person_id_of(key: str) -> int | None:
 
 
 def default_city() -> str:
-    return str(current_app.config.get("DEFAULT_CITY", "Bergen")) if has_app_context() else "Bergen"
+    """The instance's city (setting CITY): reports open on it."""
+    return instance_city()
 
 
 def cities(session: Session) -> list[str]:

@@ -170,7 +170,8 @@ def import_toronto(session: Session, path: Path, nights: int = 90, seed: int = 2
             for k, person_id in enumerate(pool_of[pid][:demand]):
                 arrival += 1
                 ok = k < occ
-                requests.append({"person_id": person_id, "night": night, "source": "walk_in",
+                requests.append({"person_id": person_id, "night": night, "city": CITY,
+                                 "source": "walk_in",
                                  "arrival": arrival, "needs": [], "preferred_site_id": site_id,
                                  "assessment_id": assessment_of.get(person_id), "note": "",
                                  "status": "placed" if ok else "turned_away",

@@ -12,10 +12,12 @@ from typing import Any
 from flask import Blueprint, g, jsonify, request, url_for
 
 from shelter.clock import tonight
+from shelter.config import instance_city
 from shelter.extensions import db
 from shelter.forms.api import ApiInputError, parse_hold, parse_night
 from shelter.models import Hold
 from shelter.services import audit
+from shelter.services.inventory import retry_lock_conflicts
 from shelter.services.prebooking import (
     BookingInputError, BookingRequest, HoldConflict, HoldRefused, book_hold, cancel_hold, get_hold,
 
@@ -93,7 +95,8 @@ def availability():  # type: ignore[no-untyped-def]
         night = _night_arg()
     except ApiInputError as exc:
         return _unprocessable(exc.errors)
-    (_, rows), = availability_by_night(db.session, night, 1)
+    # Partners book in the instance's city (organisations have no city of their own).
+    (_, rows), = availability_by_night(db.session, night, 1, instance_city())
     return jsonify({"night": night.isoformat(), "availability": [
         {"site": r.site_code, "site_name": r.site_name, "gender": r.gender.value, "free": r.free}
         for r in rows]})
@@ -117,7 +120,7 @@ def create_hold():  # type: ignore[no-untyped-def]
     booking = BookingRequest(organisation_id=g.actor.organisation_id, night=data["night"],
                              person=data["person"], site_id=site_id, needs=data["needs"])
     try:
-        hold = book_hold(db.session, booking, g.actor)
+        hold = retry_lock_conflicts(db.session, lambda: book_hold(db.session, booking, g.actor))
     except BookingInputError as exc:
         return _unprocessable([{"field": exc.field, "reason": exc.reason}])
     except HoldRefused as refusal:

@@ -7,16 +7,18 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from flask import Blueprint, abort, current_app, flash, redirect, render_template, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, url_for
 from flask_login import current_user
 
 from shelter import clock
 from shelter.auth import roles_required
 from shelter.clock import tonight
+from shelter.config import instance_city
 from shelter.extensions import db
 from shelter.forms.partners import GENDER_LABELS, BookingForm, CancelForm
 from shelter.models import Gender, Hold, Role
 from shelter.services import audit
+from shelter.services.inventory import retry_lock_conflicts
 from shelter.services.prebooking import (
     BOOKING_DAYS, BookingInputError, BookingRequest, HoldConflict, HoldRefused, PersonSpec,
     book_hold, cancel_hold, get_hold,
@@ -52,7 +54,7 @@ def _holds_context() -> dict[str, Any]:
 @roles_required(Role.PARTNER)
 def index():  # type: ignore[no-untyped-def]
     today = tonight()
-    nights = availability_by_night(db.session, today, BOOKING_DAYS, current_app.config["CITY"])
+    nights = availability_by_night(db.session, today, BOOKING_DAYS, instance_city())
     return render_template("partners/index.html", nights=nights, **_holds_context())
 
 
@@ -66,7 +68,8 @@ def holds_partial():  # type: ignore[no-untyped-def]
 def _booking_form() -> BookingForm:
     form = BookingForm()
     form.fill_choices(today=tonight(), days=BOOKING_DAYS,
-                      people=org_people(db.session, _org_id()), sites=open_sites(db.session),
+                      people=org_people(db.session, _org_id()),
+                      sites=open_sites(db.session, instance_city()),
                       features=known_features(db.session))
     return form
 
@@ -89,7 +92,8 @@ def book():  # type: ignore[no-untyped-def]
             site_id=int(form.site.data) if form.site.data else None,
             needs=list(form.needs.data or []), note=(form.note.data or "").strip())
         try:
-            hold = book_hold(db.session, booking, current_user)
+            hold = retry_lock_conflicts(
+                db.session, lambda: book_hold(db.session, booking, current_user))
         except BookingInputError as exc:
             target = {"night": form.night, "site": form.site}.get(exc.field, form.person)
             target.errors = [*target.errors, exc.reason]

@@ -11,6 +11,7 @@ from sqlalchemy import select
 
 from shelter import clock
 from shelter.auth import STAFF_ROLES, roles_required
+from shelter.config import instance_city
 from shelter.extensions import db
 from shelter.forms.people import (
     BanForm, KeepApartForm, PersonForm, RequestForm, SchemeForm, answers_from, apply_errors,
@@ -102,7 +103,7 @@ def request_bed(person_id: int):  # type: ignore[no-untyped-def]
     night = clock.tonight()
     recent = assessing.recent_assessment(db.session, person.id, days=_reuse_days())
     sites = db.session.scalars(select(Site).where(
-        Site.active.is_(True), Site.city == current_app.config.get("CITY", "Bergen"))
+        Site.active.is_(True), Site.city == instance_city())
         .order_by(Site.name)).all()
     form = RequestForm()
     form.preferred_site_id.choices = options(
@@ -122,7 +123,8 @@ def request_bed(person_id: int):  # type: ignore[no-untyped-def]
             req = people_svc.register_request(
                 db.session, person, night, source=form.source.data, needs=form.needs.data,
                 preferred_site_id=int(form.preferred_site_id.data) if form.preferred_site_id.data else None,
-                assessment=chosen, user=current_user, note=form.note.data or "")
+                assessment=chosen, user=current_user, note=form.note.data or "",
+                city=instance_city())
         except people_svc.PeopleError as err:
             night_errors = apply_errors(form, err.errors)
         else:

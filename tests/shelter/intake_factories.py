@@ -29,8 +29,9 @@ def ask(session: Any, name: str, *, need: int | None = None, gender: Gender = Ge
         night: date = NIGHT, birth_year: int | None = 1980, needs: list[str] | None = None,
         arrival: int | None = None, preferred: Site | None = None,
         person: Person | None = None, source: RequestSource = RequestSource.WALK_IN,
-        hold: Hold | None = None) -> Request:
-    """A person (new unless given) with an open request for `night`, assessed at `need`."""
+        hold: Hold | None = None, city: str | None = None) -> Request:
+    """A person (new unless given) with an open request for `night` in `city` (default:
+    the preferred site's city, else Bergen), assessed at `need`."""
     if person is None:
         person = Person(name=name, gender=gender, birth_year=birth_year)
         session.add(person)
@@ -42,10 +43,11 @@ def ask(session: Any, name: str, *, need: int | None = None, gender: Gender = Ge
                                                    "points": need}])
         session.add(assessment)
         session.flush()
+    city = city or (preferred.city if preferred else "Bergen")
     if arrival is None:
         arrival = (session.scalar(select(func.max(Request.arrival))
-                                  .where(Request.night == night)) or 0) + 1
-    req = Request(person_id=person.id, night=night, source=source, arrival=arrival,
+                                  .where(Request.city == city, Request.night == night)) or 0) + 1
+    req = Request(person_id=person.id, night=night, city=city, source=source, arrival=arrival,
                   needs=list(needs or []), preferred_site_id=preferred.id if preferred else None,
                   assessment_id=assessment.id if assessment else None,
                   hold_id=hold.id if hold else None)

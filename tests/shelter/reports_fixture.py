@@ -49,7 +49,8 @@ def build(db, make_site):
 
     def req(name, night, status, reason=None, hold=None):
         p, assessment = people[name]
-        r = Request(person_id=p.id, night=night, source="walk_in", arrival=next(arrival),
+        r = Request(person_id=p.id, night=night, city="Bergen", source="walk_in",
+                    arrival=next(arrival),
                     assessment_id=assessment.id if assessment else None, status=status,
                     turnaway_reason=reason, hold_id=hold.id if hold else None)
         s.add(r)
