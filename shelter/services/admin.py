@@ -296,7 +296,7 @@ def person_audit_trail(session: Session, person_id: int, limit: int = 500
     person = session.get(Person, person_id)
     if person is None:
         return None, []
-    audit.record("view_audit", person.id, "admin audit trail")
+    audit.record(session, None, "view_audit", person.id, "admin audit trail")
     session.flush()
     events = list(session.scalars(
         select(AuditEvent).where(AuditEvent.person_id == person.id)

@@ -22,11 +22,12 @@ from shelter.models import (
 from shelter.services import rules
 from shelter.services.inventory import lock_sites
 from shelter.services.night_input import IdMaps, build_night
-from shelter.services.overrides import Change, OverrideRefused, audit, override_placement
+from shelter.services import audit
+from shelter.services.overrides import Change, OverrideRefused, override_placement
 from shelter.services.placement_log import record_change, snapshot
 
 __all__ = [
-    "AllocationError", "Change", "active_placement_stmt", "audit", "IdMaps", "OverrideRefused", "build_night", "check_in",
+    "AllocationError", "Change", "active_placement_stmt", "IdMaps", "OverrideRefused", "build_night", "check_in",
     "confirm_run", "cutoff_utc", "latest_run", "mark_no_show", "mark_no_shows",
     "override_placement", "placement_cutoff", "release", "run_allocation",
 ]
@@ -115,7 +116,7 @@ def run_allocation(session: Session, night: date, *, city: str, user: User | Non
             created_by_id=getattr(user, "id", None)))
     run.total_seconds = clock.perf_counter() - started
     session.flush()
-    audit(session, user, "allocate", [None], f"run {run.id} ({kind}, {rule}) for {night}: "
+    audit.record(session, user, "allocate", [None], f"run {run.id} ({kind}, {rule}) for {night}: "
           f"{len(result.assignments)} placed, {len(result.turned_away)} turned away")
     return run
 
@@ -171,8 +172,8 @@ def confirm_run(session: Session, run: AllocationRun, user: User | None) -> dict
             turned.append(req.person_id)
     run.confirmed_at, run.confirmed_by_id = now, getattr(user, "id", None)
     session.flush()
-    audit(session, user, "place", placed, f"run {run.id} confirmed")
-    audit(session, user, "turn_away", turned, f"run {run.id} confirmed")
+    audit.record(session, user, "place", placed, f"run {run.id} confirmed")
+    audit.record(session, user, "turn_away", turned, f"run {run.id} confirmed")
     return {"placed": len(placed), "turned_away": len(turned)}
 
 
@@ -203,8 +204,7 @@ def check_in(session: Session, placement: Placement, user: User | None,
         placement.hold_id = hold.id
     record_change(session, placement, "check_in", before, user, hold=hold, now=now)
     session.flush()
-    audit(session, user, "check_in", [placement.person_id],
-          f"placement {placement.id}, bed {placement.bed_id}"
+    audit.record(session, user, "check_in", [placement.person_id], f"placement {placement.id}, bed {placement.bed_id}"
           + (f"; despite: {' '.join(problems)} Reason: {reason.strip()}" if problems else ""))
     return placement
 
@@ -236,8 +236,7 @@ def mark_no_show(session: Session, placement: Placement, user: User | None,
     placement.status, placement.ended_at = PlacementStatus.NO_SHOW, now
     record_change(session, placement, "no_show", before, user, now=now)
     session.flush()
-    audit(session, user, "no_show", [placement.person_id],
-          f"placement {placement.id}, bed {placement.bed_id}")
+    audit.record(session, user, "no_show", [placement.person_id], f"placement {placement.id}, bed {placement.bed_id}")
     return placement
 
 
@@ -257,7 +256,7 @@ def mark_no_shows(session: Session, night: date, now: datetime | None = None,
         p.status, p.ended_at = PlacementStatus.NO_SHOW, now
         record_change(session, p, "no_show", before, user, now=now)
     session.flush()
-    audit(session, user, "no_show", [p.person_id for p in changed], f"night {night}")
+    audit.record(session, user, "no_show", [p.person_id for p in changed], f"night {night}")
     return changed
 
 
@@ -281,6 +280,5 @@ def release(session: Session, placement: Placement, user: User | None,
     if not proposed:  # a proposal is replaced by the next run, not undone
         record_change(session, placement, "release", before, user, reason, hold=hold, now=now)
     session.flush()
-    audit(session, user, "release", [placement.person_id],
-          f"placement {placement.id}, bed {placement.bed_id}" + (f": {reason}" if reason else ""))
+    audit.record(session, user, "release", [placement.person_id], f"placement {placement.id}, bed {placement.bed_id}" + (f": {reason}" if reason else ""))
     return placement

@@ -140,7 +140,7 @@ def assess(session: Session, person: Person, answers: dict[str, Any], *, user: U
                             parts=parts, note=note.strip(), assessed_by_id=getattr(user, "id", None))
     session.add(assessment)
     session.flush()
-    audit.record("assess", person.id, f"need {need} (scheme v{scheme.version})", user=user)
+    audit.record(session, user, "assess", person.id, f"need {need} (scheme v{scheme.version})")
     return assessment
 
 
@@ -220,5 +220,5 @@ def save_scheme(session: Session, rows: list[dict[str, Any]], *, user: User | No
                         created_by_id=getattr(user, "id", None))
     session.add(scheme)
     session.flush()
-    audit.record("scheme", None, f"need scheme v{version} saved", user=user)
+    audit.record(session, user, "scheme", None, f"need scheme v{version} saved")
     return scheme

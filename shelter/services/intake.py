@@ -19,7 +19,7 @@ from shelter.clock import local_on
 from allocator.rulebook import Reason
 from shelter.services import rules
 from shelter.services.inventory import Availability, beds_in_service
-from shelter.services.overrides import audit
+from shelter.services import audit
 from shelter.services.night_input import fresh_assessment_since
 
 NEED_BANDS = ((80, 100), (60, 79), (40, 59), (20, 39), (0, 19))
@@ -337,5 +337,5 @@ def save_note(session: Session, req: Request, *, note: str, referred_to: str,
     req.note = note.strip()
     req.referred_to = referred_to.strip() or None
     session.flush()
-    audit(session, user, "referral_note", [req.person_id], f"request {req.id}")
+    audit.record(session, user, "referral_note", [req.person_id], f"request {req.id}")
     return req

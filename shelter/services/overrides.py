@@ -13,10 +13,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from shelter.models import (
-    AllocationRun, AuditEvent, Bed, Hold, Override, Person, Placement, PlacementStatus, Request,
-    RequestStatus, User, utcnow,
+    AllocationRun, Bed, Hold, Override, Person, Placement, PlacementStatus, Request,
+    RequestStatus, User,
 )
-from shelter.services import rules
+from shelter.services import audit, rules
 from shelter.services.inventory import lock_sites
 from shelter.services.night_input import IdMaps, build_night
 
@@ -27,21 +27,6 @@ class OverrideRefused(Exception):
         super().__init__("; ".join(problems))
         self.problems = problems
         self.field = field
-
-
-def audit(session: Session, user: User | None, action: str, person_ids: list[int | None],
-          detail: str) -> None:
-    """Audit rows for the acting user (None: the system, e.g. the scheduler), one bulk insert.
-    Works outside a request too, unlike the logged-in-user helper."""
-    if not person_ids:
-        return
-    now = utcnow()
-    session.execute(AuditEvent.__table__.insert(), [
-        {"user_id": getattr(user, "id", None), "username": getattr(user, "username", "system"),
-         "role": str(getattr(user, "role", "system")),
-         "organisation_id": getattr(user, "organisation_id", None),
-         "person_id": pid, "action": action, "detail": detail, "at": now}
-        for pid in person_ids])
 
 
 @dataclass
@@ -99,8 +84,7 @@ def override_placement(session: Session, change: Change, user: User | None) -> O
                         user_id=getattr(user, "id", None))
     session.add(override)
     session.flush()
-    audit(session, user, "override", [change.person_id],
-          f"run {run.id}: bed {from_bed} -> {change.to_bed_id}: {reason}")
+    audit.record(session, user, "override", [change.person_id], f"run {run.id}: bed {from_bed} -> {change.to_bed_id}: {reason}")
     return override
 
 

@@ -173,8 +173,8 @@ def create_person(session: Session, *, name: str | None, alias: str | None, refu
                     gender=gender, phone=(phone or "").strip() or None, needs=sorted(needs or []))
     session.add(person)
     session.flush()
-    audit.record("create", person.id, "confirmed despite a likely duplicate" if confirm_duplicate
-                 else "", user=user)
+    audit.record(session, user, "create", person.id, "confirmed despite a likely duplicate" if confirm_duplicate
+                 else "")
     return person
 
 
@@ -221,7 +221,7 @@ def person_record(session: Session, person_id: int, *, night: date, user: User |
         keep_aparts=current_keep_aparts(session, night, person_id=person_id) if staff else [],
         night=night,
     )
-    audit.record("view", person_id, "person page", user=user)
+    audit.record(session, user, "view", person_id, "person page")
     return record
 
 
@@ -279,8 +279,8 @@ def register_request(session: Session, person: Person, night: date, *, source: R
     except IntegrityError:
         # Someone registered the same person a moment ago: the unique index said no.
         raise PeopleError({"night": "This person already has an open request for this night."})
-    audit.record("request", person.id, f"request for {night.isoformat()} ({source.value}), "
-                 f"arrival {arrival}", user=user)
+    audit.record(session, user, "request", person.id, f"request for {night.isoformat()} ({source.value}), "
+                 f"arrival {arrival}")
     return request
 
 

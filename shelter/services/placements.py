@@ -28,7 +28,8 @@ from shelter.models import (
 from shelter.models.bookings import ACTIVE_PLACEMENT
 from shelter.services.allocation import AllocationError, placement_cutoff, release
 from shelter.services.inventory import lock_sites
-from shelter.services.overrides import OverrideRefused, audit, check_bed_allowed
+from shelter.services import audit
+from shelter.services.overrides import OverrideRefused, check_bed_allowed
 from shelter.clock import tonight
 from shelter.services.placement_log import last_change, record_change, restore, snapshot
 
@@ -84,8 +85,7 @@ def cancel_placement(session: Session, placement: Placement, user: User | None, 
         request.status = RequestStatus.WITHDRAWN
     record_change(session, placement, "cancel", before, user, reason, hold, request, now)
     session.flush()
-    audit(session, user, "cancel_placement", [placement.person_id],
-          f"placement {placement.id}, bed {placement.bed_id}: {reason}")
+    audit.record(session, user, "cancel_placement", [placement.person_id], f"placement {placement.id}, bed {placement.bed_id}: {reason}")
     return placement
 
 
@@ -131,8 +131,7 @@ def move_placement(session: Session, placement: Placement, bed_id: int, user: Us
     record_change(session, placement, "move", before, user, reason, hold, now=now)
     session.flush()
     session.refresh(placement)
-    audit(session, user, "move_placement", [placement.person_id],
-          f"placement {placement.id}: bed {before['placement']['bed_id']} -> {bed_id} "
+    audit.record(session, user, "move_placement", [placement.person_id], f"placement {placement.id}: bed {before['placement']['bed_id']} -> {bed_id} "
           f"({from_label} -> {bed_label(target)}): {reason}")
     return placement
 
@@ -187,8 +186,7 @@ def undo_last(session: Session, placement: Placement, user: User | None,
     nested.commit()
     change.undone_at, change.undone_by_id = now, getattr(user, "id", None)
     session.flush()
-    audit(session, user, f"undo_{change.action}", [placement.person_id],
-          f"placement {placement.id}: change {change.id} ({word}) undone")
+    audit.record(session, user, f"undo_{change.action}", [placement.person_id], f"placement {placement.id}: change {change.id} ({word}) undone")
     return change
 
 

@@ -227,7 +227,7 @@ def repeat_turnaways(session: Session, city: str, start: date, end: date,
     people = {p.id: p for p in session.scalars(
         select(Person).where(Person.id.in_({r[0] for r in found})))}
     # Privacy: every view of a named person is audited (managers/admins only see this list).
-    audit.record_many("view", sorted(people), "report: repeat turn-aways")
+    audit.record(session, None, "view", sorted(people), "report: repeat turn-aways")
     rows = [(people[pid].display_name, date.fromordinal(a), date.fromordinal(b), int(n))
             for pid, a, b, n in found]
     rows.sort(key=lambda r: (-r[3], r[0]))

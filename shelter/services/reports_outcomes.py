@@ -84,7 +84,7 @@ def _night_detail(session: Session, city: str, night: date) -> list[Table]:
     people = {p.id: p for p in session.scalars(
         select(Person).where(Person.id.in_({i for i in ids.values() if i is not None})))}
     # Privacy: a named list of people is a view of their records; audit it.
-    audit.record_many("view", sorted(people), f"report: what-if {night}")
+    audit.record(session, None, "view", sorted(people), f"report: what-if {night}")
     rows: list[list[Any]] = []
     for k in sorted(away, key=lambda k: (-requests[k].get("need", 0), str(k))):
         person = people.get(ids[k] or -1)

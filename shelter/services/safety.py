@@ -114,8 +114,7 @@ def add_ban(session: Session, *, person_id: int | None, site_id: int | None, sta
     apply_decisions(session, affected, decisions or {}, restriction=ban, user=user)
     where = f"site {ban.site.code}" if ban.site else (
         f"area {ban.area.name}" if ban.area else "all sites")
-    audit.record("ban", person_id, f"ban #{ban.id} at {where} from {starts_on} to {ends_on or 'open'}",
-                 user=user)
+    audit.record(session, user, "ban", person_id, f"ban #{ban.id} at {where} from {starts_on} to {ends_on or 'open'}")
     return ban
 
 
@@ -156,7 +155,7 @@ def add_keep_apart(session: Session, *, person_a_id: int | None, person_b_id: in
     session.flush()
     apply_decisions(session, affected, decisions or {}, pair=pair, user=user)
     for pid, other in ((a, b), (b, a)):
-        audit.record("keep_apart", pid, f"keep apart #{pair.id} from person #{other}", user=user)
+        audit.record(session, user, "keep_apart", pid, f"keep apart #{pair.id} from person #{other}")
     return pair
 
 
@@ -177,7 +176,7 @@ def end_ban(session: Session, ban_id: int, *, user: User | None, today: date) ->
         raise SafetyError({"ban": "This ban has already been ended."})
     _end(ban, user, today)
     session.flush()
-    audit.record("end_ban", ban.person_id, f"ban #{ban.id} ended", user=user)
+    audit.record(session, user, "end_ban", ban.person_id, f"ban #{ban.id} ended")
     return ban
 
 
@@ -191,5 +190,5 @@ def end_keep_apart(session: Session, pair_id: int, *, user: User | None, today: 
     _end(pair, user, today)
     session.flush()
     for pid in (pair.person_a_id, pair.person_b_id):
-        audit.record("end_keep_apart", pid, f"keep apart #{pair.id} ended", user=user)
+        audit.record(session, user, "end_keep_apart", pid, f"keep apart #{pair.id} ended")
     return pair

@@ -200,5 +200,5 @@ def apply_decisions(session: Session, affected: list[Affected], decisions: dict[
                 assert a.hold_id is not None
                 end_hold(session, a.hold_id, HoldStatus.RELEASED, now)
             detail = f"released {a.status} booking at {a.site_name} on {a.night}"
-        audit.record("safety_decision", a.person_id, detail, user=user)
+        audit.record(session, user, "safety_decision", a.person_id, detail)
     session.flush()

@@ -127,7 +127,7 @@ def create_hold():  # type: ignore[no-untyped-def]
         db.session.commit()  # keep the HoldRefusal row: a refusal is an outcome, not an error
         reason = refusal.reason if refusal.reason in SHOWN_REASONS else "no_bed"
         return _error(409, reason, refusal.message)
-    audit.record("prebook", hold.person_id, f"hold {hold.id} night {hold.night}", user=g.actor)
+    audit.record(db.session, g.actor, "prebook", hold.person_id, f"hold {hold.id} night {hold.night}")
     body = hold_json(hold, ref_for(db.session, hold.organisation_id, hold.person_id))
     response = jsonify(body)
     response.headers["Location"] = url_for("api.show_hold", hold_id=hold.id)
@@ -145,7 +145,7 @@ def list_holds():  # type: ignore[no-untyped-def]
             return _unprocessable(exc.errors)
     rows = org_holds(db.session, g.actor.organisation_id, night=night)
     for person_id in sorted({hold.person_id for hold, _ in rows}):
-        audit.record("view", person_id, "api: list holds", user=g.actor)
+        audit.record(db.session, g.actor, "view", person_id, "api: list holds")
     return jsonify({"holds": [hold_json(hold, ref) for hold, ref in rows]})
 
 
@@ -161,7 +161,7 @@ def show_hold(hold_id: int):  # type: ignore[no-untyped-def]
     hold = _own_hold(hold_id)
     if hold is None:
         return _error(404, "not_found", "No such hold.")
-    audit.record("view", hold.person_id, f"api: hold {hold.id}", user=g.actor)
+    audit.record(db.session, g.actor, "view", hold.person_id, f"api: hold {hold.id}")
     return jsonify(hold_json(hold, ref_for(db.session, hold.organisation_id, hold.person_id)))
 
 
@@ -175,5 +175,5 @@ def delete_hold(hold_id: int):  # type: ignore[no-untyped-def]
         hold = cancel_hold(db.session, hold)
     except HoldConflict as exc:
         return _error(409, "conflict", str(exc))
-    audit.record("cancel_hold", hold.person_id, f"api: hold {hold.id}", user=g.actor)
+    audit.record(db.session, g.actor, "cancel_hold", hold.person_id, f"api: hold {hold.id}")
     return jsonify(hold_json(hold, ref_for(db.session, hold.organisation_id, hold.person_id)))

@@ -64,8 +64,7 @@ def _board_url(night: date) -> str:
 def board():  # type: ignore[no-untyped-def]
     night = _night()
     data = intake_svc.board(db.session, night, _city())
-    alloc.audit(db.session, _actor(), "view_board", [r.person_id for r in data.rows],
-                f"night {night}")
+    audit.record(db.session, _actor(), "view_board", [r.person_id for r in data.rows], f"night {night}")
     return render_template("intake/board.html", b=data, form=ButtonForm(),
                            is_tonight=night == tonight(),
                            undo=changes.undoable(db.session, night) if night == tonight() else {})
@@ -98,7 +97,7 @@ def _run_or_404(run_id: int) -> AllocationRun:
 def proposal(run_id: int):  # type: ignore[no-untyped-def]
     run = _run_or_404(run_id)
     data = intake_svc.proposal(db.session, run)
-    alloc.audit(db.session, _actor(), "view_proposal", list(data.needs), f"run {run.id}")
+    audit.record(db.session, _actor(), "view_proposal", list(data.needs), f"run {run.id}")
     newest = alloc.latest_run(db.session, run.night, run.city)
     return render_template("intake/proposal.html", p=data, run=run, form=ButtonForm(),
                            is_newest=newest is not None and newest.id == run.id,
@@ -153,7 +152,7 @@ def override(run_id: int, person_id: int):  # type: ignore[no-untyped-def]
                 return redirect(url_for("intake.proposal", run_id=run.id))
     if form.errors:
         status = 422
-    audit.record("view", person_id, f"override form, run {run.id}")
+    audit.record(db.session, None, "view", person_id, f"override form, run {run.id}")
     return render_template("intake/override.html", form=form, run=run, person=person,
                            current=current), status
 
@@ -230,7 +229,7 @@ def change_placement(placement_id: int):  # type: ignore[no-untyped-def]
         else:
             flash(done, "success")
             return redirect(back)
-    audit.record("view", placement.person_id, f"change form, placement {placement.id}")
+    audit.record(db.session, None, "view", placement.person_id, f"change form, placement {placement.id}")
     return render_template("intake/change.html", form=form, placement=placement, person=person,
                            back=back), 422 if form.errors else 200
 
@@ -272,8 +271,7 @@ def _turned_away_page(night: date, failed_id: int | None, failed_form: NoteForm 
         else:
             forms[req.id] = NoteForm(formdata=None, prefix=f"r{req.id}",
                                      data={"note": req.note, "referred_to": req.referred_to or ""})
-    alloc.audit(db.session, _actor(), "view_turned_away", [i.request.person_id for i in items],
-                f"night {night}")
+    audit.record(db.session, _actor(), "view_turned_away", [i.request.person_id for i in items], f"night {night}")
     return render_template("intake/turned_away.html", items=items, forms=forms, night=night,
                            board_url=_board_url(night)), status
 

@@ -46,7 +46,7 @@ def _org_id() -> int:
 def _holds_context() -> dict[str, Any]:
     today = tonight()
     rows = org_holds(db.session, _org_id(), from_night=today - timedelta(days=1))  # last night: was it claimed?
-    audit.record_many("view", sorted({h.person_id for h, _ in rows}), "partner: pre-bookings list")
+    audit.record(db.session, None, "view", sorted({h.person_id for h, _ in rows}), "partner: pre-bookings list")
     return {"holds": rows, "today": today, "cancel_form": CancelForm(), "badge": STATUS_BADGE}
 
 
@@ -101,13 +101,13 @@ def book():  # type: ignore[no-untyped-def]
             db.session.commit()  # keep the HoldRefusal row: a refusal is an outcome
             refusal = exc.message
         else:
-            audit.record("prebook", hold.person_id, f"hold {hold.id} night {hold.night}")
+            audit.record(db.session, None, "prebook", hold.person_id, f"hold {hold.id} night {hold.night}")
             flash(f"Bed held at {hold.site.name} for {hold.person.display_name} on "
                   f"{hold.night:%a %d %b}, until {local_hm(hold.expires_at)}.", "success")
             return redirect(url_for("partners.index"))
     elif form.person.choices and len(form.person.choices) > 1:
         people = [int(value) for value, _ in form.person.choices[1:]]
-        audit.record_many("view", people, "partner: booking form list")
+        audit.record(db.session, None, "view", people, "partner: booking form list")
     status = 409 if refusal else (422 if form.errors else 200)
     return render_template("partners/book.html", form=form, refusal=refusal), status
 
@@ -123,7 +123,7 @@ def _own_hold_or_404(hold_id: int) -> Hold:
 @roles_required(Role.PARTNER)
 def show(hold_id: int):  # type: ignore[no-untyped-def]
     hold = _own_hold_or_404(hold_id)
-    audit.record("view", hold.person_id, f"partner: hold {hold.id}")
+    audit.record(db.session, None, "view", hold.person_id, f"partner: hold {hold.id}")
     return render_template("partners/show.html", hold=hold, cancel_form=CancelForm(),
                            badge=STATUS_BADGE, genders=GENDER_LABELS)
 
@@ -139,7 +139,7 @@ def cancel(hold_id: int):  # type: ignore[no-untyped-def]
     except HoldConflict as exc:
         flash(str(exc), "warning")
     else:
-        audit.record("cancel_hold", hold.person_id, f"partner: hold {hold.id}")
+        audit.record(db.session, None, "cancel_hold", hold.person_id, f"partner: hold {hold.id}")
         flash(f"Pre-booking for {hold.person.display_name} on {hold.night:%a %d %b} cancelled; "
               "the bed is free again.", "success")
     return redirect(url_for("partners.index"))

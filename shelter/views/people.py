@@ -45,7 +45,7 @@ def _status(form_or_errors: object) -> int:
 def search():  # type: ignore[no-untyped-def]
     q = request.args.get("q", "").strip()
     results = people_svc.search_people(db.session, q) if q else []
-    audit.record_many("list", [p.id for p in results], "search results")
+    audit.record(db.session, None, "list", [p.id for p in results], "search results")
     return render_template("people/search.html", q=q, results=results,
                            year=clock.tonight().year)
 
@@ -238,9 +238,8 @@ def _safety_page(ban_form: BanForm | None = None, pair_form: KeepApartForm | Non
             ban_form.person_id.data = pair_form.person_a_id.data = str(named.id)
     bans = safety_svc.current_bans(db.session, today)
     pairs = safety_svc.current_keep_aparts(db.session, today)
-    audit.record_many("list", sorted({b.person_id for b in bans}
-                                     | {p.person_a_id for p in pairs} | {p.person_b_id for p in pairs}),
-                      "safety records")
+    audit.record(db.session, None, "list", sorted({b.person_id for b in bans}
+                                     | {p.person_a_id for p in pairs} | {p.person_b_id for p in pairs}), "safety records")
     return render_template("people/safety.html", ban_form=ban_form, pair_form=pair_form,
                            bans=bans, pairs=pairs, today=today, named=named, decide=decide,
                            decide_for=decide_for, chosen=request.form), status

@@ -294,9 +294,9 @@ def test_other_services_are_created_per_city(client, db, admin):
 def test_audit_trail_lists_newest_first_and_viewing_it_is_audited(client, db, admin, make_user):
     person = _person(db, "Ola")
     intake = make_user(Role.INTAKE)
-    audit.record("view", person.id, "first", user=intake)
+    audit.record(db.session, intake, "view", person.id, "first")
     db.session.flush()
-    audit.record("update", person.id, "second", user=intake)
+    audit.record(db.session, intake, "update", person.id, "second")
     db.session.flush()
     r = client.get(f"/admin/people/{person.id}/audit")
     assert r.status_code == 200

@@ -184,7 +184,7 @@ def test_audit_rows_cannot_be_updated_or_deleted(db, make_user):
     person = Person(name="Ola")
     db.session.add(person)
     db.session.flush()
-    audit.record("view", person.id, "seen", user=make_user(Role.INTAKE))
+    audit.record(db.session, make_user(Role.INTAKE), "view", person.id, "seen")
     db.session.flush()
     for statement in (update(AuditEvent).values(detail="changed"), delete(AuditEvent)):
         with pytest.raises(DBAPIError, match="append-only"):
