@@ -47,7 +47,9 @@ def test_partner_prebooks_and_cancels(browser, portal, width):
     screenshot(page, f"partners-index-empty-{tag}")
 
     page.click("text=Pre-book a bed")
-    assert page.locator("#name").is_visible()  # "A new person" is the default choice
+    page.wait_for_url("**/partner/book")
+    # "A new person" is the default choice: its fields show (waits for the page's script)
+    page.wait_for_selector("#name", state="visible", timeout=10_000)
     page.fill("#name", "Mari Solberg")
     page.fill("#birth_year", "1995")
     page.select_option("#gender", "woman")
