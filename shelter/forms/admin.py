@@ -51,6 +51,13 @@ class SiteForm(FlaskForm):
     active = BooleanField("Active (beds are offered)", default=True)
 
 
+class AreaForm(FlaskForm):
+    """An area of a city (exclusion orders cover areas; sites belong to one)."""
+
+    city = StringField("City", validators=[DataRequired(), Length(max=60)])
+    name = StringField("Area name", validators=[DataRequired(), Length(max=120)])
+
+
 class RoomForm(FlaskForm):
     name = StringField("Room name", validators=[DataRequired(), Length(max=60)])
     gender = SelectField("Who may sleep here", choices=GENDER_CHOICES)

@@ -97,6 +97,23 @@ def area_named(session: Session, city: str, name: str) -> Area | None:
     return area
 
 
+def save_area(session: Session, area: Area | None, city: str, name: str) -> Area:
+    """Create (area None) or rename an area. Raises FieldError('name') when the city already
+    has an area of that name, or the name is empty."""
+    name, city = " ".join((name or "").split()), " ".join((city or "").split())
+    if not name:
+        raise FieldError("name", "Give the area a name.")
+    clash = session.scalar(select(Area).where(Area.city == city, Area.name == name))
+    if clash is not None and clash is not area:
+        raise FieldError("name", f"{city} already has an area called {name}.")
+    if area is None:
+        area = Area()
+        session.add(area)
+    area.city, area.name = city, name
+    session.flush()
+    return area
+
+
 def list_areas(session: Session, city: str | None = None) -> list[Area]:
     """Areas (with their sites), by city and name."""
     stmt = select(Area).options(selectinload(Area.sites)).order_by(Area.city, Area.name)

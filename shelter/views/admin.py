@@ -13,7 +13,9 @@ from shelter import clock
 from shelter.auth import roles_required
 from shelter.extensions import db
 from shelter.forms import admin as forms
-from shelter.models import Bed, BedOutage, Organisation, OtherService, Role, Room, Site, User
+from shelter.models import (
+    Area, Bed, BedOutage, Organisation, OtherService, Role, Room, Site, User,
+)
 from shelter.services import accounts, admin as inventory
 from shelter.services.accounts import FieldError
 
@@ -96,6 +98,38 @@ def site_show(site_id: int):  # type: ignore[no-untyped-def]
     return render_template("admin/site.html", site=site, today=_today(),
                            current_outage=inventory.current_outage,
                            retire_form=forms.RetireForm(last_night=_today()))
+
+
+@bp.route("/areas", methods=["GET", "POST"])
+def areas():  # type: ignore[no-untyped-def]
+    """Areas per city and their sites; an exclusion order names an area. New areas are added
+    here or by naming them on a site; an area is renamed, never deleted (orders name it)."""
+    form = forms.AreaForm(city=current_app.config["CITY"])
+    if form.validate_on_submit():
+        try:
+            area = inventory.save_area(db.session, None, form.city.data, form.name.data)
+        except FieldError as err:
+            getattr(form, err.field).errors = [err.message]
+        else:
+            flash(f"Area {area.name} ({area.city}) saved.", "success")
+            return redirect(url_for("admin.areas"))
+    return render_template("admin/areas.html", areas=inventory.list_areas(db.session),
+                           form=form), _status(form)
+
+
+@bp.route("/areas/<int:area_id>/edit", methods=["GET", "POST"])
+def area_edit(area_id: int):  # type: ignore[no-untyped-def]
+    area = db.get_or_404(Area, area_id)
+    form = forms.AreaForm(obj=area)
+    back, title = url_for("admin.areas"), f"Rename area {area.name}"
+    if form.validate_on_submit():
+        try:
+            inventory.save_area(db.session, area, form.city.data, form.name.data)
+        except FieldError as err:
+            return _invalid(form, err, title, back)
+        flash("Area saved.", "success")
+        return redirect(back)
+    return _form_page(form, title, back, _status(form))
 
 
 @bp.route("/sites/<int:site_id>/rooms/new", methods=["GET", "POST"])

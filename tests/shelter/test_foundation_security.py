@@ -11,7 +11,7 @@ from sqlalchemy import delete, func, select, update
 from sqlalchemy.exc import DBAPIError
 
 from shelter.models import (
-    AllocationRun, AuditEvent, BedOutage, Hold, Organisation, OtherService, Person, Placement,
+    AllocationRun, Area, AuditEvent, BedOutage, Hold, Organisation, OtherService, Person, Placement,
     Request, RequestSource, Restriction, KeepApart, Role, User,
 )
 from shelter.services import audit
@@ -42,14 +42,16 @@ def ids(db, make_site, make_org, make_user) -> dict[str, int]:
             BedOutage(bed_id=bed.id, reason="x", starts_on=night),
             OtherService(name="Legevakten"),
             Restriction(person_id=a.id, starts_on=night, reason="x"),
-            KeepApart(person_a_id=a.id, person_b_id=b.id, starts_on=night, reason="x")]
+            KeepApart(person_a_id=a.id, person_b_id=b.id, starts_on=night, reason="x"),
+            Area(city="Bergen", name="Sentrum")]
     db.session.add_all(rows)
     db.session.flush()
-    placement, outage, service, ban, pair = rows[3:]
+    placement, outage, service, ban, pair, area = rows[3:]
     return {"site_id": site.id, "room_id": room.id, "bed_id": bed.id, "org_id": org.id,
             "user_id": user.id, "person_id": a.id, "request_id": request.id,
             "hold_id": hold.id, "run_id": run.id, "placement_id": placement.id,
             "outage_id": outage.id, "service_id": service.id, "ban_id": ban.id,
+            "area_id": area.id,
             "pair_id": pair.id}
 
 
