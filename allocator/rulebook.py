@@ -101,3 +101,19 @@ def default_wishes(gender: str, women_only_sites: Iterable[str]) -> tuple[str, .
     women-only beds (the need rule then prefers them at level 4, after need, nights turned
     away and continuity); nobody else gets a wish."""
     return tuple(sorted(women_only_sites)) if gender == "woman" else ()
+
+
+#: Ban categories (staff choose one per ban). Which of them keep people safe from violence,
+#: and so are never suspended, is the instance's setting (COLD_NIGHT_KEEPS_BANS).
+BAN_CATEGORIES = ("violence", "drugs", "rules", "other")
+SAFETY_CATEGORIES = frozenset({"violence"})
+
+
+def ban_applies(category: str, *, cold_night: bool, area_order: bool = False,
+                safety_categories: Iterable[str] = SAFETY_CATEGORIES) -> bool:
+    """Does a ban of this category bar the person on this night? On a cold night
+    (kuldeberedskap) nobody should sleep outside, so bans for minor reasons (drugs on site,
+    rule breaking, other) are suspended for that night; bans that keep people safe from
+    violence never are, and neither are exclusion orders from an area (a police or
+    municipal order, not a shelter rule). Keep-apart pairs are never suspended either."""
+    return (not cold_night or area_order or category in frozenset(safety_categories))

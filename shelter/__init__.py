@@ -42,13 +42,14 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     templating.init_app(app)
     cli.init_app(app)
 
-    from shelter.views import admin, api, intake, partners, people, public, reports
+    from shelter.views import admin, api, cold, intake, partners, people, public, reports
 
     app.register_blueprint(public.bp)
     app.register_blueprint(intake.bp, url_prefix="/intake")
     app.register_blueprint(people.bp, url_prefix="/people")
     app.register_blueprint(partners.bp, url_prefix="/partner")
     app.register_blueprint(reports.bp, url_prefix="/reports")
+    app.register_blueprint(cold.bp, url_prefix="/cold-nights")
     app.register_blueprint(admin.bp, url_prefix="/admin")
     app.register_blueprint(api.bp, url_prefix="/api/v1")
     csrf.exempt(api.bp)  # bearer-token API: no cookies, so no CSRF

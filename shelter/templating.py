@@ -15,10 +15,10 @@ NAV: dict[Role, list[tuple[str, str]]] = {
     Role.PARTNER: [("partners.index", "Pre-bookings")],
     Role.MANAGER: [("reports.index", "Reports"), ("intake.board", "Tonight"),
                    ("people.search", "People"), ("people.safety", "Safety"),
-                   ("people.scheme", "Need scheme")],
+                   ("people.scheme", "Need scheme"), ("cold.index", "Cold nights")],
     Role.ADMIN: [("admin.index", "Admin"), ("intake.board", "Tonight"),
                  ("people.search", "People"), ("reports.index", "Reports"),
-                 ("people.scheme", "Need scheme")],
+                 ("people.scheme", "Need scheme"), ("cold.index", "Cold nights")],
 }
 
 

@@ -64,6 +64,11 @@ class RoomForm(FlaskForm):
     from_night = DateField("From night", validators=[InputRequired()])
 
 
+class NewRoomForm(RoomForm):
+    overflow = BooleanField("Overflow room: in service on cold nights only (e.g. mattresses "
+                            "in a day centre)")
+
+
 class RetireForm(FlaskForm):
     last_night = DateField("Last night in use", validators=[InputRequired()])
 

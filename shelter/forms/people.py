@@ -142,6 +142,11 @@ class BanForm(FlaskForm):
     authority = SelectField("Issued by", default="staff", choices=options([
         ("staff", "Shelter staff"), ("police", "Police (exclusion order)"),
         ("municipality", "Municipality")]))
+    category = SelectField("Kind of ban", default="violence", choices=options([
+        ("violence", "Violence or threats (holds on cold nights)"),
+        ("drugs", "Drugs on site (suspended on cold nights)"),
+        ("rules", "Rule breaking (suspended on cold nights)"),
+        ("other", "Other (suspended on cold nights)")]))
     starts_on = DateField("First night", validators=[Optional()])
     ends_on = DateField("Last night (empty: until ended)", validators=[Optional()])
     issued_by = StringField("Reference (e.g. case number, officer, site manager)", validators=[Optional(), Length(max=120)])

@@ -2,8 +2,8 @@
 from __future__ import annotations
 
 from flask_wtf import FlaskForm
-from wtforms import DateField, SelectField
-from wtforms.validators import DataRequired, Optional
+from wtforms import DateField, SelectField, TextAreaField
+from wtforms.validators import DataRequired, Length, Optional
 
 
 class ReportFilterForm(FlaskForm):
@@ -16,3 +16,11 @@ class ReportFilterForm(FlaskForm):
     start = DateField("First night", validators=[Optional()])
     end = DateField("Last night", validators=[Optional()])
     night = DateField("Replay one night", validators=[Optional()])
+
+
+class ColdNightForm(FlaskForm):
+    """Declare one night or a range of nights cold (kuldeberedskap)."""
+
+    first = DateField("First cold night", validators=[Optional()])
+    last = DateField("Last cold night (empty: one night)", validators=[Optional()])
+    reason = TextAreaField("Reason (e.g. the forecast)", validators=[Optional(), Length(max=500)])

@@ -25,11 +25,13 @@ from shelter.models.reporting import (
     ReportWhatIf,
 )
 from shelter.models.safety import Authority, KeepApart, Restriction, SafetyExemption
-from shelter.models.sites import Area, Bed, BedOutage, GenderRule, OtherService, Room, Site
+from shelter.models.sites import (
+    Area, Bed, BedOutage, ColdNight, GenderRule, OtherService, Room, Site,
+)
 
 __all__ = [
     "ACTIVE_PLACEMENT", "AllocationRun", "ApiToken", "Area", "Authority", "Assessment", "AuditEvent", "Base", "Bed",
-    "BedOutage", "Gender", "GenderRule", "Hold", "HoldRefusal", "HoldStatus", "JobRun",
+    "BedOutage", "ColdNight", "Gender", "GenderRule", "Hold", "HoldRefusal", "HoldStatus", "JobRun",
     "KeepApart", "NeedScheme", "OrgKind", "Organisation", "OrganisationPerson", "OtherService",
     "Override", "Person", "Placement", "PlacementChange", "PlacementStatus", "Quota", "ReportNight",
     "ReportRequestGroup", "ReportSiteNight", "ReportTurnaway", "ReportWhatIf", "Request", "RequestSource",

@@ -31,6 +31,7 @@ class Restriction(Endable, Base):
     __table_args__ = (
         CheckConstraint("ends_on IS NULL OR ends_on >= starts_on", name="dates_ordered"),
         CheckConstraint("site_id IS NULL OR area_id IS NULL", name="site_or_area"),
+        CheckConstraint("category IN ('violence', 'drugs', 'rules', 'other')", name="category_known"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -39,6 +40,9 @@ class Restriction(Endable, Base):
     area_id: Mapped[int | None] = mapped_column(ForeignKey("areas.id"))
     authority: Mapped[Authority] = mapped_column(enum_type(Authority, "authority"),
                                                  default=Authority.STAFF)
+    # violence | drugs | rules | other (allocator.rulebook.BAN_CATEGORIES): on a cold night
+    # only the safety categories still bar the person.
+    category: Mapped[str] = mapped_column(String(20), default="violence")
     starts_on: Mapped[date]
     ends_on: Mapped[date | None]
     reason: Mapped[str] = mapped_column(Text)

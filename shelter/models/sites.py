@@ -9,9 +9,10 @@ from typing import Any
 
 from sqlalchemy import (
     JSON, Boolean, CheckConstraint, ForeignKey, String, Text, UniqueConstraint, and_, exists, or_,
+    select,
 )
 from sqlalchemy.ext.hybrid import hybrid_method
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, mapped_column, object_session, relationship
 
 from shelter.models.base import Base, Dated, StrEnum, enum_type, utcnow
 
@@ -87,6 +88,8 @@ class Room(Base):
     )
     valid_from: Mapped[date] = mapped_column(default=lambda: date(2000, 1, 1))
     valid_until: Mapped[date | None]  # last night the room existed; None = still exists
+    # Overflow capacity (mattresses in a day centre, a gym): in service on cold nights only.
+    overflow: Mapped[bool] = mapped_column(Boolean, default=False)
 
     site: Mapped[Site] = relationship(back_populates="rooms")
     beds: Mapped[list[Bed]] = relationship(back_populates="room", order_by="Bed.id")
@@ -112,9 +115,12 @@ class Bed(Base):
     @hybrid_method
     def in_service_on(self, night: date) -> bool:
         """The bed is in service on ``night``: its site is active, the room and the bed
-        existed that night (``valid_from``/``valid_until``) and no outage covers the night.
-        In SQL, Room and Site must be joined."""
+        existed that night (``valid_from``/``valid_until``), no outage covers the night, and
+        an overflow room's beds only on a cold night of the site's city. In SQL, Room and
+        Site must be joined."""
         room = self.room
+        if room.overflow and not ColdNight.declared(object_session(self), room.site.city, night):
+            return False
         return (room.site.active and self.valid_from <= night
                 and (self.valid_until is None or self.valid_until >= night)
                 and room.valid_from <= night
@@ -127,7 +133,31 @@ class Bed(Base):
             Site.active.is_(True),
             cls.valid_from <= night, or_(cls.valid_until.is_(None), cls.valid_until >= night),
             Room.valid_from <= night, or_(Room.valid_until.is_(None), Room.valid_until >= night),
-            ~exists().where(BedOutage.bed_id == cls.id, BedOutage.covers(night)))
+            ~exists().where(BedOutage.bed_id == cls.id, BedOutage.covers(night)),
+            or_(Room.overflow.is_(False),
+                exists().where(ColdNight.city == Site.city, ColdNight.night == night)))
+
+
+class ColdNight(Base):
+    """A night a manager declared a cold night (kuldeberedskap) for a city: overflow rooms
+    are in service and bans for minor reasons are suspended (allocator.rulebook.ban_applies)."""
+
+    __tablename__ = "cold_nights"
+    __table_args__ = (UniqueConstraint("city", "night"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    city: Mapped[str] = mapped_column(String(60))
+    night: Mapped[date]
+    reason: Mapped[str] = mapped_column(Text)
+    declared_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    declared_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    @staticmethod
+    def declared(session: Any, city: str, night: date) -> bool:
+        """Is ``night`` a cold night in ``city``?"""
+        return session is not None and session.scalar(
+            select(ColdNight.id).where(ColdNight.city == city, ColdNight.night == night)
+        ) is not None
 
 
 class BedOutage(Dated, Base):

@@ -149,12 +149,15 @@ def _ever_used(session: Session, bed_ids: list[int]) -> bool:
 
 
 def add_room(session: Session, site: Site, *, name: str, gender: GenderRule | str,
-             valid_from: date) -> Room:
-    """Raises FieldError('name') when the site already has a room of that name."""
+             valid_from: date, overflow: bool = False) -> Room:
+    """A room from `valid_from`; an overflow room's beds are in service on cold nights only
+    (set when the room is made: to change it, retire the room and add another). Raises
+    FieldError('name') when the site already has a room of that name."""
     name = name.strip()
     if session.scalar(select(Room.id).where(Room.site_id == site.id, Room.name == name)):
         raise FieldError("name", f"{site.name} already has a room called '{name}'.")
-    room = Room(site=site, name=name, gender=GenderRule(gender), valid_from=valid_from)
+    room = Room(site=site, name=name, gender=GenderRule(gender), valid_from=valid_from,
+                overflow=overflow)
     session.add(room)
     session.flush()
     return room

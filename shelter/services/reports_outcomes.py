@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 from shelter.models import Person
 from shelter.models.reporting import ReportWhatIf
 from shelter.services import audit, charts
+from shelter.services import cold as cold_svc
 from shelter.services.reports import (
     Report, ReportError, Table, check_range, pct, request_sums,
 )
@@ -57,9 +58,31 @@ def whatif_report(session: Session, city: str, start: date, end: date, today: da
     report.tables = [Table("bands", f"Totals over {len(run_nights)} night{'s' if len(run_nights) != 1 else ''} with a confirmed run",
                            ["need band", "requests", "placed by need", "by need %",
                             "placed by queue", "by queue %"], rows)]
+    report.tables.append(_cold_nights(session, city, start, end, report))
     if night is not None:
         report.tables.extend(_night_detail(session, city, night))
     return report
+
+
+def _cold_nights(session: Session, city: str, start: date, end: date, report: Report) -> Table:
+    """Cold nights of the range: how many were still turned away under the need rule, and
+    why (the allocation's own reasons of the night's confirmed run)."""
+    colds = cold_svc.cold_nights(session, city, start, end)
+    runs = latest_confirmed_runs(session, [c.night for c in colds])
+    rows: list[list[Any]] = []
+    for c in colds:
+        summary = cold_svc.still_turned_away(runs.get((city, c.night)))
+        by = summary["by_reason"] if summary else {}
+        rows.append([c.night.isoformat(), c.reason,
+                     summary["total"] if summary else "no confirmed run",
+                     by.get("capacity", 0), by.get("no_eligible_bed", 0), by.get("keep_apart", 0)])
+    if colds:
+        still = sum(r[2] for r in rows if isinstance(r[2], int))
+        report.summary.append(f"{len(colds)} cold night{'s' if len(colds) != 1 else ''} in the "
+                              f"range; {still} people were still turned away on them.")
+    return Table("cold_nights", "Cold nights: still turned away under the need rule",
+                 ["night", "reason", "turned away", "capacity", "no eligible bed", "keep apart"],
+                 rows)
 
 
 def _night_detail(session: Session, city: str, night: date) -> list[Table]:

@@ -13,12 +13,13 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
+from flask import current_app, has_app_context
 from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session
 
-from allocator.rulebook import Reason, bed_reasons
+from allocator.rulebook import SAFETY_CATEGORIES, Reason, ban_applies, bed_reasons
 from shelter.models import (
-    Bed, Hold, KeepApart, Person, Placement, Restriction, Room, SafetyExemption, Site,
+    Bed, ColdNight, Hold, KeepApart, Person, Placement, Restriction, Room, SafetyExemption, Site,
 )
 
 GENDER_WORDS = {"women": "women only", "men": "men only"}
@@ -73,7 +74,8 @@ def barred_sites(session: Session, person_ids: Iterable[int] | Any, night: date,
                  sites: Iterable[Site] | None = None) -> dict[int, set[int]]:
     """Sites each person may not sleep at on ``night``: a site ban names its site, a ban
     with neither site nor area bars every site, and an exclusion order from an area bars
-    every site in that area. A ban staff chose to set aside for one person's booking that
+    every site in that area. On a cold night of a site's city, bans whose category is not
+    a safety one are suspended there (the rule book's ban_applies). A ban staff chose to set aside for one person's booking that
     night (SafetyExemption) does not count that night. ``person_ids`` may be a list or a
     subquery; ``sites`` limits the answer (default: every site)."""
     site_list = list(sites) if sites is not None else list(session.scalars(select(Site)))
@@ -85,18 +87,32 @@ def barred_sites(session: Session, person_ids: Iterable[int] | Any, night: date,
     out: dict[int, set[int]] = {}
     kept = select(SafetyExemption.restriction_id).where(
         SafetyExemption.night == night, SafetyExemption.restriction_id.is_not(None))
-    rows = session.execute(select(Restriction.person_id, Restriction.site_id, Restriction.area_id)
+    cold = set(session.scalars(select(ColdNight.city).where(ColdNight.night == night)))
+    city_of = {s.id: s.city for s in site_list}
+    keeps = safety_categories()
+    rows = session.execute(select(Restriction.person_id, Restriction.site_id, Restriction.area_id,
+                                  Restriction.category)
                            .where(Restriction.person_id.in_(person_ids),
                                   Restriction.in_force_on(night), Restriction.id.not_in(kept)))
-    for person_id, site_id, area_id in rows:
+    for person_id, site_id, area_id, category in rows:
         found = out.setdefault(person_id, set())
         if site_id is not None:
-            found.add(site_id)
+            covered = {site_id}
         elif area_id is not None:
-            found |= in_area.get(area_id, set())
+            covered = in_area.get(area_id, set())
         else:
-            found |= every
+            covered = every
+        found |= {s for s in covered if ban_applies(
+            category, cold_night=city_of.get(s) in cold, area_order=area_id is not None,
+            safety_categories=keeps)}
     return out
+
+
+def safety_categories() -> frozenset[str]:
+    """Ban categories never suspended on a cold night (setting COLD_NIGHT_KEEPS_BANS)."""
+    if has_app_context():
+        return frozenset(current_app.config.get("COLD_NIGHT_KEEPS_BANS", SAFETY_CATEGORIES))
+    return SAFETY_CATEGORIES
 
 
 def keep_apart_in_force(night: date) -> Any:

@@ -16,6 +16,7 @@ from sqlalchemy import or_, select
 from sqlalchemy.orm import Session, joinedload
 
 from shelter.models import Area, Authority, KeepApart, Person, Restriction, Site, User, utcnow
+from allocator.rulebook import BAN_CATEGORIES
 from shelter.services import audit
 from shelter.services.safety_conflicts import (
     Decision, DecisionsNeeded, affected_by_ban, affected_by_keep_apart, apply_decisions,
@@ -75,7 +76,7 @@ def _check_dates(errors: dict[str, str], starts_on: date | None, ends_on: date |
 
 def add_ban(session: Session, *, person_id: int | None, site_id: int | None, starts_on: date | None,
             ends_on: date | None, reason: str, issued_by: str = "", user: User | None,
-            area_id: int | None = None, authority: str = "staff",
+            area_id: int | None = None, authority: str = "staff", category: str = "violence",
             decisions: dict[str, Decision] | None = None) -> Restriction:
     """Ban a person from one site, from every site in an area (an exclusion order), or from
     all sites when neither is given, for the given nights. Audited. Raises SafetyError for
@@ -94,6 +95,8 @@ def add_ban(session: Session, *, person_id: int | None, site_id: int | None, sta
         errors["area_id"] = "Choose a site or an area, not both."
     if authority not in {a.value for a in Authority}:
         errors["authority"] = "Choose who issued it."
+    if category not in BAN_CATEGORIES:
+        errors["category"] = "Choose the kind of ban."
     _check_dates(errors, starts_on, ends_on)
     if not (reason or "").strip():
         errors["reason"] = "Give the reason (staff only; partners never see it)."
@@ -106,7 +109,8 @@ def add_ban(session: Session, *, person_id: int | None, site_id: int | None, sta
     if problems:
         raise DecisionsNeeded(affected, problems)
     ban = Restriction(person_id=person_id, site_id=site_id, area_id=area_id,
-                      authority=Authority(authority), starts_on=starts_on, ends_on=ends_on,
+                      authority=Authority(authority), category=category,
+                      starts_on=starts_on, ends_on=ends_on,
                       reason=reason.strip(), issued_by=(issued_by or "").strip(),
                       created_by_id=getattr(user, "id", None))
     session.add(ban)

@@ -135,12 +135,13 @@ def area_edit(area_id: int):  # type: ignore[no-untyped-def]
 @bp.route("/sites/<int:site_id>/rooms/new", methods=["GET", "POST"])
 def room_new(site_id: int):  # type: ignore[no-untyped-def]
     site = db.get_or_404(Site, site_id)
-    form = forms.RoomForm(from_night=_today())
+    form = forms.NewRoomForm(from_night=_today())
     back, title = url_for("admin.site_show", site_id=site.id), f"New room at {site.name}"
     if form.validate_on_submit():
         try:
             room = inventory.add_room(db.session, site, name=form.name.data,
-                                      gender=form.gender.data, valid_from=form.from_night.data)
+                                      gender=form.gender.data, valid_from=form.from_night.data,
+                                      overflow=form.overflow.data)
         except FieldError as err:
             return _invalid(form, err, title, back)
         flash(f"Room {room.name} added. Now add its beds.", "success")

@@ -17,6 +17,7 @@ from shelter.forms.intake import (
 from shelter.models import AllocationRun, Person, Placement, Request, Role
 from shelter.services import allocation as alloc
 from shelter.services import audit
+from shelter.services import cold as cold_svc
 from shelter.services import intake as intake_svc
 from shelter import clock
 from shelter.clock import tonight
@@ -99,9 +100,11 @@ def proposal(run_id: int):  # type: ignore[no-untyped-def]
     data = intake_svc.proposal(db.session, run)
     audit.record(db.session, _actor(), "view_proposal", list(data.needs), f"run {run.id}")
     newest = alloc.latest_run(db.session, run.night, run.city)
+    cold = cold_svc.cold_night(db.session, run.city, run.night)
     return render_template("intake/proposal.html", p=data, run=run, form=ButtonForm(),
                            is_newest=newest is not None and newest.id == run.id,
-                           board_url=_board_url(run.night))
+                           board_url=_board_url(run.night), cold=cold,
+                           cold_away=cold_svc.still_turned_away(run) if cold else None)
 
 
 @bp.post("/runs/<int:run_id>/confirm")

@@ -262,7 +262,8 @@ def add_ban():  # type: ignore[no-untyped-def]
                 db.session, person_id=form.person_id.number(),
                 site_id=int(form.site_id.data) if form.site_id.data else None,
                 area_id=int(form.area_id.data) if form.area_id.data else None,
-                authority=form.authority.data, starts_on=form.starts_on.data,
+                authority=form.authority.data, category=form.category.data,
+                starts_on=form.starts_on.data,
                 ends_on=form.ends_on.data, reason=form.reason.data or "",
                 issued_by=form.issued_by.data or "", user=current_user,
                 decisions=_decisions())
