@@ -103,6 +103,10 @@ def _sites(session: Session, since: date) -> dict[str, Site]:
             site.rooms.append(room)
         session.add(site)
         sites[code] = site
+    # Overflow capacity for cold nights: mattresses in Strax-huset's day centre.
+    overflow = Room(name="Dagsenteret (madrasser)", gender=X, valid_from=since, overflow=True)
+    overflow.beds = [Bed(label=f"GYL-M-{i:02d}", valid_from=since) for i in range(1, 11)]
+    sites["gyldenpris"].rooms.append(overflow)
     return sites
 
 
