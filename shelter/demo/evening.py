@@ -16,7 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from shelter.models import (
-    Gender, GenderRule, Person, Placement, PlacementStatus, Request, RequestStatus, Site,
+    Area, Gender, GenderRule, Person, Placement, PlacementStatus, Request, RequestStatus, Site,
 )
 from shelter.demo.base import CITY
 from shelter.services import assessment as assessing
@@ -122,6 +122,17 @@ def seed(session: Session, today: date) -> list[str]:
                    starts_on=today - timedelta(days=10), ends_on=today + timedelta(days=4),
                    reason="Violence against another guest (police bortvisning)",
                    issued_by="Police", user=None)
+    sentrum = session.scalar(select(Area).where(Area.name == "Sentrum"))
+    if sentrum is not None:  # a police exclusion order from the centre (bortvisning)
+        safety.add_ban(session, person_id=people[31].id, site_id=None, area_id=sentrum.id,
+                       authority="police", starts_on=today - timedelta(days=3),
+                       ends_on=today + timedelta(days=27), reason="Exclusion order, Sentrum",
+                       issued_by="Bergen politidistrikt", user=None)
+    if gyldenpris is not None:  # a minor ban: suspended on cold nights
+        safety.add_ban(session, person_id=people[32].id, site_id=gyldenpris.id,
+                       category="drugs", starts_on=today - timedelta(days=1), ends_on=None,
+                       review_on=today + timedelta(days=5), reason="Dealing in the hallway",
+                       user=None)
     pair = (people[3], people[6])  # both men, both asking tonight
     safety.add_keep_apart(session, person_a_id=pair[0].id, person_b_id=pair[1].id,
                           starts_on=today - timedelta(days=5), ends_on=None,

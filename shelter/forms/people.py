@@ -148,9 +148,14 @@ class BanForm(FlaskForm):
         ("rules", "Rule breaking (suspended on cold nights)"),
         ("other", "Other (suspended on cold nights)")]))
     starts_on = DateField("First night", validators=[Optional()])
-    ends_on = DateField("Last night (empty: until ended)", validators=[Optional()])
+    ends_on = DateField("Last night", validators=[Optional()])
+    review_on = DateField("Or review by", validators=[Optional()])
     issued_by = StringField("Reference (e.g. case number, officer, site manager)", validators=[Optional(), Length(max=120)])
     reason = TextAreaField("Reason (staff only)", validators=[Optional(), Length(max=1000)])
+
+
+class ReviewForm(FlaskForm):
+    review_on = DateField("Next review", validators=[Optional()])
 
 
 class KeepApartForm(FlaskForm):

@@ -45,6 +45,8 @@ class Restriction(Endable, Base):
     category: Mapped[str] = mapped_column(String(20), default="violence")
     starts_on: Mapped[date]
     ends_on: Mapped[date | None]
+    # Staff look at an open-ended ban again by this night (each ban has an end or a review).
+    review_on: Mapped[date | None]
     reason: Mapped[str] = mapped_column(Text)
     issued_by: Mapped[str] = mapped_column(String(120), default="")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -10,13 +10,15 @@ records in force on one night (for the allocation); `current_*` also lists upcom
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, timedelta
 
-from sqlalchemy import or_, select
+from flask import current_app, has_app_context
+from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session, joinedload
 
-from shelter.models import Area, Authority, KeepApart, Person, Restriction, Site, User, utcnow
 from allocator.rulebook import BAN_CATEGORIES
+from shelter import clock
+from shelter.models import Area, Authority, KeepApart, Person, Restriction, Site, User, utcnow
 from shelter.services import audit
 from shelter.services.safety_conflicts import (
     Decision, DecisionsNeeded, affected_by_ban, affected_by_keep_apart, apply_decisions,
@@ -67,16 +69,76 @@ def current_keep_aparts(session: Session, today: date,
     return list(session.scalars(stmt))
 
 
+# A first night before this, or more than a year after tonight, is a typing error.
+EARLIEST = date(2000, 1, 1)
+SANE_DAYS = 366
+
+
 def _check_dates(errors: dict[str, str], starts_on: date | None, ends_on: date | None) -> None:
+    today = clock.tonight()
     if starts_on is None:
         errors["starts_on"] = "Give the first night it applies."
+    elif starts_on < EARLIEST or (starts_on - today).days > SANE_DAYS:
+        errors["starts_on"] = "The first night must be after 2000 and within a year from tonight."
     elif ends_on is not None and ends_on < starts_on:
         errors["ends_on"] = "The last night cannot be before the first night."
+
+
+def _check_ban_end(errors: dict[str, str], starts_on: date | None, ends_on: date | None,
+                   review_on: date | None) -> None:
+    """Bans are specific and time-limited: each has a last night or a review date, within
+    the longest a ban may run (setting BAN_MAX_DAYS) of its first night."""
+    if starts_on is None or "starts_on" in errors or "ends_on" in errors:
+        return
+    longest = max_ban_days()
+    if ends_on is None and review_on is None:
+        errors["ends_on"] = "Give the last night or a review date: bans are time-limited."
+    elif ends_on is not None and (ends_on - starts_on).days >= longest:
+        errors["ends_on"] = (f"A ban may run at most {longest} nights; choose an earlier last "
+                             f"night or a review date.")
+    if review_on is not None and not 0 <= (review_on - starts_on).days < longest:
+        errors["review_on"] = (f"The review date must be within {longest} nights of the "
+                               f"first night, not before it.")
+
+
+def max_ban_days() -> int:
+    """The longest a ban may run before its end or review (setting BAN_MAX_DAYS)."""
+    return int(current_app.config.get("BAN_MAX_DAYS", 365)) if has_app_context() else 365
+
+
+def bans_due(session: Session, today: date, days: int = 7) -> list[Restriction]:
+    """Bans not ended whose review date or last night falls within `days` nights of today,
+    or whose review date has passed (overdue), soonest first."""
+    soon = today + timedelta(days=days)
+    stmt = (select(Restriction).options(joinedload(Restriction.person), joinedload(Restriction.site),
+                                        joinedload(Restriction.area))
+            .where(Restriction.ended_at.is_(None),
+                   or_(Restriction.review_on <= soon,
+                       and_(Restriction.ends_on >= today, Restriction.ends_on <= soon))))
+    due = list(session.scalars(stmt))
+    return sorted(due, key=lambda b: min(d for d in (b.review_on, b.ends_on) if d is not None))
+
+
+def set_review(session: Session, ban_id: int, review_on: date | None, *, user: User | None) -> Restriction:
+    """Reviewed: the ban runs on with a new review date (within BAN_MAX_DAYS of tonight).
+    Raises SafetyError('review_on') or ('missing'). Audited."""
+    ban = session.get(Restriction, ban_id)
+    if ban is None:
+        raise SafetyError({"missing": "No such ban."})
+    today = clock.tonight()
+    if review_on is None or not 0 < (review_on - today).days < max_ban_days():
+        raise SafetyError({"review_on": f"Choose a review date after tonight and within "
+                                        f"{max_ban_days()} nights."})
+    ban.review_on = review_on
+    session.flush()
+    audit.record(session, user, "review_ban", ban.person_id, f"ban #{ban.id}: next review {review_on}")
+    return ban
 
 
 def add_ban(session: Session, *, person_id: int | None, site_id: int | None, starts_on: date | None,
             ends_on: date | None, reason: str, issued_by: str = "", user: User | None,
             area_id: int | None = None, authority: str = "staff", category: str = "violence",
+            review_on: date | None = None,
             decisions: dict[str, Decision] | None = None) -> Restriction:
     """Ban a person from one site, from every site in an area (an exclusion order), or from
     all sites when neither is given, for the given nights. Audited. Raises SafetyError for
@@ -98,6 +160,7 @@ def add_ban(session: Session, *, person_id: int | None, site_id: int | None, sta
     if category not in BAN_CATEGORIES:
         errors["category"] = "Choose the kind of ban."
     _check_dates(errors, starts_on, ends_on)
+    _check_ban_end(errors, starts_on, ends_on, review_on)
     if not (reason or "").strip():
         errors["reason"] = "Give the reason (staff only; partners never see it)."
     if errors:
@@ -109,7 +172,7 @@ def add_ban(session: Session, *, person_id: int | None, site_id: int | None, sta
     if problems:
         raise DecisionsNeeded(affected, problems)
     ban = Restriction(person_id=person_id, site_id=site_id, area_id=area_id,
-                      authority=Authority(authority), category=category,
+                      authority=Authority(authority), category=category, review_on=review_on,
                       starts_on=starts_on, ends_on=ends_on,
                       reason=reason.strip(), issued_by=(issued_by or "").strip(),
                       created_by_id=getattr(user, "id", None))

@@ -14,7 +14,8 @@ from shelter.auth import STAFF_ROLES, roles_required
 from shelter.config import instance_city
 from shelter.extensions import db
 from shelter.forms.people import (
-    BanForm, KeepApartForm, PersonForm, RequestForm, SchemeForm, answers_from, apply_errors,
+    BanForm, KeepApartForm, PersonForm, RequestForm, ReviewForm, SchemeForm, answers_from,
+    apply_errors,
     assessment_form, options,
 )
 from shelter.models import Assessment, NeedScheme, Person, Role, Site
@@ -264,8 +265,8 @@ def add_ban():  # type: ignore[no-untyped-def]
                 area_id=int(form.area_id.data) if form.area_id.data else None,
                 authority=form.authority.data, category=form.category.data,
                 starts_on=form.starts_on.data,
-                ends_on=form.ends_on.data, reason=form.reason.data or "",
-                issued_by=form.issued_by.data or "", user=current_user,
+                ends_on=form.ends_on.data, review_on=form.review_on.data,
+                reason=form.reason.data or "", issued_by=form.issued_by.data or "", user=current_user,
                 decisions=_decisions())
         except safety_svc.SafetyError as err:
             apply_errors(form, err.errors)
@@ -275,6 +276,34 @@ def add_ban():  # type: ignore[no-untyped-def]
             flash(f"Ban added for {ban.person.display_name}.", "success")
             return redirect(url_for("people.safety"))
     return _safety_page(ban_form=form, status=422)
+
+
+@bp.get("/safety/review")
+@roles_required(*STAFF_ROLES)
+def bans_review():  # type: ignore[no-untyped-def]
+    """Bans due for review (or ending) this week, and overdue reviews."""
+    due = safety_svc.bans_due(db.session, clock.tonight())
+    audit.record(db.session, None, "list", sorted({b.person_id for b in due}), "bans due for review")
+    return render_template("people/review.html", due=due, today=clock.tonight(),
+                           form=ReviewForm(formdata=None))
+
+
+@bp.post("/safety/bans/<int:ban_id>/review")
+@roles_required(*STAFF_ROLES)
+def review_ban(ban_id: int):  # type: ignore[no-untyped-def]
+    form = ReviewForm()
+    if not form.validate_on_submit():
+        flash("Give the next review date as a date.", "warning")
+        return redirect(url_for("people.bans_review"))
+    try:
+        ban = safety_svc.set_review(db.session, ban_id, form.review_on.data, user=current_user)
+    except safety_svc.SafetyError as err:
+        if "missing" in err.errors:
+            abort(404)
+        flash(str(next(iter(err.errors.values()))), "warning")
+        return redirect(url_for("people.bans_review"))
+    flash(f"Ban for {ban.person.display_name} reviewed: next review {ban.review_on}.", "success")
+    return redirect(url_for("people.bans_review"))
 
 
 @bp.post("/safety/bans/<int:ban_id>/end")

@@ -3,10 +3,11 @@ assess, register a request for tonight, add a ban, edit the scheme. Screenshots 
 test-artifacts/people-*.png, on a laptop and on a 390px-wide phone."""
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 
 import pytest
 
+from shelter import clock
 from shelter.auth import hash_password
 from shelter.extensions import db
 from shelter.models import Bed, GenderRule, NeedScheme, Person, Request, Restriction, Role, Room, Site, User
@@ -94,6 +95,10 @@ def test_person_assess_request_ban_and_scheme(browser, live):
     assert page.locator("#ban-person_id").input_value() == str(person_id)
     page.locator("#ban-site_id").select_option(label="Gyldenpris (MO Strax-huset)")
     page.locator("#ban-reason").fill("Threw a chair at the door")
+    page.click("#add-ban-button")
+    # Bans are time-limited: without a last night or a review date it is refused beside the field.
+    assert "Give the last night or a review date" in page.locator("#ban-ends_on-error").inner_text()
+    page.fill("#ban-review_on", (clock.tonight() + timedelta(days=30)).isoformat())
     page.click("#add-ban-button")
     assert "Ban added" in page.content()
     screenshot(page, "people-safety")

@@ -250,7 +250,7 @@ def test_ending_a_ban_that_has_not_started_keeps_the_dates_ordered(db):
     p = _person(db)
     night = date(2026, 11, 25)
     ban = safety.add_ban(db.session, person_id=p.id, site_id=None, starts_on=night + timedelta(days=5),
-                         ends_on=None, reason="x", user=None)
+                         ends_on=None, review_on=night + timedelta(days=30), reason="x", user=None)
     safety.end_ban(db.session, ban.id, user=None, today=night)
     db.session.flush()
     assert ban.ends_on == ban.starts_on and ban.ended_at is not None

@@ -2,6 +2,8 @@
 decide per booking (move, keep with a reason, release) before anything is saved."""
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 from sqlalchemy import func, select
 
@@ -34,7 +36,8 @@ def _placement(db, person_id):
 
 def _ban(db, person_id, site_id, decisions=None):
     return safety.add_ban(db.session, person_id=person_id, site_id=site_id, starts_on=NIGHT,
-                          ends_on=None, reason="threats", user=None, decisions=decisions)
+                          ends_on=None, review_on=NIGHT + timedelta(days=30), reason="threats",
+                          user=None, decisions=decisions)
 
 
 def test_a_ban_that_hits_a_confirmed_bed_saves_nothing_until_staff_decide(db, confirmed):
@@ -121,7 +124,8 @@ def test_the_safety_page_asks_for_decisions_then_saves(client, db, confirmed, ma
     strax, sand, a, _ = confirmed
     login(client, make_user(Role.INTAKE))
     form = {"ban-person_id": str(a.person_id), "ban-site_id": str(strax.id),
-            "ban-starts_on": NIGHT.isoformat(), "ban-reason": "threats", "ban-authority": "staff"}
+            "ban-starts_on": NIGHT.isoformat(), "ban-reason": "threats", "ban-authority": "staff",
+            "ban-review_on": (NIGHT + timedelta(days=30)).isoformat()}
     page = client.post("/people/safety/bans", data=form)
     html = page.get_data(as_text=True)
     assert page.status_code == 200 and "Nothing has been saved yet" in html
@@ -133,3 +137,61 @@ def test_the_safety_page_asks_for_decisions_then_saves(client, db, confirmed, ma
     assert done.status_code == 302
     assert _placement(db, a.person_id).bed_id == beds_of(sand)[1].id
     assert db.session.scalar(select(func.count(Restriction.id))) == 1
+
+
+# --- bans that end -----------------------------------------------------------------------
+
+def test_every_ban_has_an_end_or_a_review_within_the_longest_allowed(db, make_site, app):
+    site = make_site("strax", beds=1)
+    person = ask(db.session, "P", need=1).person
+    base = dict(person_id=person.id, site_id=site.id, starts_on=NIGHT, reason="x", user=None)
+    with pytest.raises(safety.SafetyError) as err:
+        safety.add_ban(db.session, ends_on=None, **base)
+    assert "review date" in err.value.errors["ends_on"]
+    with pytest.raises(safety.SafetyError) as err:
+        safety.add_ban(db.session, ends_on=NIGHT + timedelta(days=400), **base)
+    assert "at most 365 nights" in err.value.errors["ends_on"]
+    with pytest.raises(safety.SafetyError) as err:
+        safety.add_ban(db.session, ends_on=None, review_on=NIGHT - timedelta(days=1), **base)
+    assert "review_on" in err.value.errors
+    with pytest.raises(safety.SafetyError) as err:
+        safety.add_ban(db.session, **{**base, "starts_on": NIGHT.replace(year=1999)}, ends_on=None,
+                       review_on=NIGHT)
+    assert "starts_on" in err.value.errors
+    app.config["BAN_MAX_DAYS"] = 30
+    try:
+        with pytest.raises(safety.SafetyError) as err:
+            safety.add_ban(db.session, ends_on=NIGHT + timedelta(days=31), **base)
+        assert "at most 30 nights" in err.value.errors["ends_on"]
+    finally:
+        app.config["BAN_MAX_DAYS"] = 365
+    ban = safety.add_ban(db.session, ends_on=None, review_on=NIGHT + timedelta(days=60), **base)
+    assert ban.review_on == NIGHT + timedelta(days=60)
+
+
+def test_the_review_page_lists_bans_due_this_week_and_a_review_moves_them_on(client, db, make_site, make_user):
+    from shelter import clock
+    today = clock.tonight()
+    site = make_site("strax", beds=1)
+    due = ask(db.session, "Due soon", need=1).person
+    later = ask(db.session, "Later", need=1).person
+    overdue = ask(db.session, "Overdue", need=1).person
+    for person, review in ((due, today + timedelta(days=3)), (later, today + timedelta(days=40)),
+                           (overdue, today - timedelta(days=2))):
+        db.session.add(Restriction(person_id=person.id, site_id=site.id,
+                                   starts_on=today - timedelta(days=10), review_on=review,
+                                   reason="x"))
+    db.session.flush()
+    login(client, make_user(Role.INTAKE))
+    html = client.get("/people/safety/review").get_data(as_text=True)
+    assert "Due soon" in html and "Overdue" in html and "review overdue" in html
+    assert "Later" not in html
+    ban = db.session.scalar(select(Restriction).where(Restriction.person_id == due.id))
+    bad = client.post(f"/people/safety/bans/{ban.id}/review",
+                      data={"review_on": (today - timedelta(days=1)).isoformat()})
+    assert bad.status_code == 302 and ban.review_on == today + timedelta(days=3)
+    ok = client.post(f"/people/safety/bans/{ban.id}/review",
+                     data={"review_on": (today + timedelta(days=30)).isoformat()})
+    assert ok.status_code == 302 and ban.review_on == today + timedelta(days=30)
+    table = client.get("/people/safety/review").get_data(as_text=True).split('id="due"')[1]
+    assert "Due soon" not in table and "Overdue" in table
