@@ -32,9 +32,12 @@ def test_demo_evening_has_people_requests_safety_records_and_history(db):
     assert all(a.scheme.version == 1 for a in s.scalars(select(Assessment)))
     bans = s.scalars(select(Restriction)).all()
     gyldenpris = s.scalar(select(Site).where(Site.code == "gyldenpris"))
-    assert sorted(b.site_id is None for b in bans) == [False, True]
-    assert next(b for b in bans if b.site_id).site_id == gyldenpris.id
-    assert next(b for b in bans if b.site_id is None).ends_on is not None
+    # a site ban and a drugs ban at Gyldenpris, a ban from all sites, a police exclusion order
+    assert sorted((b.site_id is not None, b.area_id is not None) for b in bans) == [
+        (False, False), (False, True), (True, False), (True, False)]
+    assert {b.site_id for b in bans if b.site_id} == {gyldenpris.id}
+    assert all(b.ends_on is not None or b.review_on is not None for b in bans)
+    assert {b.category for b in bans} == {"violence", "drugs"}
     assert s.scalar(select(func.count()).select_from(KeepApart)) == 1
     last = today - timedelta(days=1)
     assert s.scalar(select(func.count()).select_from(Placement).where(Placement.night == last)) >= 5
