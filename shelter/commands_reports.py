@@ -19,7 +19,7 @@ def init_app(app: Flask) -> None:
 
 @click.command("import-toronto")
 @click.option("--csv", "csv_path", type=click.Path(path_type=Path), default=None,
-              help="The occupancy CSV (default: ../shared/data beside the repository).")
+              help="The occupancy CSV, plain or .gz (default: the copy shipped in allocator/data).")
 @click.option("--nights", type=int, default=90, show_default=True)
 @click.option("--allocate-last", type=int, default=7, show_default=True,
               help="Run the allocation core on the last K nights for the what-if report.")

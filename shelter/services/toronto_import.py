@@ -34,7 +34,6 @@ from typing import Any
 from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
-import shelter
 from shelter.models import (
     AllocationRun, Assessment, Bed, BedOutage, GenderRule, NeedScheme, Person, Placement,
     Request, Room, Site, utcnow,
@@ -52,7 +51,10 @@ class ImportError_(ValueError):
 
 
 def default_csv() -> Path:
-    return Path(shelter.ROOT).parent / "shared" / "data" / CSV_NAME
+    """The copy shipped gzipped with the allocator package (one file for both importers)."""
+    from allocator.toronto import default_csv as packaged
+
+    return packaged()
 
 
 def _int(value: str) -> int:
@@ -65,8 +67,13 @@ def read_rows(path: Path, nights: int) -> tuple[list[date], dict[str, dict[str, 
     if not path.is_file():
         raise ImportError_(f"--csv: no such file: {path}")
     programs: dict[str, dict[str, Any]] = {}
-    with path.open(newline="", encoding="utf-8-sig") as fh:
-        rows = list(csv.DictReader(fh))
+    from allocator.toronto import open_csv
+
+    try:
+        with open_csv(path) as fh:
+            rows = list(csv.DictReader(fh))
+    except (OSError, UnicodeDecodeError) as err:
+        raise ImportError_(f"--csv: cannot read {path.name} ({err})") from err
     try:
         all_nights = sorted({date.fromisoformat(r["OCCUPANCY_DATE"][:10]) for r in rows})
     except (KeyError, ValueError) as err:
