@@ -10,19 +10,20 @@ from sqlalchemy import func, select
 from shelter.models import Site
 
 ROOT = Path(__file__).resolve().parents[2]
+SIBLING = ".." + "/shared"  # spelled in two pieces so this file does not match itself
 
 
 def test_nothing_reaches_outside_the_repository():
-    outside = re.compile(r"\.\./shared|parent\s*/\s*\"shared\"|\.parent / \"shared\"")
+    outside = re.compile(re.escape(SIBLING) + r'|parent\s*/\s*"shared"')
     offenders = [
         f"{path.relative_to(ROOT)}:{n}"
         for folder in ("tests", "shelter", "allocator", "bench")
         for path in (ROOT / folder).rglob("*.py")
         for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1)
-        if outside.search(line) and path.name != Path(__file__).name
+        if outside.search(line)
     ]
     offenders += [f"Makefile:{n}" for n, line in
-                  enumerate((ROOT / "Makefile").read_text().splitlines(), 1) if "../shared" in line]
+                  enumerate((ROOT / "Makefile").read_text().splitlines(), 1) if SIBLING in line]
     assert offenders == []
 
 
