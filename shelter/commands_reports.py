@@ -29,7 +29,7 @@ def import_toronto_cmd(csv_path: Path | None, nights: int, allocate_last: int) -
 
     try:
         lines = import_toronto(db.session, csv_path or default_csv(), nights,
-                               allocate_last=allocate_last)
+                               allocate_last=allocate_last, checkpoint=db.session.commit)
     except ImportError_ as err:
         db.session.rollback()
         click.echo(f"error: {err}", err=True)

@@ -8,6 +8,10 @@ from pathlib import Path
 from typing import Any
 
 
+DB_KEYS = ("DB_CONNECT_TIMEOUT", "DB_STATEMENT_TIMEOUT", "DB_LOCK_TIMEOUT", "DB_BUSY_TIMEOUT",
+           "DB_RETRY_ATTEMPTS", "DB_POOL_TIMEOUT")
+
+
 def _secret_key(instance_path: Path) -> str:
     """SECRET_KEY from the environment, else one generated once and kept in instance/."""
     if key := os.environ.get("SECRET_KEY"):
@@ -43,4 +47,10 @@ def from_environment(instance_path: Path) -> dict[str, Any]:
         "SESSION_COOKIE_SAMESITE": "Lax",
         "REMEMBER_COOKIE_HTTPONLY": True,
         "WTF_CSRF_TIME_LIMIT": None,
+        # Database timeouts in seconds (shelter.database.DEFAULTS has the defaults) and how
+        # long a 503 asks clients to wait before trying again.
+        **{key: float(os.environ[key]) for key in DB_KEYS if os.environ.get(key)},
+        "RETRY_AFTER": int(os.environ.get("RETRY_AFTER", "30")),
+        # One JSON line per request on stderr (shelter.requestlog).
+        "REQUEST_LOG": os.environ.get("REQUEST_LOG", "1") == "1",
     }
