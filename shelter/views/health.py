@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, current_app, jsonify
+from flask import Blueprint, current_app, g, jsonify
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -45,6 +45,7 @@ def readyz() -> Any:
 
 
 def _not_ready(reason: str, detail: str) -> Any:
+    g.request_error = f"not ready: {reason}"  # for the request log line
     response = jsonify({"status": "unavailable", "reason": reason, "detail": detail})
     response.status_code = 503
     response.headers["Retry-After"] = str(current_app.config.get("RETRY_AFTER", 30))
