@@ -43,6 +43,8 @@ def from_environment(instance_path: Path) -> dict[str, Any]:
         # `flask scheduler` process instead and leave this off in the web workers.
         "SCHEDULER_ENABLED": os.environ.get("SCHEDULER_ENABLED", "0") == "1",
         "SOLVER_TIME_LIMIT": float(os.environ.get("SOLVER_TIME_LIMIT", "10")),
+        # A scheduled job's claim lasts this long without a heartbeat (shelter.jobs).
+        "JOB_LEASE_SECONDS": float(os.environ.get("JOB_LEASE_SECONDS", "60")),
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
         "REMEMBER_COOKIE_HTTPONLY": True,
