@@ -64,7 +64,7 @@ def engine_options(url: str, config: Any = None) -> dict[str, Any]:
     return {
         "connect_args": {"connect_timeout": max(1, int(s["DB_CONNECT_TIMEOUT"]))},
         "pool_timeout": s["DB_POOL_TIMEOUT"],
-        "pool_size": 10,
+        "pool_size": 5,
         "max_overflow": 10,
     }
 
