@@ -30,3 +30,6 @@ loglevel = "info"
 # Behind nginx on the same host: trust its X-Forwarded-Proto (https) and nothing else.
 forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")
 proc_name = "shelter-web"
+# gunicorn >= 24 opens a control socket in $HOME by default; one per host would collide
+# when several instances run (tests, make load) and nothing here uses it.
+control_socket_disable = True

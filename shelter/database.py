@@ -115,8 +115,7 @@ def _configure_postgresql(engine: Engine, s: dict[str, float]) -> None:
         try:
             with watchdog.guard(dbapi_connection, grace):
                 with dbapi_connection.cursor() as cursor:
-                    cursor.execute("SELECT 1")
-                dbapi_connection.rollback()
+                    cursor.execute("SELECT 1")  # its transaction is the request's (as pre_ping)
         except Exception as err:  # the pool retries with a fresh connection
             raise exc.DisconnectionError(str(err).splitlines()[0] if str(err) else "") from err
 

@@ -64,9 +64,11 @@ def init_app(app: Flask) -> None:
         log.setLevel(logging.INFO)
         log.propagate = False
 
-    @app.before_request
     def _start() -> None:
         g.request_started = time.perf_counter()
+
+    # first of all before-request functions (CSRF's runs before any registered later)
+    app.before_request_funcs.setdefault(None, []).insert(0, _start)
 
     @app.after_request
     def _log(response: Response) -> Response:
