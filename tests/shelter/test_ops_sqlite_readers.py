@@ -5,6 +5,7 @@ intake board over and over while `flask import-toronto` runs in another process:
 from __future__ import annotations
 
 import os
+import sqlite3
 import subprocess
 import sys
 import threading
@@ -15,7 +16,8 @@ from pathlib import Path
 from sqlalchemy import func, select, text
 
 from shelter.extensions import db
-from shelter.models import AuditEvent, Site
+from shelter.models import AuditEvent, Organisation, OrgKind, Site
+from shelter.services.tokens import create_token
 from tests.shelter.conftest import build_app
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -64,3 +66,35 @@ def test_five_readers_get_no_errors_while_the_toronto_import_runs(tmp_path):
         assert limit == 64 * 1024 * 1024  # the WAL is truncated back after checkpoints
         db.session.remove()
         db.engine.dispose()
+
+
+def test_a_read_does_not_wait_for_a_held_write_lock(tmp_path):
+    """While another connection holds SQLite's write lock (an uncommitted write), a GET
+    answers at once: it begins DEFERRED and reads the last committed snapshot. (Every
+    transaction used to begin IMMEDIATE: the GET waited the whole busy timeout, then 500.)"""
+    url = f"sqlite:///{tmp_path / 'shelter.db'}"
+    app = build_app(url, DB_BUSY_TIMEOUT=2, REQUEST_LOG=False)
+    with app.app_context():
+        org = Organisation(name="NAV", kind=OrgKind.MUNICIPAL)
+        db.session.add(org)
+        db.session.flush()
+        token = create_token(db.session, "NAV")
+        db.session.commit()
+    writer = sqlite3.connect(tmp_path / "shelter.db", isolation_level=None)
+    try:
+        writer.execute("BEGIN IMMEDIATE")
+        writer.execute("UPDATE organisations SET name = 'NAV Bergen'")
+        client = app.test_client()
+        answer = client.get("/api/v1/availability", query_string={"night": "2026-12-01"},
+                            headers={"Authorization": f"Bearer {token}"})
+        assert answer.status_code == 200 and answer.get_json()["night"] == "2026-12-01"
+        # a write meanwhile waits for the lock, then answers 503 (not 500) when it stays taken
+        refused = client.post("/api/v1/holds", json={"night": "2026-12-01", "person": {
+            "name": "Kari", "gender": "woman"}}, headers={"Authorization": f"Bearer {token}"})
+        assert refused.status_code == 503 and refused.get_json()["error"] == "unavailable"
+    finally:
+        writer.execute("ROLLBACK")
+        writer.close()
+        with app.app_context():
+            db.session.remove()
+            db.engine.dispose()
