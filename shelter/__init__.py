@@ -37,6 +37,15 @@ class ShelterFlask(Flask):
             on_retry=forget_flashes)
 
 
+def _from_flask_command() -> bool:
+    """True when the `flask` command line builds the app (its click context is active);
+    gunicorn and tests build it outside one."""
+    import click
+
+    ctx = click.get_current_context(silent=True)
+    return ctx is not None and ctx.find_root().info_name in ("flask", "python -m flask")
+
+
 def create_app(config: dict[str, Any] | None = None) -> Flask:
     """Build the app. Tests pass their own `config` (at least SQLALCHEMY_DATABASE_URI)."""
     from shelter.config import from_environment
@@ -52,6 +61,9 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.config.from_mapping(from_environment(Path(app.instance_path)))
     if config:
         app.config.update(config)
+    if _from_flask_command():  # migrations, imports, the scheduler: no web time limits
+        for key in ("DB_STATEMENT_TIMEOUT", "DB_LOCK_TIMEOUT"):
+            app.config.setdefault(key, 0)
     app.config.setdefault(
         "SQLALCHEMY_ENGINE_OPTIONS",
         engine_options(app.config["SQLALCHEMY_DATABASE_URI"], app.config),

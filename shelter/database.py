@@ -95,10 +95,13 @@ def _configure_sqlite(engine: Engine, s: dict[str, float]) -> None:
 
 
 def _configure_postgresql(engine: Engine, s: dict[str, float]) -> None:
+    """A timeout of 0 means none (PostgreSQL's own meaning); with no statement timeout
+    there is no watchdog either (a migration may run for minutes)."""
     statement_ms = int(s["DB_STATEMENT_TIMEOUT"] * 1000)
     lock_ms = int(s["DB_LOCK_TIMEOUT"] * 1000)
+    idle_ms = max(statement_ms * 2, 300_000) if statement_ms else 0
     grace = s["DB_STATEMENT_TIMEOUT"] + max(2.0, s["DB_CONNECT_TIMEOUT"])
-    watchdog = _WATCHDOG
+    watchdog = _WATCHDOG if statement_ms else _NO_WATCHDOG
 
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
@@ -106,7 +109,7 @@ def _configure_postgresql(engine: Engine, s: dict[str, float]) -> None:
             with dbapi_connection.cursor() as cursor:
                 cursor.execute(f"SET statement_timeout = {statement_ms}")
                 cursor.execute(f"SET lock_timeout = {lock_ms}")
-                cursor.execute(f"SET idle_in_transaction_session_timeout = {statement_ms * 2}")
+                cursor.execute(f"SET idle_in_transaction_session_timeout = {idle_ms}")
             dbapi_connection.commit()
 
     @event.listens_for(engine, "checkout")
@@ -194,7 +197,13 @@ class Watchdog:
                 _shut_socket(connection)
 
 
+class _NoWatchdog(Watchdog):
+    def arm(self, connection: Any, grace: float) -> None:
+        pass
+
+
 _WATCHDOG = Watchdog()
+_NO_WATCHDOG = _NoWatchdog()
 
 
 def _shut_socket(connection: Any) -> None:
