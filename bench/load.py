@@ -256,7 +256,8 @@ def main() -> int:
     args = parser.parse_args()
     url = args.database_url
     if not url.startswith("postgresql"):
-        raise SystemExit("make load runs on PostgreSQL: give --database-url postgresql+psycopg://...")
+        raise SystemExit("make load runs on PostgreSQL: "
+                         "give --database-url postgresql+psycopg://...")
     host = make_url(url).host or "127.0.0.1"
     if host not in ("127.0.0.1", "localhost", "::1"):
         raise SystemExit("make load stays on loopback: the database must be on 127.0.0.1")

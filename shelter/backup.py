@@ -65,4 +65,5 @@ def _pg_dump(engine: Engine, target: Path) -> str:
     if done.returncode != 0:
         target.unlink(missing_ok=True)
         raise BackupError(f"pg_dump failed: {(done.stderr.strip().splitlines() or ['?'])[-1]}")
-    return f"backed up {engine.url.database} to {target} ({target.stat().st_size} bytes, pg_dump -Fc)"
+    size = target.stat().st_size
+    return f"backed up {engine.url.database} to {target} ({size} bytes, pg_dump -Fc)"

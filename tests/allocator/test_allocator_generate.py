@@ -5,12 +5,10 @@ from __future__ import annotations
 import json
 from collections import Counter
 
-import pytest
-
 from allocator import Night, solve
 from allocator.generate import random_night
 from allocator.rules import check_hard
-from allocator.toronto import default_csv, toronto_night
+from allocator.toronto import toronto_night
 
 
 def test_random_night_is_deterministic_and_valid():

@@ -76,8 +76,8 @@ def test_retries_are_bounded_and_the_last_error_is_raised(pg_url):
     def always_fails(session: Session) -> None:
         calls.append(1)
         session.execute(text("UPDATE counters SET n = n + 1 WHERE id = 1"))
-        session.execute(text(
-            "DO $$ BEGIN RAISE EXCEPTION 'provoked' USING ERRCODE = 'serialization_failure'; END $$"))
+        session.execute(text("DO $$ BEGIN RAISE EXCEPTION 'provoked' "
+                             "USING ERRCODE = 'serialization_failure'; END $$"))
 
     with Session(engine) as session, pytest.raises(OperationalError) as raised:
         unit_of_work(session, lambda: always_fails(session), attempts=3)
