@@ -276,7 +276,7 @@ def unit_of_work(session: Session, work: Callable[[], T], *, read_only: bool = F
                      _sqlstate(err) or "sqlite busy")
             if on_retry is not None:
                 on_retry()
-            time.sleep(random.uniform(0.01, 0.05) * attempt)
+            time.sleep(random.uniform(0.02, 0.1) * attempt)  # let the winner commit first
         except BaseException:
             _rollback_quietly(session)
             raise
