@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 export FLASK_APP := shelter
 
-.PHONY: install run test bench clean chromium
+.PHONY: install run serve scheduler test bench load clean chromium
 
 install: $(STAMP)
 
@@ -23,6 +23,17 @@ run: install
 	$(BIN)/flask seed-demo --once
 	SCHEDULER_ENABLED=1 $(BIN)/flask run --host 127.0.0.1 --port 5000 --no-reload
 
+# make serve: the production profile locally: gunicorn (gunicorn.conf.py) against
+# DATABASE_URL (default: SQLite in instance/), schema migrated first. No scheduler in the
+# web workers: run `make scheduler` (one process) beside it.
+serve: install
+	mkdir -p instance
+	$(BIN)/flask db upgrade
+	$(BIN)/gunicorn -c gunicorn.conf.py
+
+scheduler: install
+	$(BIN)/flask scheduler
+
 test: install chromium
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
@@ -36,6 +47,12 @@ bench: install
 	$(BIN)/python -m allocator bench
 	$(BIN)/python -m bench.pages
 	$(BIN)/python -m bench.reports
+
+# make load: gunicorn + PostgreSQL (LOAD_DATABASE_URL, default a fresh shelter_load database
+# on 127.0.0.1:5432), 40 clients for 60 s on loopback; prints req/s, latency per route and
+# status counts, then checks the booking invariants in SQL.
+load: install
+	$(BIN)/python -m bench.load $(LOAD_ARGS)
 
 clean:
 	rm -rf $(VENV) instance .pytest_cache .hypothesis test-artifacts

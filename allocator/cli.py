@@ -86,7 +86,8 @@ def parser() -> argparse.ArgumentParser:
     g.add_argument("--requests", type=int, default=240)
     g.add_argument("--seed", type=int, default=1)
     g.add_argument("--toronto", metavar="DATE", help="build the real Toronto night of DATE")
-    g.add_argument("--csv", metavar="PATH", help="Toronto occupancy CSV (default: shared data)")
+    g.add_argument("--csv", metavar="PATH",
+                   help="Toronto occupancy CSV, plain or .gz (default: the copy in allocator/data)")
     g.set_defaults(run=_generate)
     b = sub.add_parser("bench", help="time the need rule against first-come on four nights")
     b.add_argument("--quick", action="store_true", help="small nights only (for smoke tests)")

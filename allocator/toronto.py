@@ -16,9 +16,11 @@ Modelling choices (the data has programs and capacities, not individual beds or 
 from __future__ import annotations
 
 import csv
+import gzip
 import random
 from dataclasses import replace
 from pathlib import Path
+from typing import IO
 
 from allocator.generate import add_safety_and_holds, need_points, person
 from allocator.problem import Bed, InputError, Night, Site
@@ -28,11 +30,15 @@ GENDER = {"Women": "women", "Men": "men"}
 
 
 def default_csv() -> Path:
-    """``../shared/data/<FILE>`` from the working directory, else beside the checkout."""
-    here = Path.cwd().parent / "shared" / "data" / FILE
-    if here.exists():
-        return here
-    return Path(__file__).resolve().parents[1].parent / "shared" / "data" / FILE
+    """The gzipped copy shipped in the package (``allocator/data/``, licence note beside it)."""
+    return Path(__file__).resolve().parent / "data" / (FILE + ".gz")
+
+
+def open_csv(path: Path) -> IO[str]:
+    """The CSV as text, gunzipped on the fly when the name ends in ``.gz``; raises OSError."""
+    if path.suffix == ".gz":
+        return gzip.open(path, "rt", newline="", encoding="utf-8-sig")
+    return open(path, newline="", encoding="utf-8-sig")
 
 
 def _int(text: str) -> int:
@@ -43,7 +49,7 @@ def read_rows(date: str, csv_path: str | Path | None = None) -> list[dict[str, s
     """The CSV rows of one night; raises InputError if the file or the date is missing."""
     path = Path(csv_path) if csv_path else default_csv()
     try:
-        with open(path, newline="", encoding="utf-8") as handle:
+        with open_csv(path) as handle:
             rows = [row for row in csv.DictReader(handle) if row["OCCUPANCY_DATE"] == date]
     except OSError as exc:
         raise InputError(f"cannot read: {exc.strerror}", str(path)) from None

@@ -4,9 +4,46 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from flask import Flask
+from flask import Flask, request, session
+from flask.typing import ResponseReturnValue
 
 ROOT = Path(__file__).resolve().parent.parent
+READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+class ShelterFlask(Flask):
+    """Flask whose every view runs as one unit of work (shelter.database.unit_of_work):
+    services flush; a response under 400 commits, any other rolls back; a deadlock or
+    serialisation failure runs the view again (bounded), so the person never sees it.
+    GET/HEAD begin as readers (on SQLite: no write lock while a long write runs)."""
+
+    def dispatch_request(self) -> ResponseReturnValue:
+        from shelter.database import unit_of_work
+        from shelter.extensions import db
+
+        flashes = list(session.get("_flashes", []))
+
+        def forget_flashes() -> None:  # a retried view flashes its message again
+            if flashes:
+                session["_flashes"] = list(flashes)
+            else:
+                session.pop("_flashes", None)
+
+        return unit_of_work(
+            db.session, lambda: self.make_response(Flask.dispatch_request(self)),
+            read_only=request.method in READ_METHODS,
+            attempts=int(self.config.get("DB_RETRY_ATTEMPTS", 3)),
+            commit=lambda response: response.status_code < 400,
+            on_retry=forget_flashes)
+
+
+def _from_flask_command() -> bool:
+    """True when the `flask` command line builds the app (its click context is active);
+    gunicorn and tests build it outside one."""
+    import click
+
+    ctx = click.get_current_context(silent=True)
+    return ctx is not None and ctx.find_root().info_name in ("flask", "python -m flask")
 
 
 def create_app(config: dict[str, Any] | None = None) -> Flask:
@@ -15,7 +52,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     from shelter.database import configure_engine, engine_options
     from shelter.extensions import csrf, db, login_manager, migrate
 
-    app = Flask(
+    app = ShelterFlask(
         __name__,
         instance_path=str(ROOT / "instance"),
         template_folder=str(ROOT / "templates"),
@@ -24,8 +61,12 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.config.from_mapping(from_environment(Path(app.instance_path)))
     if config:
         app.config.update(config)
+    if _from_flask_command():  # migrations, imports, the scheduler: no web time limits
+        for key in ("DB_STATEMENT_TIMEOUT", "DB_LOCK_TIMEOUT"):
+            app.config.setdefault(key, 0)
     app.config.setdefault(
-        "SQLALCHEMY_ENGINE_OPTIONS", engine_options(app.config["SQLALCHEMY_DATABASE_URI"])
+        "SQLALCHEMY_ENGINE_OPTIONS",
+        engine_options(app.config["SQLALCHEMY_DATABASE_URI"], app.config),
     )
 
     db.init_app(app)
@@ -33,17 +74,19 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     csrf.init_app(app)
     login_manager.init_app(app)
     with app.app_context():
-        configure_engine(db.engine)
+        configure_engine(db.engine, app.config)
 
-    from shelter import auth, cli, errors, templating
+    from shelter import auth, cli, errors, requestlog, templating
 
+    requestlog.init_app(app)
     auth.init_app(app)
     errors.init_app(app)
     templating.init_app(app)
     cli.init_app(app)
 
-    from shelter.views import admin, api, cold, intake, partners, people, public, reports
+    from shelter.views import admin, api, cold, health, intake, partners, people, public, reports
 
+    app.register_blueprint(health.bp)
     app.register_blueprint(public.bp)
     app.register_blueprint(intake.bp, url_prefix="/intake")
     app.register_blueprint(people.bp, url_prefix="/people")
@@ -53,15 +96,6 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(admin.bp, url_prefix="/admin")
     app.register_blueprint(api.bp, url_prefix="/api/v1")
     csrf.exempt(api.bp)  # bearer-token API: no cookies, so no CSRF
-
-    @app.after_request
-    def _commit_unit_of_work(response):  # type: ignore[no-untyped-def]
-        # One transaction per request: services flush; here it commits or rolls back.
-        if response.status_code < 400:
-            db.session.commit()
-        else:
-            db.session.rollback()
-        return response
 
     from shelter import jobs
 

@@ -1,8 +1,10 @@
-"""Flask commands: create-user, seed-demo. Each commits at its edge; bad input exits
+"""Flask commands: create-user, seed-demo, backup. Each commits at its edge; bad input exits
 non-zero with one line on stderr."""
 from __future__ import annotations
 
+import sqlite3
 import sys
+from pathlib import Path
 
 import click
 from flask import Flask
@@ -17,6 +19,7 @@ from shelter.models import Organisation
 def init_app(app: Flask) -> None:
     app.cli.add_command(create_user)
     app.cli.add_command(seed_demo)
+    app.cli.add_command(backup)
     # Feature commands live beside their feature; imported here, inside the factory's call.
     from shelter import commands_intake, commands_partners, commands_reports
 
@@ -79,3 +82,16 @@ def seed_demo(once: bool) -> None:
     db.session.commit()
     for line in lines:
         click.echo(line)
+
+
+@click.command("backup")
+@click.argument("path", type=click.Path(path_type=Path, dir_okay=False))
+@with_appcontext
+def backup(path: Path) -> None:
+    """Copy the database to PATH while the app runs (SQLite backup API; pg_dump -Fc)."""
+    from shelter.backup import BackupError, backup as make_backup
+
+    try:
+        click.echo(make_backup(db.engine, path))
+    except (BackupError, OSError, sqlite3.Error) as err:
+        _fail(str(err).splitlines()[0] if str(err) else err.__class__.__name__)

@@ -30,7 +30,7 @@ def allocate(night: str | None, city: str | None, rule: str) -> None:
     from shelter.config import instance_city
     from shelter.services.allocation import AllocationError, run_allocation
     from shelter.clock import tonight
-    from shelter.services.inventory import retry_lock_conflicts
+    from shelter.database import unit_of_work
 
     try:
         day = date.fromisoformat(night) if night else tonight()
@@ -39,7 +39,8 @@ def allocate(night: str | None, city: str | None, rule: str) -> None:
         return
     where = city or instance_city()
     try:
-        run = retry_lock_conflicts(db.session, lambda: run_allocation(
+        # one transaction, run again after a deadlock or serialisation failure
+        run = unit_of_work(db.session, lambda: run_allocation(
             db.session, day, city=where, user=None, kind=None, rule=rule, allow_empty=False))
     except AllocationError as err:
         _fail(str(err))

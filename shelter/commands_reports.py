@@ -3,6 +3,7 @@ bad input exits non-zero with one line on stderr."""
 from __future__ import annotations
 
 import sys
+import time
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -12,6 +13,9 @@ from flask import Flask
 from shelter.extensions import db
 
 
+SQLITE_YIELD_SECONDS = 0.05
+
+
 def init_app(app: Flask) -> None:
     app.cli.add_command(import_toronto_cmd)
     app.cli.add_command(refresh_report_stats)
@@ -19,7 +23,7 @@ def init_app(app: Flask) -> None:
 
 @click.command("import-toronto")
 @click.option("--csv", "csv_path", type=click.Path(path_type=Path), default=None,
-              help="The occupancy CSV (default: ../shared/data beside the repository).")
+              help="The occupancy CSV, plain or .gz (default: the copy shipped in allocator/data).")
 @click.option("--nights", type=int, default=90, show_default=True)
 @click.option("--allocate-last", type=int, default=7, show_default=True,
               help="Run the allocation core on the last K nights for the what-if report.")
@@ -29,7 +33,7 @@ def import_toronto_cmd(csv_path: Path | None, nights: int, allocate_last: int) -
 
     try:
         lines = import_toronto(db.session, csv_path or default_csv(), nights,
-                               allocate_last=allocate_last)
+                               allocate_last=allocate_last, checkpoint=_checkpoint)
     except ImportError_ as err:
         db.session.rollback()
         click.echo(f"error: {err}", err=True)
@@ -37,6 +41,14 @@ def import_toronto_cmd(csv_path: Path | None, nights: int, allocate_last: int) -
     db.session.commit()
     for line in lines:
         click.echo(line)
+
+
+def _checkpoint() -> None:
+    """Commit a batch. On SQLite, pause a moment after it: requests waiting for the write
+    lock poll for it, and without a pause the next batch would take it before they wake."""
+    db.session.commit()
+    if db.engine.dialect.name == "sqlite":
+        time.sleep(SQLITE_YIELD_SECONDS)
 
 
 @click.command("refresh-report-stats")

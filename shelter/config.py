@@ -14,6 +14,10 @@ from shelter.clock import DEFAULT_TIMEZONE
 DEFAULT_CITY = "Bergen"
 
 
+DB_KEYS = ("DB_CONNECT_TIMEOUT", "DB_STATEMENT_TIMEOUT", "DB_LOCK_TIMEOUT", "DB_BUSY_TIMEOUT",
+           "DB_RETRY_ATTEMPTS", "DB_POOL_TIMEOUT")
+
+
 def _secret_key(instance_path: Path) -> str:
     """SECRET_KEY from the environment, else one generated once and kept in instance/."""
     if key := os.environ.get("SECRET_KEY"):
@@ -45,6 +49,8 @@ def from_environment(instance_path: Path) -> dict[str, Any]:
         # `flask scheduler` process instead and leave this off in the web workers.
         "SCHEDULER_ENABLED": os.environ.get("SCHEDULER_ENABLED", "0") == "1",
         "SOLVER_TIME_LIMIT": float(os.environ.get("SOLVER_TIME_LIMIT", "10")),
+        # A scheduled job's claim lasts this long without a heartbeat (shelter.jobs).
+        "JOB_LEASE_SECONDS": float(os.environ.get("JOB_LEASE_SECONDS", "60")),
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
         "REMEMBER_COOKIE_HTTPONLY": True,
@@ -55,6 +61,12 @@ def from_environment(instance_path: Path) -> dict[str, Any]:
         "COLD_NIGHT_KEEPS_BANS": frozenset(
             c.strip() for c in os.environ.get("COLD_NIGHT_KEEPS_BANS", "violence").split(",")
             if c.strip()),
+        # Database timeouts in seconds (shelter.database.DEFAULTS has the defaults) and how
+        # long a 503 asks clients to wait before trying again.
+        **{key: float(os.environ[key]) for key in DB_KEYS if os.environ.get(key)},
+        "RETRY_AFTER": int(os.environ.get("RETRY_AFTER", "30")),
+        # One JSON line per request on stderr (shelter.requestlog).
+        "REQUEST_LOG": os.environ.get("REQUEST_LOG", "1") == "1",
     }
 
 

@@ -4,6 +4,12 @@ Every job run is claimed first by inserting a JobRun row with a unique (job, key
 scheduler processes (or a scheduler and a `flask expire-holds` by hand) fire the same job for
 the same key, the database lets exactly one of them in. The others skip it.
 
+The claim is a lease: it holds until `lease_until`, which a heartbeat thread pushes forward
+(every third of JOB_LEASE_SECONDS) while the work runs. A process killed mid-job (kill -9,
+a lost host) stops beating, its lease runs out, and the next scheduler that fires the job
+takes the claim over and runs it. The work and the "done" mark commit in one transaction,
+and only while the claim is still ours, so a job's effect is committed once.
+
 - expire-holds (every minute, key = the UTC minute): holds past their expiry time end and
   their beds go back to the pool (services.prebooking.expire_holds).
 - scheduled-allocation (checked every minute, key = city:night): once the earliest intake of
@@ -13,17 +19,21 @@ from __future__ import annotations
 
 import logging
 import os
+import secrets
 import socket
+import threading
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
-from flask import Flask
-from sqlalchemy import func, select, update
-from sqlalchemy.exc import IntegrityError
+from flask import Flask, current_app
+from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from shelter import clock
+from shelter.database import unit_of_work
 from shelter.extensions import db
 from shelter.models import AllocationRun, JobRun, Site, utcnow
 
@@ -33,39 +43,100 @@ KEEP_MINUTE_RUNS = timedelta(days=7)
 
 
 def _owner() -> str:
-    return f"{socket.gethostname()}:{os.getpid()}"[:80]
+    """This claim's owner: host, process and a random tag (a reused pid is someone else)."""
+    return f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(3)}"[-80:]
 
 
-def run_once(job: str, key: str, work: Callable[[Session], str]) -> JobRun | None:
-    """Claim (job, key), run `work(session)` and commit. Returns the finished JobRun, or None
-    when another process already claimed that key. A failed run may be claimed again (the
-    claim is a conditional UPDATE, so only one retrier wins); a failure is re-raised."""
-    session = db.session
-    run = JobRun(job=job, key=key, owner=_owner())
+def _claim(session: Session, job: str, key: str, owner: str, lease: timedelta) -> int | None:
+    """The JobRun id if this owner now holds (job, key), else None. A new key is claimed by
+    insert; a failed run, or a running one whose lease ran out (its process died), by a
+    conditional UPDATE, so only one of several claimants wins."""
+    now = utcnow()
+    run = JobRun(job=job, key=key, owner=owner, lease_until=now + lease)
     try:
         session.add(run)
         session.commit()
+        return run.id
     except IntegrityError:
         session.rollback()
-        retried = session.execute(
-            update(JobRun).where(JobRun.job == job, JobRun.key == key, JobRun.status == "failed")
-            .values(status="running", owner=_owner(), started_at=utcnow(), detail="")
-        ).rowcount
-        session.commit()
-        if not retried:
-            return None
-        run = session.scalar(select(JobRun).where(JobRun.job == job, JobRun.key == key))
-        assert run is not None
-    try:
+    stale = session.execute(select(JobRun.id, JobRun.status, JobRun.owner).where(
+        JobRun.job == job, JobRun.key == key)).one_or_none()
+    taken = session.execute(
+        update(JobRun).where(JobRun.job == job, JobRun.key == key, or_(
+            JobRun.status == "failed",
+            and_(JobRun.status == "running",
+                 or_(JobRun.lease_until.is_(None), JobRun.lease_until < now))))
+        .values(status="running", owner=owner, started_at=now, finished_at=None,
+                lease_until=now + lease, detail="")).rowcount
+    session.commit()
+    if not taken or stale is None:
+        return None
+    if stale.status == "running":
+        log.warning("job %s %s: lease of %s ran out; taken over", job, key, stale.owner)
+    return int(stale.id)
+
+
+class _Heartbeat(threading.Thread):
+    """Pushes the claim's lease forward every third of its length, on its own connection,
+    until stopped. If the claim is no longer ours it stops and says so (`lost`)."""
+
+    def __init__(self, engine: Engine, run_id: int, owner: str, lease: timedelta) -> None:
+        super().__init__(name=f"job-heartbeat-{run_id}", daemon=True)
+        self.engine, self.run_id, self.owner, self.lease = engine, run_id, owner, lease
+        self.done = threading.Event()
+        self.lost = False
+
+    def run(self) -> None:
+        while not self.done.wait(self.lease.total_seconds() / 3):
+            try:
+                with self.engine.begin() as conn:
+                    beat = conn.execute(update(JobRun).where(
+                        JobRun.id == self.run_id, JobRun.owner == self.owner,
+                        JobRun.status == "running").values(lease_until=utcnow() + self.lease))
+                if beat.rowcount == 0:
+                    self.lost = True
+                    return
+            except SQLAlchemyError as err:  # one line; the next beat tries again
+                log.warning("job heartbeat %s failed: %s", self.run_id, err.__class__.__name__)
+
+
+def run_once(job: str, key: str, work: Callable[[Session], str],
+             lease_seconds: float | None = None) -> JobRun | None:
+    """Claim (job, key), run `work(session)` and commit. Returns the finished JobRun, or None
+    when another process holds that key (or finished it). A failed run, or one whose
+    process died (lease expired), may be claimed again; a failure is re-raised. The work
+    is one unit of work: a deadlock or serialisation failure runs it again (bounded)."""
+    session = db.session
+    seconds = lease_seconds or float(current_app.config.get("JOB_LEASE_SECONDS", 60))
+    lease, owner = timedelta(seconds=seconds), _owner()
+    run_id = _claim(session, job, key, owner, lease)
+    if run_id is None:
+        return None
+    heartbeat = _Heartbeat(db.engine, run_id, owner, lease)
+    heartbeat.start()
+
+    def work_and_finish() -> bool:
         detail = work(session)
-        run.status, run.detail, run.finished_at = "done", detail, utcnow()
-        session.commit()
+        return bool(session.execute(update(JobRun).where(
+            JobRun.id == run_id, JobRun.owner == owner).values(
+            status="done", detail=detail[:2000], finished_at=utcnow(), lease_until=None)
+        ).rowcount)
+
+    try:
+        still_ours = unit_of_work(session, work_and_finish, commit=lambda ours: ours,
+                                  attempts=int(current_app.config.get("DB_RETRY_ATTEMPTS", 3)))
     except Exception as exc:
-        session.rollback()
-        run.status, run.detail, run.finished_at = "failed", repr(exc)[:2000], utcnow()
+        session.execute(update(JobRun).where(JobRun.id == run_id, JobRun.owner == owner).values(
+            status="failed", detail=repr(exc)[:2000], finished_at=utcnow(), lease_until=None))
         session.commit()
         raise
-    return run
+    finally:
+        heartbeat.done.set()
+        heartbeat.join()
+    if not still_ours:  # the lease ran out and another process took over: its run counts
+        log.warning("job %s %s: claim lost before commit; work rolled back", job, key)
+        return None
+    return session.get(JobRun, run_id)
 
 
 def minute_key(now: datetime) -> str:
@@ -112,10 +183,7 @@ def scheduled_allocation_job(now: datetime | None = None, tz: str | None = None)
                 from shelter.services.allocation import run_allocation
             except ImportError as exc:  # intake's allocation service is not installed yet
                 raise RuntimeError("shelter.services.allocation is not available") from exc
-            from shelter.services.inventory import retry_lock_conflicts
-
-            run = retry_lock_conflicts(session, lambda: run_allocation(
-                session, night, city=city, user=None, kind="scheduled"))
+            run = run_allocation(session, night, city=city, user=None, kind="scheduled")
             return f"run {run.id}"
 
         if run_once("scheduled-allocation", f"{city}:{night.isoformat()}", work) is not None:

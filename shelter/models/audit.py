@@ -40,5 +40,7 @@ class JobRun(Base):
     status: Mapped[str] = mapped_column(String(20), default="running")
     detail: Mapped[str] = mapped_column(Text, default="")
     owner: Mapped[str] = mapped_column(String(80), default="")
+    # the claim holds until then; the running process's heartbeat pushes it forward
+    lease_until: Mapped[datetime | None]
 
     __table_args__ = (Index("uq_job_runs_job_key", "job", "key", unique=True),)

@@ -3,16 +3,11 @@
 Shared by intake's board, the partner portal/API (counts only) and reports."""
 from __future__ import annotations
 
-import random
-import time
 from collections import defaultdict
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
-from typing import TypeVar
 
 from sqlalchemy import select
-from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, contains_eager
 
 from shelter.models import Bed, GenderRule, Hold, Placement, Room, Site
@@ -123,32 +118,3 @@ def lock_sites(session: Session, *, site_ids: list[int] | None = None,
     if city is not None:
         stmt = stmt.where(Site.city == city)
     session.execute(stmt).all()
-
-
-# PostgreSQL's deadlock_detected and serialization_failure: the transaction was chosen as
-# the victim and rolled back; the same work may simply be done again.
-RETRYABLE_SQLSTATES = frozenset({"40P01", "40001"})
-LOCK_RETRIES = 3
-T = TypeVar("T")
-
-
-def is_lock_conflict(exc: BaseException) -> bool:
-    return getattr(getattr(exc, "orig", None), "sqlstate", None) in RETRYABLE_SQLSTATES
-
-
-def retry_lock_conflicts(session: Session, work: Callable[[], T],
-                         attempts: int = LOCK_RETRIES) -> T:
-    """`work()` (one unit of work that takes site locks), run again after a rollback when
-    PostgreSQL picked it as a deadlock or serialisation victim, at most `attempts` times in
-    all, so staff and partners get an answer instead of a 500. `work` must be safe to
-    repeat from the start of the transaction (the rollback undid all of it). Re-raises the
-    last conflict, and any other error at once."""
-    for attempt in range(1, attempts + 1):
-        try:
-            return work()
-        except DBAPIError as exc:
-            if attempt == attempts or not is_lock_conflict(exc):
-                raise
-            session.rollback()
-            time.sleep(random.uniform(0.02, 0.1) * attempt)  # let the winner finish first
-    raise AssertionError("unreachable")

@@ -20,6 +20,10 @@ Choices (fast enough for 90 nights in well under 3 minutes, outcomes from the da
   (input_json, result_json = need rule, comparison_json = first come). The placements stay
   as recorded; the run only feeds the what-if report. A night the core fails on is skipped
   with a line in the output. Only the last few nights: each takes several seconds to solve.
+- Batches: given a `checkpoint` (the command passes the session's commit), the import commits
+  after the sites, after the people, after each night and after every few nights' counts, so
+  no transaction holds SQLite's write lock for long and other requests keep being served.
+  Without it (tests) everything stays in the caller's one transaction.
 Raises ImportError_ (a ValueError) for a missing file, a bad row or an earlier import."""
 from __future__ import annotations
 
@@ -27,6 +31,7 @@ import csv
 import random
 import time
 from collections import defaultdict
+from collections.abc import Callable
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
@@ -34,7 +39,6 @@ from typing import Any
 from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
-import shelter
 from shelter.models import (
     AllocationRun, Assessment, Bed, BedOutage, GenderRule, NeedScheme, Person, Placement,
     Request, Room, Site, utcnow,
@@ -52,7 +56,10 @@ class ImportError_(ValueError):
 
 
 def default_csv() -> Path:
-    return Path(shelter.ROOT).parent / "shared" / "data" / CSV_NAME
+    """The copy shipped gzipped with the allocator package (one file for both importers)."""
+    from allocator.toronto import default_csv as packaged
+
+    return packaged()
 
 
 def _int(value: str) -> int:
@@ -65,8 +72,13 @@ def read_rows(path: Path, nights: int) -> tuple[list[date], dict[str, dict[str, 
     if not path.is_file():
         raise ImportError_(f"--csv: no such file: {path}")
     programs: dict[str, dict[str, Any]] = {}
-    with path.open(newline="", encoding="utf-8-sig") as fh:
-        rows = list(csv.DictReader(fh))
+    from allocator.toronto import open_csv
+
+    try:
+        with open_csv(path) as fh:
+            rows = list(csv.DictReader(fh))
+    except (OSError, UnicodeDecodeError) as err:
+        raise ImportError_(f"--csv: cannot read {path.name} ({err})") from err
     try:
         all_nights = sorted({date.fromisoformat(r["OCCUPANCY_DATE"][:10]) for r in rows})
     except (KeyError, ValueError) as err:
@@ -90,11 +102,17 @@ def read_rows(path: Path, nights: int) -> tuple[list[date], dict[str, dict[str, 
     return sorted(chosen), programs
 
 
+STATS_BATCH = 7  # nights counted per checkpoint
+
+
 def import_toronto(session: Session, path: Path, nights: int = 90, seed: int = 2024,
-                   allocate_last: int = 0) -> list[str]:
+                   allocate_last: int = 0,
+                   checkpoint: Callable[[], None] | None = None) -> list[str]:
     """Load the city, its people, requests and outcomes, run the core on the last
     `allocate_last` nights for the what-if report, then count the report aggregates.
-    Flushes only; the command commits."""
+    Flushes only, unless a `checkpoint` is given: it is called between batches (the
+    command passes db.session.commit; a failure half-way then keeps the committed batches)."""
+    commit = checkpoint or session.flush
     if nights < 1:
         raise ImportError_("--nights: give at least 1")
     if allocate_last < 0:
@@ -108,6 +126,7 @@ def import_toronto(session: Session, path: Path, nights: int = 90, seed: int = 2
         scheme = NeedScheme(version=1, factors=[], note="Toronto import")
         session.add(scheme)
         session.flush()
+    scheme_id = scheme.id
     first = night_list[0]
     beds_of: dict[str, list[Bed]] = {}
     for pid, p in programs.items():
@@ -123,18 +142,22 @@ def import_toronto(session: Session, path: Path, nights: int = 90, seed: int = 2
         beds_of[pid] = room.beds
         p["site"] = site
     session.flush()
+    # plain ids from here on: a checkpoint's commit expires the ORM objects
+    bed_ids = {pid: [b.id for b in beds] for pid, beds in beds_of.items()}
+    site_ids = {pid: p["site"].id for pid, p in programs.items()}
+    commit()
 
     outages, people_rows, demand_plan = [], [], {}
     for pid, p in programs.items():
         caps = [p["nights"].get(n, (0, 0, 0))[0] for n in night_list]
-        for k, bed in enumerate(beds_of[pid]):  # beds above a night's capacity are out
+        for k, bed_id in enumerate(bed_ids[pid]):  # beds above a night's capacity are out
             start = None
             for n, cap in zip(night_list + [None], caps + [None]):  # type: ignore[operator]
                 out = n is not None and cap <= k
                 if out and start is None:
                     start = n
                 if not out and start is not None:
-                    outages.append({"bed_id": bed.id, "reason": "not in service (import)",
+                    outages.append({"bed_id": bed_id, "reason": "not in service (import)",
                                     "starts_on": start, "ends_on": n - timedelta(days=1) if n else night_list[-1]})
                     start = None
         plan = {}
@@ -153,11 +176,12 @@ def import_toronto(session: Session, path: Path, nights: int = 90, seed: int = 2
             select(Person.id, Person.phone).where(Person.phone.like("tor:%")).order_by(Person.id)):
         pool_of[phone[4:]].append(person_id)
     session.execute(insert(Assessment), [
-        {"person_id": i, "scheme_id": scheme.id, "answers": {}, "parts": [],
+        {"person_id": i, "scheme_id": scheme_id, "answers": {}, "parts": [],
          "need": min(100, sum(pts for pts in (30, 25, 20, 15, 10) if rng.random() < 0.3))}
         for ids in pool_of.values() for i in ids])
     assessment_of = dict(session.execute(select(Assessment.person_id, Assessment.id).where(
         Assessment.person_id.in_(select(Person.id).where(Person.phone.like("tor:%"))))).all())
+    commit()
     placed = away = 0
     for night in night_list:
         requests, placements = [], []
@@ -166,7 +190,7 @@ def import_toronto(session: Session, path: Path, nights: int = 90, seed: int = 2
             if night not in plan:
                 continue
             occ, demand = plan[night]
-            site_id, beds = programs[pid]["site"].id, beds_of[pid]
+            site_id, beds = site_ids[pid], bed_ids[pid]
             for k, person_id in enumerate(pool_of[pid][:demand]):
                 arrival += 1
                 ok = k < occ
@@ -179,23 +203,29 @@ def import_toronto(session: Session, path: Path, nights: int = 90, seed: int = 2
                                  "turnaway_explanation": None if ok else
                                  "Every bed you could use was taken."})
                 if ok:
-                    placements.append({"person_id": person_id, "bed_id": beds[k].id,
+                    placements.append({"person_id": person_id, "bed_id": beds[k],
                                        "night": night, "status": "checked_in"})
         session.execute(insert(Request), requests)
         session.execute(insert(Placement), placements)
         placed += len(placements)
         away += len(requests) - len(placements)
+        commit()
     run_lines = allocate_nights(session, night_list[len(night_list) - allocate_last:]
-                                if allocate_last else [])
-    refresh_stats(session, night_list)
-    return [*run_lines, f"Toronto: {len(programs)} programs, {sum(len(b) for b in beds_of.values())} beds, "
+                                if allocate_last else [], checkpoint=commit)
+    for i in range(0, len(night_list), STATS_BATCH):
+        refresh_stats(session, night_list[i:i + STATS_BATCH])
+        commit()
+    return [*run_lines, f"Toronto: {len(programs)} programs, {sum(len(b) for b in bed_ids.values())} beds, "
             f"{len(people_rows)} people, {len(night_list)} nights, {placed} placements, "
             f"{away} turn-aways"]
 
 
-def allocate_nights(session: Session, night_list: list[date]) -> list[str]:
+def allocate_nights(session: Session, night_list: list[date],
+                    checkpoint: Callable[[], None] | None = None) -> list[str]:
     """Store a confirmed AllocationRun (need rule, first come beside it) per night; one
-    output line per night. A night the core refuses or fails on is skipped, not fatal."""
+    output line per night. A night the core refuses or fails on is skipped, not fatal.
+    `checkpoint` (if given) ends the transaction before each solve and after each run."""
+    commit = checkpoint or session.flush
     from allocator import InputError, Night, solve
 
     from shelter.services.night_input import build_night
@@ -203,6 +233,7 @@ def allocate_nights(session: Session, night_list: list[date]) -> list[str]:
     lines = []
     for night in night_list:
         data, _ = build_night(session, night, CITY)
+        commit()  # no lock held while the core solves
         started = time.perf_counter()
         try:
             need = solve(Night.from_json(data), rule="need", time_limit=SOLVE_SECONDS).to_json()
@@ -216,6 +247,7 @@ def allocate_nights(session: Session, night_list: list[date]) -> list[str]:
             night=night, city=CITY, rule="need", kind="import", solver_status=need["status"],
             solve_seconds=seconds, total_seconds=seconds, input_json=data, result_json=need,
             comparison_json=queue, confirmed_at=utcnow()))
+        commit()
         lines.append(f"{night}: what-if run stored ({len(need['assignments'])} placed by need, "
                      f"{len(queue['assignments'])} by first come)")
     session.flush()

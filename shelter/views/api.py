@@ -17,7 +17,6 @@ from shelter.extensions import db
 from shelter.forms.api import ApiInputError, parse_hold, parse_night
 from shelter.models import Hold
 from shelter.services import audit
-from shelter.services.inventory import retry_lock_conflicts
 from shelter.services.prebooking import (
     BookingInputError, BookingRequest, HoldConflict, HoldRefused, book_hold, cancel_hold, get_hold,
 
@@ -120,7 +119,7 @@ def create_hold():  # type: ignore[no-untyped-def]
     booking = BookingRequest(organisation_id=g.actor.organisation_id, night=data["night"],
                              person=data["person"], site_id=site_id, needs=data["needs"])
     try:
-        hold = retry_lock_conflicts(db.session, lambda: book_hold(db.session, booking, g.actor))
+        hold = book_hold(db.session, booking, g.actor)
     except BookingInputError as exc:
         return _unprocessable([{"field": exc.field, "reason": exc.reason}])
     except HoldRefused as refusal:

@@ -22,7 +22,6 @@ from shelter.services import intake as intake_svc
 from shelter import clock
 from shelter.clock import tonight
 from shelter.services import placements as changes
-from shelter.services.inventory import retry_lock_conflicts
 
 bp = Blueprint("intake", __name__)
 STAFF = (Role.INTAKE, Role.MANAGER, Role.ADMIN)
@@ -78,8 +77,8 @@ def allocate():  # type: ignore[no-untyped-def]
     if not ButtonForm().validate_on_submit():
         abort(400)
     try:
-        run = retry_lock_conflicts(db.session, lambda: alloc.run_allocation(
-            db.session, night, city=_city(), user=current_user, kind=None, allow_empty=False))
+        run = alloc.run_allocation(db.session, night, city=_city(), user=current_user, kind=None,
+                                   allow_empty=False)
     except alloc.AllocationError as err:
         flash(str(err), "error")
         return redirect(_board_url(night))
@@ -145,8 +144,7 @@ def override(run_id: int, person_id: int):  # type: ignore[no-untyped-def]
             to_bed = None if form.bed.data == "none" else int(form.bed.data)
             try:
                 change = alloc.Change(run, person_id, to_bed, form.reason.data)
-                retry_lock_conflicts(db.session, lambda: alloc.override_placement(
-                    db.session, change, current_user))
+                alloc.override_placement(db.session, change, current_user)
             except alloc.OverrideRefused as err:
                 target = form.reason if err.field == "reason" else form.bed
                 target.errors.extend(err.problems)

@@ -18,7 +18,6 @@ from shelter.extensions import db
 from shelter.forms.partners import GENDER_LABELS, BookingForm, CancelForm
 from shelter.models import Gender, Hold, Role
 from shelter.services import audit
-from shelter.services.inventory import retry_lock_conflicts
 from shelter.services.prebooking import (
     BOOKING_DAYS, BookingInputError, BookingRequest, HoldConflict, HoldRefused, PersonSpec,
     book_hold, cancel_hold, get_hold,
@@ -92,8 +91,7 @@ def book():  # type: ignore[no-untyped-def]
             site_id=int(form.site.data) if form.site.data else None,
             needs=list(form.needs.data or []), note=(form.note.data or "").strip())
         try:
-            hold = retry_lock_conflicts(
-                db.session, lambda: book_hold(db.session, booking, current_user))
+            hold = book_hold(db.session, booking, current_user)
         except BookingInputError as exc:
             target = {"night": form.night, "site": form.site}.get(exc.field, form.person)
             target.errors = [*target.errors, exc.reason]

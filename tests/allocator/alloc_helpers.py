@@ -1,6 +1,7 @@
 """Shared helpers for the allocator tests (a unique module name: tests/shelter has its own).
 
-Small factories for hand-built nights; the shared spec folder sits beside the checkout."""
+Small factories for hand-built nights. SPEC is the allocation contract's copy kept with the
+tests (spec/: allocation.md, the worked example and the schemas), so a clone alone runs them."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from typing import Any
 
 from allocator import Night, Result
 
-SPEC = Path(__file__).resolve().parents[2].parent / "shared" / "spec"
+SPEC = Path(__file__).resolve().parent / "spec"
 
 
 def make_night(beds: list[Any], requests: list[Any], **extra: Any) -> Night:

@@ -15,7 +15,7 @@ from shelter.services import allocation as alloc
 from shelter.services import cold
 from shelter.services import rules
 from tests.shelter.conftest import login
-from tests.shelter.intake_factories import NIGHT, add_room, ask, beds_of
+from tests.shelter.intake_factories import NIGHT, add_room, ask
 
 CITY = "Bergen"
 COLD = NIGHT + timedelta(days=1)

@@ -19,6 +19,7 @@ from tests.shelter.conftest import login, new_client
 
 METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
 API_PUBLIC = {"api.openapi"}  # the API's description is public; everything else needs a token
+HEALTH = ("health.",)  # /healthz and /readyz: public, no personal data (test_ops_health.py)
 NOT_FOR_PARTNERS = ("intake", "people", "reports", "admin")
 NOT_FOR_INTAKE = ("admin", "reports")
 
@@ -83,7 +84,7 @@ def _call(client: Any, method: str, url: str, **kw: Any) -> Any:
 def test_anonymous_users_are_sent_to_login_on_every_non_public_route(app, client, ids):
     checked = 0
     for endpoint, method, url in _routes(app, ids):
-        if endpoint == "public.login" or endpoint.startswith("api."):
+        if endpoint == "public.login" or endpoint.startswith(("api.", *HEALTH)):
             continue
         r = _call(client, method, url)
         if endpoint == "public.index":

@@ -200,10 +200,10 @@ def _no_held_bed_placed_for_someone_else() -> None:
 @pytest.mark.postgres
 def test_a_deadlock_victim_is_retried_and_both_units_of_work_complete(tmp_path):
     """Two units of work that lock two sites in opposite orders (what lock_sites prevents)
-    really deadlock; PostgreSQL aborts one, retry_lock_conflicts runs it again, and both
+    really deadlock; PostgreSQL aborts one, the unit of work runs it again, and both
     finish. Without the retry one of them would fail."""
+    from shelter.database import unit_of_work
     from shelter.models import Site
-    from shelter.services.inventory import retry_lock_conflicts
 
     url = fresh_database_url("postgresql", tmp_path, "locks")
     app = build_app(url)
@@ -228,8 +228,7 @@ def test_a_deadlock_victim_is_retried_and_both_units_of_work_complete(tmp_path):
         def unit(me: int, order: list[int]) -> None:
             with app.app_context():
                 try:
-                    retry_lock_conflicts(db.session, lambda: work(me, order))
-                    db.session.commit()
+                    unit_of_work(db.session, lambda: work(me, order))
                     done.append(me)
                 except Exception as exc:
                     failed.append(repr(exc)[:200])
@@ -249,23 +248,3 @@ def test_a_deadlock_victim_is_retried_and_both_units_of_work_complete(tmp_path):
             db.engine.dispose()
     time.sleep(1.5)
     assert _deadlocks(url) - before == 1
-
-
-def test_other_database_errors_are_not_retried(db):
-    """Only deadlock and serialisation failures are retried: a broken unique key (here two
-    sites with one code) is raised at once, after a single attempt."""
-    from sqlalchemy.exc import IntegrityError
-
-    from shelter.services.inventory import retry_lock_conflicts
-
-    add_site(db.session, "strax")
-    attempts = []
-
-    def work() -> None:
-        attempts.append(1)
-        with db.session.begin_nested():
-            add_site(db.session, "strax")
-
-    with pytest.raises(IntegrityError):
-        retry_lock_conflicts(db.session, work)
-    assert len(attempts) == 1
