@@ -7,6 +7,7 @@ from datetime import date
 from typing import Any
 
 from shelter.models import Gender
+from shelter.services.people import birth_year_problem
 from shelter.services.prebooking import PersonSpec
 
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
@@ -75,9 +76,10 @@ def parse_hold(body: Any, *, features: list[str], current_year: int) -> dict[str
                 e["field"] in ("person.name", "person.alias") for e in errors):
             errors.append({"field": "person.name", "reason": "give a name, an alias or a ref"})
         year = person.get("birth_year")
-        if year is not None and (type(year) is not int or not 1900 <= year <= current_year):
-            errors.append({"field": "person.birth_year",
-                           "reason": f"a whole year from 1900 to {current_year}"})
+        problem = ("must be a whole year" if year is not None and type(year) is not int
+                   else birth_year_problem(year, current_year))
+        if problem:
+            errors.append({"field": "person.birth_year", "reason": problem})
         else:
             spec.birth_year = year
         gender = person.get("gender")

@@ -9,6 +9,7 @@ from wtforms.validators import DataRequired, Length, Optional
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from shelter.models import Gender, OrganisationPerson, Site
+from shelter.services.people import birth_year_problem
 
 GENDER_LABELS = {Gender.WOMAN: "Woman", Gender.MAN: "Man", Gender.NONBINARY: "Non-binary",
                  Gender.UNKNOWN: "Not known / prefers not to say"}
@@ -55,8 +56,8 @@ class BookingForm(FlaskForm):
                 self.gender.errors.append("Choose a gender (or 'not known').")
                 ok = False
         year = self.birth_year.data
-        if year is not None and not 1900 <= year <= self.current_year:
-            self.birth_year.errors.append(f"A year from 1900 to {self.current_year}.")
+        if problem := birth_year_problem(year, self.current_year):
+            self.birth_year.errors.append(problem)
             ok = False
         return ok
 

@@ -11,7 +11,7 @@ from wtforms import (
     BooleanField, DateField, FieldList, Form, FormField, HiddenField, IntegerField,
     RadioField, SelectField, SelectMultipleField, StringField, TextAreaField,
 )
-from wtforms.validators import NumberRange, Optional, Length, ValidationError
+from wtforms.validators import InputRequired, Length, NumberRange, Optional, ValidationError
 from wtforms.fields.choices import SelectChoice
 from wtforms.widgets import CheckboxInput, ListWidget
 
@@ -26,7 +26,9 @@ def options(pairs: list[tuple[str, str]]) -> list[SelectChoice]:
     return [SelectChoice(value, label) for value, label in pairs]
 
 
-GENDERS = [(g.value, g.value.title() if g is not Gender.NONBINARY else "Nonbinary") for g in Gender]
+# The person form asks: no default hides the answer; "unknown" is stored for "prefers not to say".
+GENDER_CHOICES = [(Gender.WOMAN.value, "Woman"), (Gender.MAN.value, "Man"),
+                  (Gender.NONBINARY.value, "Nonbinary"), (Gender.UNKNOWN.value, "Prefers not to say")]
 SOURCES = [(RequestSource.WALK_IN.value, "Walk-in"), (RequestSource.PHONE.value, "Phone"),
            (RequestSource.PARTNER.value, "Partner referral")]
 
@@ -47,7 +49,8 @@ class PersonForm(FlaskForm):
     birth_year = IntegerField("Birth year", validators=[Optional()])
     age = IntegerField("Age",
                        validators=[Optional(), NumberRange(min=0, max=110, message="Age must be 0-110.")])
-    gender = SelectField("Gender", choices=options(GENDERS), default=Gender.UNKNOWN.value)
+    gender = SelectField("Gender", choices=options([("", "Choose…")] + GENDER_CHOICES),
+                         validators=[InputRequired(message="Ask the person, or choose 'prefers not to say'.")])
     phone = StringField("Phone (optional)", validators=[Optional(), Length(max=40)])
     needs = bed_needs_field("Standing bed needs")
     confirm_duplicate = BooleanField("This is a different person: create anyway")
@@ -59,6 +62,17 @@ class PersonForm(FlaskForm):
         if self.age.data is not None:
             return this_year - int(self.age.data)
         return None
+
+
+class PersonEditForm(PersonForm):
+    """Correcting a record: the same fields as a new person, birth year only (no age)."""
+
+
+class WithdrawForm(FlaskForm):
+    reason = SelectField("Why", default="left", choices=options([
+        ("left", "Left before getting a bed"), ("bed_elsewhere", "Got a bed elsewhere"),
+        ("other", "Other")]))
+    note = StringField("Note", validators=[Optional(), Length(max=200)])
 
 
 class RequestForm(FlaskForm):

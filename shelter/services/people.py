@@ -14,14 +14,16 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, joinedload
 
+from shelter import clock
 from shelter.config import instance_city
 from shelter.models import (
-    Assessment, Gender, KeepApart, Person, Placement, Request, RequestSource, RequestStatus,
-    Restriction, Room, Site, User, utcnow,
+    Assessment, Gender, HoldStatus, KeepApart, Person, Placement, PlacementStatus, Request,
+    RequestSource, RequestStatus, Restriction, Room, Site, User, utcnow,
 )
 from shelter.models.sites import Bed
 from shelter.services import audit
 from shelter.services.assessment import latest_assessment
+from shelter.services.prebooking import end_hold
 from shelter.services.safety import current_bans, current_keep_aparts
 
 # Bed features a person can need (a subset of the features admins give beds).
@@ -138,33 +140,78 @@ def find_likely_duplicates(session: Session, name: str | None, alias: str | None
     return list(session.scalars(select(Person).where(Person.id.in_(ids[:10])).order_by(Person.id)))
 
 
+OLDEST_AGE = 110  # a birth year more than this many years ago is a typing error
+
+
+def birth_year_problem(year: int | None, this_year: int | None = None) -> str | None:
+    """The one birth-year rule (intake, partner web form, API): not in the future and not
+    over OLDEST_AGE years ago. None when the year is fine or not given."""
+    now = this_year or clock.tonight().year
+    if year is not None and not (now - OLDEST_AGE <= year <= now):
+        return f"Birth year must be between {now - OLDEST_AGE} and {now}."
+    return None
+
+
+def _check_person(errors: dict[str, str], name: str | None, alias: str | None,
+                  refused_name: bool, birth_year: int | None, gender: Gender | str,
+                  needs: list[str] | None, this_year: int | None) -> None:
+    if refused_name:
+        if not alias:
+            errors["alias"] = "They refused to give a name: give an alias so staff can find them."
+    elif not name and not alias:
+        errors["name"] = "Give a name or an alias (or tick 'refused to give a name')."
+    if problem := birth_year_problem(birth_year, this_year):
+        errors["birth_year"] = problem
+    unknown = set(needs or []) - BED_FEATURES.keys()
+    if unknown:
+        errors["needs"] = f"Unknown bed need: {', '.join(sorted(unknown))}."
+    try:
+        Gender(gender)
+    except ValueError:
+        errors["gender"] = "Choose woman, man, nonbinary or 'prefers not to say'."
+
+
+def update_person(session: Session, person: Person, *, name: str | None, alias: str | None,
+                  refused_name: bool, birth_year: int | None, gender: Gender | str,
+                  phone: str | None, needs: list[str] | None, user: User | None) -> list[str]:
+    """Correct a person's record. Each changed field is audited with its old and new value
+    (staff and admins only read the audit trail). Returns the changes ("field: old -> new").
+    Raises PeopleError naming each bad field; nothing is changed then."""
+    name = None if refused_name else ((name or "").strip() or None)
+    alias = (alias or "").strip() or None
+    errors: dict[str, str] = {}
+    _check_person(errors, name, alias, refused_name, birth_year, gender, needs, None)
+    if errors:
+        raise PeopleError(errors)
+    new = {"name": name, "alias": alias, "refused_name": bool(refused_name),
+           "birth_year": birth_year, "gender": Gender(gender),
+           "phone": (phone or "").strip() or None, "needs": sorted(needs or [])}
+    changes = []
+    for key, value in new.items():
+        old = getattr(person, key)
+        if old != value:
+            shown = [v.value if isinstance(v, Gender) else v for v in (old, value)]
+            changes.append(f"{key}: {shown[0]!r} -> {shown[1]!r}")
+            setattr(person, key, value)
+    if changes:
+        session.flush()
+        audit.record(session, user, "update", person.id, "; ".join(changes))
+    return changes
+
+
 def create_person(session: Session, *, name: str | None, alias: str | None, refused_name: bool,
                   birth_year: int | None, gender: Gender | str, phone: str | None = None,
                   needs: list[str] | None = None, user: User | None,
                   confirm_duplicate: bool = False, this_year: int | None = None) -> Person:
     """Create a person (audited). Raises PeopleError for missing/contradictory input and
     LikelyDuplicate when a similar person exists and `confirm_duplicate` is false."""
-    name = (name or "").strip() or None
+    name = None if refused_name else ((name or "").strip() or None)
     alias = (alias or "").strip() or None
     errors: dict[str, str] = {}
-    if refused_name:
-        name = None
-        if not alias:
-            errors["alias"] = "They refused to give a name: give an alias so staff can find them."
-    elif not name and not alias:
-        errors["name"] = "Give a name or an alias (or tick 'refused to give a name')."
-    year_now = this_year or utcnow().year
-    if birth_year is not None and not (year_now - 110 <= birth_year <= year_now):
-        errors["birth_year"] = f"Birth year must be between {year_now - 110} and {year_now}."
-    unknown = set(needs or []) - BED_FEATURES.keys()
-    if unknown:
-        errors["needs"] = f"Unknown bed need: {', '.join(sorted(unknown))}."
-    try:
-        gender = Gender(gender)
-    except ValueError:
-        errors["gender"] = "Choose woman, man, nonbinary or unknown."
+    _check_person(errors, name, alias, refused_name, birth_year, gender, needs, this_year)
     if errors:
         raise PeopleError(errors)
+    gender = Gender(gender)
     if not confirm_duplicate:
         candidates = find_likely_duplicates(session, name, alias, birth_year)
         if candidates:
@@ -287,3 +334,39 @@ def register_request(session: Session, person: Person, night: date, *, source: R
 def _already(existing: Request) -> str:
     return (f"Already registered for this night (queue number {existing.arrival}, "
             f"{existing.status.value.replace('_', ' ')}). No second request is needed.")
+
+
+WITHDRAW_REASONS = {"left": "Left before getting a bed", "bed_elsewhere": "Got a bed elsewhere",
+                    "other": "Other"}
+
+
+def withdraw_request(session: Session, person_id: int, night: date, *, reason: str, note: str,
+                     user: User | None) -> Request:
+    """The person no longer asks for a bed tonight: the request is withdrawn (kept, with the
+    reason, for the reports), a proposed or confirmed bed goes back to the pool and a
+    partner's hold behind it is released. Raises PeopleError: no open request, an unknown
+    reason, 'other' without a note, or the person already checked in (release the bed on
+    the board instead). Audited."""
+    req = open_request(session, person_id, night)
+    if req is None:
+        raise PeopleError({"request": "This person has no open request tonight."})
+    if reason not in WITHDRAW_REASONS:
+        raise PeopleError({"reason": "Choose why the request is withdrawn."})
+    if reason == "other" and not (note or "").strip():
+        raise PeopleError({"note": "Say why (a few words)."})
+    placement = session.scalar(select(Placement).where(
+        Placement.person_id == person_id, Placement.night == night, Placement.is_active))
+    if placement is not None and placement.status == PlacementStatus.CHECKED_IN:
+        raise PeopleError({"request": "The person is checked in: release the bed on the board "
+                                      "instead."})
+    now = utcnow()
+    if placement is not None:
+        placement.status, placement.ended_at = PlacementStatus.RELEASED, now
+    if req.hold_id is not None and req.hold is not None and req.hold.status == HoldStatus.HELD:
+        end_hold(session, req.hold_id, HoldStatus.RELEASED, now)
+    req.status = RequestStatus.WITHDRAWN
+    why = WITHDRAW_REASONS[reason] + (f": {note.strip()}" if (note or "").strip() else "")
+    req.note = (req.note + "\n" if req.note else "") + f"Withdrawn: {why}"
+    session.flush()
+    audit.record(session, user, "withdraw", person_id, f"request {req.id} for {night}: {why}")
+    return req

@@ -14,8 +14,8 @@ from shelter.auth import STAFF_ROLES, roles_required
 from shelter.config import instance_city
 from shelter.extensions import db
 from shelter.forms.people import (
-    BanForm, KeepApartForm, PersonForm, RequestForm, ReviewForm, SchemeForm, answers_from,
-    apply_errors,
+    BanForm, KeepApartForm, PersonEditForm, PersonForm, RequestForm, ReviewForm, SchemeForm,
+    WithdrawForm, answers_from, apply_errors,
     assessment_form, options,
 )
 from shelter.models import Assessment, NeedScheme, Person, Role, Site
@@ -90,11 +90,53 @@ def show(person_id: int):  # type: ignore[no-untyped-def]
     if record is None:
         abort(404)
     return render_template("people/show.html", r=record, night=night, p=record.person,
-                           reuse_days=_reuse_days())
+                           reuse_days=_reuse_days(), withdraw_form=WithdrawForm(formdata=None))
 
 
 def _reuse_days() -> int:
     return int(current_app.config.get("ASSESSMENT_REUSE_DAYS", 7))
+
+
+@bp.route("/<int:person_id>/edit", methods=["GET", "POST"])
+@roles_required(*STAFF_ROLES)
+def edit_person(person_id: int):  # type: ignore[no-untyped-def]
+    """Correct a person's record (a wrong name, gender or birth year); changes are audited
+    with the old and new values."""
+    person = db.get_or_404(Person, person_id)
+    form = PersonEditForm(obj=person)
+    if form.validate_on_submit():
+        try:
+            changes = people_svc.update_person(
+                db.session, person, name=form.name.data, alias=form.alias.data,
+                refused_name=form.refused_name.data, birth_year=form.birth_year.data,
+                gender=form.gender.data, phone=form.phone.data, needs=form.needs.data,
+                user=current_user)
+        except people_svc.PeopleError as err:
+            apply_errors(form, err.errors)
+        else:
+            flash(f"Saved {person.display_name}: {len(changes)} change(s)." if changes
+                  else "Nothing changed.", "success")
+            return redirect(url_for("people.show", person_id=person.id))
+    audit.record(db.session, None, "view", person.id, "edit form")
+    return render_template("people/edit.html", form=form, p=person), _status(form.errors)
+
+
+@bp.post("/<int:person_id>/withdraw")
+@roles_required(*STAFF_ROLES)
+def withdraw(person_id: int):  # type: ignore[no-untyped-def]
+    person = db.get_or_404(Person, person_id)
+    form = WithdrawForm()
+    if not form.validate_on_submit():
+        flash("Choose why the request is withdrawn.", "warning")
+        return redirect(url_for("people.show", person_id=person.id))
+    try:
+        people_svc.withdraw_request(db.session, person.id, clock.tonight(), reason=form.reason.data,
+                                    note=form.note.data or "", user=current_user)
+    except people_svc.PeopleError as err:
+        flash(" ".join(err.errors.values()), "warning")
+    else:
+        flash(f"{person.display_name}'s request for tonight is withdrawn.", "success")
+    return redirect(url_for("people.show", person_id=person.id))
 
 
 @bp.route("/<int:person_id>/request", methods=["GET", "POST"])

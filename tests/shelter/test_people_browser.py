@@ -85,6 +85,7 @@ def test_person_assess_request_ban_and_scheme(browser, live):
     page.goto(f"{live.url}/people/new")
     page.get_by_label("Name", exact=True).fill("kári nordmann")
     page.get_by_label("Birth year").fill("2005")
+    page.select_option("#gender", "woman")
     page.click("#create-person")
     assert "Likely duplicate" in page.locator(".duplicate-warning").inner_text()
     screenshot(page, "people-duplicate")

@@ -249,3 +249,72 @@ def test_only_admins_see_the_link_to_a_persons_audit_trail(client, db, make_user
     login(client, admin)
     html = client.get(f"/people/{person.id}").get_data(as_text=True)
     assert f'href="/admin/people/{person.id}/audit"' in html
+
+
+# --- correcting the record, withdrawing, asking the gender --------------------------------
+
+def test_correcting_a_person_audits_old_and_new_values(client, db, staff):
+    p = _person(db, "Ola Nordmann", tonight().year - 30, gender=Gender.MAN)
+    page = client.get(f"/people/{p.id}/edit")
+    assert page.status_code == 200 and 'value="Ola Nordmann"' in page.get_data(as_text=True)
+    bad = client.post(f"/people/{p.id}/edit", data={"name": "Ola", "gender": "man",
+                                                     "birth_year": str(tonight().year + 1)})
+    assert bad.status_code == 422 and 'id="birth_year-error"' in bad.get_data(as_text=True)
+    assert p.name == "Ola Nordmann"
+    done = client.post(f"/people/{p.id}/edit", data={
+        "name": "Ola Normann", "gender": "nonbinary", "birth_year": str(tonight().year - 31)})
+    assert done.status_code == 302
+    assert (p.name, p.gender.value, p.birth_year) == ("Ola Normann", "nonbinary", tonight().year - 31)
+    detail = db.session.scalar(select(AuditEvent.detail).where(
+        AuditEvent.person_id == p.id, AuditEvent.action == "update"))
+    assert "name: 'Ola Nordmann' -> 'Ola Normann'" in detail and "gender: 'man' -> 'nonbinary'" in detail
+
+
+def test_birth_year_bounds_are_the_same_for_intake_partners_and_the_api():
+    from shelter.forms.api import parse_hold
+    from shelter.services.people import OLDEST_AGE, birth_year_problem
+
+    year = 2026
+    assert birth_year_problem(year, year) is None and birth_year_problem(year - OLDEST_AGE, year) is None
+    assert birth_year_problem(year + 1, year) and birth_year_problem(year - OLDEST_AGE - 1, year)
+    for bad in (year + 1, year - OLDEST_AGE - 1):
+        body = {"night": "2026-12-03", "person": {"name": "X", "gender": "man", "birth_year": bad}}
+        try:
+            parse_hold(body, features=[], current_year=year)
+        except Exception as exc:  # ApiInputError
+            assert any(e["field"] == "person.birth_year" for e in exc.errors)
+        else:
+            raise AssertionError(f"{bad} accepted by the API")
+
+
+def test_the_form_asks_for_the_gender_with_prefers_not_to_say(client, db, staff):
+    page = client.get("/people/new").get_data(as_text=True)
+    gender = page.split('id="gender"')[1].split("</select>")[0]
+    assert '<option value="unknown">Prefers not to say</option>' in gender, gender
+    assert "selected" not in gender  # no answer is pre-filled
+    missing = client.post("/people/new", data={"name": "Kim"})
+    assert missing.status_code == 422 and 'id="gender-error"' in missing.get_data(as_text=True)
+    ok = client.post("/people/new", data={"name": "Kim", "gender": "unknown"})
+    assert ok.status_code == 302
+
+
+def test_withdrawing_tonights_request_frees_the_bed(client, db, staff, make_site):
+    from shelter.models import Placement, PlacementStatus, RequestStatus
+    from shelter.services import allocation as alloc
+
+    make_site("strax", beds=1)
+    p = _person(db, "Per", tonight().year - 40, gender=Gender.MAN)
+    client.post(f"/people/{p.id}/request", data={"source": "walk_in"})
+    alloc.confirm_run(db.session, alloc.run_allocation(db.session, tonight(), city="Bergen",
+                                                       user=None), None)
+    placement = db.session.scalar(select(Placement).where(Placement.person_id == p.id))
+    assert placement.status == PlacementStatus.CONFIRMED
+    refused = client.post(f"/people/{p.id}/withdraw", data={"reason": "other", "note": ""})
+    assert refused.status_code == 302 and placement.status == PlacementStatus.CONFIRMED
+    done = client.post(f"/people/{p.id}/withdraw", data={"reason": "bed_elsewhere"})
+    assert done.status_code == 302
+    assert placement.status == PlacementStatus.RELEASED
+    req = db.session.scalar(select(Request).where(Request.person_id == p.id))
+    assert req.status == RequestStatus.WITHDRAWN and "Got a bed elsewhere" in req.note
+    assert db.session.scalar(select(AuditEvent).where(AuditEvent.action == "withdraw",
+                                                      AuditEvent.person_id == p.id))
