@@ -169,7 +169,7 @@ def turn_aways(prep: Prepared, bed_of: dict[str, str], rule: str) -> list[TurnAw
                 held[c.index] += 1
             else:
                 occupant_needs[c.index].add(req[person_in[b]].need)
-    summary: dict[int, tuple] = {}  # per eligible-class tuple (cached per person by Layout)
+    summary: dict[tuple[int, frozenset[str]], tuple] = {}  # per eligibility (a value)
     out: list[TurnAway] = []
     for request in night.requests:
         if request.person in bed_of:
@@ -178,9 +178,10 @@ def turn_aways(prep: Prepared, bed_of: dict[str, str], rule: str) -> list[TurnAw
         if not classes:
             out.append(TurnAway(request.person, "no_eligible_bed", _no_bed(night, layout, request)))
             continue
-        found = summary.get(id(classes))
+        eligibility = layout.eligibility(request)
+        found = summary.get(eligibility)
         if found is None:
-            found = summary[id(classes)] = (
+            found = summary[eligibility] = (
                 {layout.classes[c].site for c in classes if free[c]},
                 sum(len(layout.classes[c].beds) for c in classes),
                 sum(held[c] for c in classes),

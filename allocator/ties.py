@@ -1,7 +1,12 @@
 """Stage 2 of the need rule: levels 3-5 with the level 1-2 counts held fixed.
 
-See :mod:`allocator.model` for why fixing the number placed per (need, nights) key keeps levels
-1-2 optimal, and for what is exact here. The costs are a mixed-radix integer per placement:
+Stage 1 (:mod:`allocator.model`) hands over a :class:`~allocator.model.Stage1Optimum`: a
+placement and its placed count per priority key. Stage 2 is one min-cost flow in which exactly
+that many people of each key are placed (source -> key node with exactly that capacity), so
+levels 1-2 cannot change; among such placements it maximises, lexicographically, people in
+their own ``last_bed``, then people at their last bed's site, then people at a preferred site
+(exact: the weights are mixed-radix integers sized from the counts), and then favours earlier
+arrivals with a weight linear in queue position:
 
     cost = -(U * A + queue weight)
     U    = continuity * (W + 1) + wish       continuity: X for the last bed, 1 for its site
@@ -10,22 +15,51 @@ See :mod:`allocator.model` for why fixing the number placed per (need, nights) k
     A    = placed * Q + 1                                            (wishes dominate the queue)
 
 where Q is the queue weight of the earliest arrival (linear in queue position, reduced only when
-the product would leave int64).
+the product would leave int64 for the graph's actual node count).
+
+Level 5 is exact among people interchangeable for levels 1-4 (same access, need and nights, no
+continuity or wish in play): the earliest arrivals of such a group are the ones placed. Across
+different groups it is the linear queue weight, not a strict lexicographic order.
+
+If stage 2 puts a keep-apart pair together, the pair is split in a way that keeps the stage-1
+placement feasible (so the fixed counts stay reachable) and stage 2 is solved again: first by
+keeping one partner out of the shared site, then by pinning clashing partners to their stage-1
+sites, and in a third and last round by pinning everyone with a partner to their stage-1 site
+(or out, if stage 1 left them out), which cannot clash. Levels 1-2 stay exact; levels 3-5 are
+then best-found rather than proven.
 """
 
 from __future__ import annotations
 
 import time
 from collections import Counter
-from typing import TYPE_CHECKING, Iterable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from allocator.flowgraph import SOURCE, FlowGraph
+from allocator.flowgraph import SOURCE, CostRangeError
+from allocator.network import NO_ACCESS, Access, ClassGraph, InBed, InClass, Placement, Route, \
+    ViaEntry
 from allocator.problem import Request
+
+if TYPE_CHECKING:
+    from allocator.model import NeedModel, PriorityKey, Stage1Optimum
 
 NOWHERE = "\x00nowhere"  # a site no bed is at: pins a person out of every bed
 
-if TYPE_CHECKING:
-    from allocator.model import NeedModel, Placement
+
+@dataclass(frozen=True)
+class Options:
+    """What levels 3-4 can give one person tonight, within their access."""
+
+    access: Access
+    last_bed: str | None  # their own last bed, free tonight and open to them
+    last_site: str | None  # their last bed's site, if open to them
+    wishes: frozenset[str]  # preferred sites open to them
+
+    @property
+    def plain(self) -> bool:
+        """Nothing for levels 3-4 depends on where this person goes."""
+        return self.last_site is None and not self.wishes
 
 
 class TieBreaker:
@@ -34,19 +68,17 @@ class TieBreaker:
     def __init__(self, model: "NeedModel") -> None:
         self.m = model
         self.night = model.night
-        self._site_cache: dict[int, set[str]] = {}  # keyed by id of a cached allowed tuple
-        self._set_cache: dict[int, frozenset[int]] = {}
+        self.layer = model.layer
 
-    def improve(self, best: "Placement") -> "Placement":
-        """Re-solve with fixed counts; split keep-apart clashes; fall back to ``best``."""
-        m = self.m
-        counts = Counter(m.key(m.night.request_by_person[p]) for p in best)
+    def improve(self, optimum: "Stage1Optimum") -> Placement:
+        """Re-solve with fixed counts; split keep-apart clashes; fall back to stage 1's."""
+        m, best = self.m, optimum.placement
         excluded: dict[str, set[str]] = {}
         pinned: dict[str, str] = {}
         for round_ in range(3):
             if round_ == 2:
                 self._freeze_partners(best, pinned)
-            sol = self.stage2(counts, excluded, pinned)
+            sol = self.stage2(optimum.counts, excluded, pinned)
             if sol is None:  # pragma: no cover - best is always feasible for stage 2
                 return best
             clash = m.violations(sol)
@@ -58,15 +90,16 @@ class TieBreaker:
                 self._split(p, q, site, best, excluded, pinned, round_ > 0)
         return best  # pragma: no cover - the third round cannot clash
 
-    def _freeze_partners(self, best: "Placement", pinned: dict[str, str]) -> None:
+    # -- keep-apart in stage 2 -----------------------------------------------------------
+    def _freeze_partners(self, best: Placement, pinned: dict[str, str]) -> None:
         """Last resort: everyone with a keep-apart partner keeps their stage-1 site, or stays
         unplaced if stage 1 did not place them; stage 2 then cannot put a pair together."""
-        for person in self.m.night.partners:
+        for person in self.night.partners:
             if person not in self.m.prep.site_hold and person in self.night.request_by_person:
                 bed = best.get(person)
                 pinned[person] = self.night.bed_by_id[bed].site if bed else NOWHERE
 
-    def _split(self, p: str, q: str, site: str, best: "Placement",
+    def _split(self, p: str, q: str, site: str, best: Placement,
                excluded: dict[str, set[str]], pinned: dict[str, str], for_good: bool) -> None:
         """Keep-apart: split a pair stage 2 put together, so that stage 1 stays feasible.
 
@@ -90,122 +123,136 @@ class TieBreaker:
             else:
                 excluded.setdefault(person, set()).add(site)
 
-    def _sites(self, allowed: tuple[int, ...]) -> set[str]:
-        found = self._site_cache.get(id(allowed))
-        if found is None:
-            found = self._site_cache[id(allowed)] = {self.m.layout.classes[c].site for c in allowed}
-        return found
-
-    def _set(self, allowed: tuple[int, ...]) -> frozenset[int]:
-        found = self._set_cache.get(id(allowed))
-        if found is None:
-            found = self._set_cache[id(allowed)] = frozenset(allowed)
-        return found
-
-    def _continuity(self, r: Request) -> tuple[str | None, str | None]:
-        """Level 3: the person's last bed if free tonight, and that bed's site."""
+    # -- levels 3 and 4 ------------------------------------------------------------------
+    def options(self, r: Request, access: Access) -> Options:
+        """Level 3: the person's last bed if free tonight, and that bed's site; level 4: their
+        preferred sites; each only if it is open to them."""
+        layer = self.layer
         bed = self.night.bed_by_id.get(r.last_bed) if r.last_bed else None
-        if bed is None:
-            return None, None
-        free = bed.id not in self.m.prep.taken_beds
-        return (bed.id if free else None), bed.site
+        last_bed = last_site = None
+        if bed is not None:
+            if layer.allows_site(access, bed.site):
+                last_site = bed.site
+                if bed.id not in self.m.prep.taken_beds and \
+                        layer.allows_class(access, layer.layout.class_of_bed[bed.id]):
+                    last_bed = bed.id
+        wishes = frozenset(s for s in r.preferred_sites if layer.allows_site(access, s)) \
+            if r.preferred_sites else frozenset()
+        return Options(access, last_bed, last_site, wishes)
 
-    def stage2(self, counts: Counter, excluded: dict[str, set[str]],
-               pinned: dict[str, str]) -> "Placement | None":
+    # -- stage 2 -------------------------------------------------------------------------
+    def stage2(self, counts: "Counter[PriorityKey]", excluded: dict[str, set[str]],
+               pinned: dict[str, str]) -> Placement | None:
         """Min-cost flow with exactly ``counts[key]`` people placed per priority key."""
-        m, layout = self.m, self.m.layout
-        g = FlowGraph()
-        m._bed_capacity(g)
-        for key, n in counts.items():
-            g.arc(SOURCE, g.node(("key", key)), n)
-        people = [r for r in m.people if m.key(r) in counts]
-        info = {}
+        m, layer = self.m, self.layer
+        people, info = [], {}
         n_site = n_wish = 0
-        for r in people:
-            allowed = m.allowed(r, excluded.get(r.person, set()), pinned.get(r.person))
-            last_bed, last_site = self._continuity(r)
-            sites = self._sites(allowed)
-            if last_bed is not None and layout.class_of_bed[last_bed] not in self._set(allowed):
-                last_bed = None
-            last_site = last_site if last_site in sites else None
-            wishes = set(r.preferred_sites) & sites if r.preferred_sites else set()
-            n_site += last_site is not None
-            n_wish += bool(wishes)
-            info[r.person] = (allowed, last_bed, last_site, wishes)
+        for r in m.people:
+            if m.key(r) not in counts:
+                continue
+            if r.person in excluded or r.person in pinned:
+                access = m.access(r, excluded.get(r.person, frozenset()), pinned.get(r.person))
+            else:
+                access = m.plain_access[r.person]
+            if access is NO_ACCESS:
+                continue
+            opt = self.options(r, access)
+            n_site += opt.last_site is not None
+            n_wish += bool(opt.wishes)
+            people.append(r)
+            info[r.person] = opt
         x_weight, w_radix = n_site + 1, n_wish + 1
         top = x_weight * w_radix + 1
         placed = max(sum(counts.values()), 1)
-        # Upper bound on the nodes this graph will have: each person may add a person node,
-        # a last-bed node and a fan-out node; the cost bound below depends on it.
-        estimate = len(g.ids) + 3 * len(people) + 2 * len(layout.classes) + len(counts) + 16
-        limit = (2 ** 63 - 1) // (estimate + 2) // 4  # OR-Tools scales costs by the node count
-        q_max = max(0, min(len(self.night.requests), (limit // top - 1) // placed))
-        a_radix = placed * q_max + 1
-        span = max(len(self.night.requests) - 1, 1)
 
-        def queue_weight(person: str) -> int:
-            return (span - m.queue_rank[person]) * q_max // span
-
-        plain: dict[tuple, list[Request]] = {}
-        plain_arcs: list[tuple[int, tuple]] = []
-        person_arcs: dict[str, tuple[int, list[tuple[int, tuple]]]] = {}
+        # Build the graph with each arc's cost as (utility, queue rank); the costs are set at
+        # the end, once the node count (which bounds what OR-Tools accepts) is known.
+        g = ClassGraph(layer)
+        key_node = {key: g.add_node() for key in counts}
+        for key, n in counts.items():
+            g.arc(SOURCE, key_node[key], n)
+        utility: dict[int, int] = {}  # arc -> U
+        queue_of: dict[int, int] = {}  # arc -> queue rank whose weight it carries
+        plain: dict[tuple[Access, "PriorityKey", int], list[str]] = {}
+        person_arcs: dict[str, tuple[int, list[tuple[int, Route]]]] = {}
         for r in people:
-            allowed, last_bed, last_site, wishes = info[r.person]
-            if not allowed:
-                continue
-            key_node = g.ids[("key", m.key(r))]
+            opt, key = info[r.person], m.key(r)
             forced = r.person in m.prep.site_hold
-            if not forced and last_site is None and not wishes:
-                plain.setdefault((m._fan_out(g, allowed), m.key(r), queue_weight(r.person)),
-                                 []).append(r)
+            if not forced and opt.plain:
+                plain.setdefault((opt.access, key, m.rank(r.person)), []).append(r.person)
                 continue
-            node = g.node(("person", r.person))
-            inflow = g.arc(key_node, node, 1, -queue_weight(r.person))
-            outs: list[tuple[int, tuple]] = []
-            if not forced:
-                fan = m._fan_out(g, allowed)
-                outs.append((g.arc(node, fan, 1), ("fan", fan)))
+            node = g.add_node()
+            inflow = g.arc(key_node[key], node, 1)
+            queue_of[inflow] = m.rank(r.person)
+            outs: list[tuple[int, Route]] = []
             if forced:
-                candidates: Iterable[int] = allowed
+                classes = layer.classes(opt.access, opt.access.only)  # type: ignore[arg-type]
             else:
-                ok = self._set(allowed)
-                candidates = [c for site in wishes | {last_site} - {None}
-                              for c in layout.classes_at[site] if c in ok]
-            for c in candidates:
-                site = layout.classes[c].site
-                u = (site == last_site) * w_radix + (site in wishes)
+                entry = g.entry(opt.access)
+                outs.append((g.arc(node, entry, 1), ViaEntry(entry)))
+                classes = tuple(c for site in sorted(opt.wishes | {opt.last_site} - {None})
+                                for c in layer.classes(opt.access, site))
+            for c in classes:
+                site = layer.site_of[c]
+                u = (site == opt.last_site) * w_radix + (site in opt.wishes)
                 if forced or u:
-                    outs.append((g.arc(node, g.node(("class", c)), 1, -u * a_radix), ("class", c)))
-            if last_bed is not None:
-                bed_node = ("bed", last_bed)
-                if bed_node not in g.ids:
-                    g.arc(g.node(bed_node), g.ids[("class", layout.class_of_bed[last_bed])], 1)
-                site = self.night.bed_by_id[last_bed].site
-                u = x_weight * w_radix + (site in wishes)
-                outs.append((g.arc(node, g.ids[bed_node], 1, -u * a_radix), ("bed", last_bed)))
+                    arc = g.arc(node, g.class_node[c], 1)
+                    utility[arc] = u
+                    outs.append((arc, InClass(c)))
+            if opt.last_bed is not None:
+                arc = g.arc(node, g.bed_node(opt.last_bed), 1)
+                utility[arc] = x_weight * w_radix + (layer.site_of[
+                    layer.layout.class_of_bed[opt.last_bed]] in opt.wishes)
+                outs.append((arc, InBed(opt.last_bed)))
             person_arcs[r.person] = (inflow, outs)
-        for (fan, key, weight), members in plain.items():
-            plain_arcs.append((g.arc(g.ids[("key", key)], fan, len(members), -weight),
-                               (fan, key)))
-        if not g.solve(sum(counts.values())):
-            return None
+        plain_arcs: list[tuple[int, tuple[Access, "PriorityKey"]]] = []
+        for (access, key, rank), members in plain.items():
+            arc = g.arc(key_node[key], g.entry(access), len(members))
+            queue_of[arc] = rank
+            plain_arcs.append((arc, (access, key)))
+
+        # OR-Tools multiplies costs by the node count and its prices grow further while it
+        # solves; a wide margin, and a coarser queue weight if it still refuses the range.
+        limit = (2 ** 63 - 1) // (g.n_nodes + 2) // 16
+        q_max = max(0, min(len(self.night.requests), (limit // top - 1) // placed))
+        while True:
+            self._set_costs(g, utility, queue_of, placed * q_max + 1, q_max)
+            try:
+                if not g.solve(sum(counts.values())):
+                    return None
+                break
+            except CostRangeError:
+                if q_max == 0:
+                    raise
+                q_max //= 16
         return self._routes(g, plain, plain_arcs, person_arcs)
 
-    def _routes(self, g: FlowGraph, plain, plain_arcs, person_arcs) -> "Placement":
+    def _set_costs(self, g: ClassGraph, utility: dict[int, int], queue_of: dict[int, int],
+                   a_radix: int, q_max: int) -> None:
+        """cost = -(U * A + queue weight), the queue weight linear in queue position."""
+        span = max(len(self.night.requests) - 1, 1)
+        for arc, rank in queue_of.items():
+            g.costs[arc] = -((span - rank) * q_max // span)
+        for arc, u in utility.items():
+            g.costs[arc] = -u * a_radix
+
+    def _routes(self, g: ClassGraph, plain, plain_arcs, person_arcs) -> Placement:
         """Who goes where: earliest arrivals of each plain group, and each person's arc."""
         m = self.m
-        routes: dict[str, tuple] = {}
-        chosen = Counter()
+        routes: dict[str, Route] = {}
+        chosen: Counter = Counter()
         for arc, group in plain_arcs:
             chosen[group] += g.flow(arc)
-        members: dict[tuple, list[Request]] = {}
-        for (fan, key, _), rs in plain.items():
-            members.setdefault((fan, key), []).extend(rs)
-        for group, rs in members.items():
-            rs.sort(key=lambda r: m.queue_rank[r.person])  # level 5 inside a group: exact
-            for r in rs[:chosen[group]]:
-                routes[r.person] = ("fan", group[0])
+        members: dict[tuple, list[str]] = {}
+        for (access, key, _), people in plain.items():
+            members.setdefault((access, key), []).extend(people)
+        for (access, key), people in members.items():
+            if chosen[(access, key)]:
+                people.sort(key=m.rank)  # level 5 inside a group: exact
+                route = ViaEntry(g.entry(access))
+                for person in people[:chosen[(access, key)]]:
+                    routes[person] = route
         for person, (inflow, outs) in person_arcs.items():
             if g.flow(inflow):
                 routes[person] = next(route for arc, route in outs if g.flow(arc))
-        return m._decode(g, routes)
+        return g.decode(routes, m.rank)
