@@ -40,6 +40,7 @@ class Layout:
     _cache: dict[tuple, int] = field(default_factory=dict)  # _kind -> index into bases
     _base_of: dict[tuple[int, ...], int] = field(default_factory=dict)
     _person: dict[str, tuple[int, ...]] = field(default_factory=dict)
+    _eligibility: dict[str, tuple[int, frozenset[str]]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         groups: dict[tuple[str, str, frozenset[str]], list[str]] = {}
@@ -73,12 +74,16 @@ class Layout:
         """``(base, barred sites)``: the person may use the classes of ``self.bases[base]``
         except those at a barred site. A small value, equal for people with equal eligibility,
         so it keys caches without hashing long tuples."""
-        kind = self._kind(request)
-        base = self._cache.get(kind)
-        if base is None:
-            self.unbanned_classes(request)
-            base = self._cache[kind]
-        return base, self._barred_sites.get(request.person, frozenset())
+        found = self._eligibility.get(request.person)
+        if found is None:
+            kind = self._kind(request)
+            base = self._cache.get(kind)
+            if base is None:
+                self.unbanned_classes(request)
+                base = self._cache[kind]
+            found = self._eligibility[request.person] = (
+                base, self._barred_sites.get(request.person, frozenset()))
+        return found
 
     def unbanned_classes(self, request: Request) -> tuple[int, ...]:
         """Classes eligible by gender, features and age alone (bans not applied)."""

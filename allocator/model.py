@@ -74,6 +74,8 @@ class NeedModel:
         self.people = [r for r in self.night.requests if r.person not in prep.placed]
         queue = sorted(self.night.requests, key=queue_key)
         self.queue_rank = {r.person: i for i, r in enumerate(queue)}
+        self.rank = self.queue_rank.__getitem__  # level 5: position in the queue
+        self.key_of = {r.person: self.key(r) for r in self.people}
         self.key_rank = self._priority_ranks()
         self.partner_sites = self._held_partner_sites()
         self.plain_access = {r.person: self.access(r) for r in self.people}
@@ -82,7 +84,7 @@ class NeedModel:
     # -- rule families -------------------------------------------------------------------
     def _priority_ranks(self) -> dict[PriorityKey, int]:
         """Levels 1-2: higher need first, then more nights turned away; rank 1 is the lowest."""
-        keys = sorted({PriorityKey(r.need, r.nights_turned_away) for r in self.people})
+        keys = sorted({k for k in self.key_of.values() if k != SITE_HOLD})
         return {k: i + 1 for i, k in enumerate(keys)}
 
     def key(self, request: Request) -> PriorityKey:
@@ -111,25 +113,20 @@ class NeedModel:
         minus = barred | excluded | self.partner_sites.get(request.person, frozenset())
         return self.layer.access(base, minus, held[0] if held else only_site)
 
-    def rank(self, person: str) -> int:
-        """Level 5: position in the queue (arrival order, walk-ins last)."""
-        return self.queue_rank[person]
-
     # -- stage 1: levels 1 and 2 ---------------------------------------------------------
-    def _weight(self, request: Request) -> int:
+    def _weight(self, person: str) -> int:
         """Stage 1's weight: the rank of the priority key; site holds above every key."""
-        if request.person in self.prep.site_hold:
-            return len(self.key_rank) + 1
-        return self.key_rank[self.key(request)]
+        key = self.key_of[person]
+        return len(self.key_rank) + 1 if key == SITE_HOLD else self.key_rank[key]
 
     def _stage1_groups(self) -> dict[tuple[Access, int], list[str]]:
         """People with equal access and weight are interchangeable for levels 1-2; each group
         lists its members in queue order (level 5 inside a group)."""
         groups: dict[tuple[Access, int], list[str]] = {}
-        for r in sorted(self.people, key=lambda r: self.queue_rank[r.person]):
-            access = self.plain_access[r.person]
+        for person in sorted(self.plain_access, key=self.rank):
+            access = self.plain_access[person]
             if access is not NO_ACCESS:
-                groups.setdefault((access, self._weight(r)), []).append(r.person)
+                groups.setdefault((access, self._weight(person)), []).append(person)
         return groups
 
     def stage1(self, excluded: Exclusions) -> Placement:
@@ -144,7 +141,7 @@ class NeedModel:
             r = request[person]
             if person in self.prep.placed:
                 continue
-            weight = self._weight(r)
+            weight = self._weight(person)
             left_out[(self.plain_access[person], weight)] += 1
             access = self.access(r, excluded[person])
             if access is not NO_ACCESS:
@@ -191,9 +188,11 @@ class NeedModel:
         the key, hence on this pair too: it is a valid bound in the branch and bound.
         """
         counts = dict.fromkeys(self.key_rank, 0)
+        key_of = self.key_of
         for person in placement:
-            if person not in self.prep.site_hold:
-                counts[self.key(self.night.request_by_person[person])] += 1
+            key = key_of[person]
+            if key != SITE_HOLD:
+                counts[key] += 1
         keys = sorted(counts, reverse=True)
         by_need: dict[int, int] = {}
         for need, nights in keys:
@@ -202,13 +201,12 @@ class NeedModel:
 
     def loser(self, p: str, q: str) -> str:
         """Of two partners, the one to move: lower priority, later in the queue."""
-        rp, rq = self.night.request_by_person[p], self.night.request_by_person[q]
         if p in self.prep.site_hold:
             return q
         if q in self.prep.site_hold:
             return p
-        a = (self.key(rp), -self.queue_rank[p])
-        b = (self.key(rq), -self.queue_rank[q])
+        a = (self.key_of[p], -self.queue_rank[p])
+        b = (self.key_of[q], -self.queue_rank[q])
         return p if a < b else q
 
     def fill(self, placement: Placement) -> Placement:
@@ -228,17 +226,17 @@ class NeedModel:
         next_bed = [0] * len(left)
         open_in: dict[int, list[int]] = {}  # base -> classes with free beds, in class order
         out = dict(placement)
-        waiting = sorted((r for r in self.people if r.person not in out),
-                         key=lambda r: (self.key(r), -self.queue_rank[r.person]), reverse=True)
-        for r in waiting:
-            access = self.plain_access[r.person]
+        waiting = sorted((p for p in self.plain_access if p not in out),
+                         key=lambda p: (self.key_of[p], -self.queue_rank[p]), reverse=True)
+        for person in waiting:
+            access = self.plain_access[person]
             if access is NO_ACCESS:
                 continue
             classes = open_in.get(access.base)
             if classes is None:
                 classes = open_in[access.base] = sorted(c for c in layer.order[access.base]
                                                         if left[c])
-            partners = night.partners.get(r.person)
+            partners = night.partners.get(person)
             for c in classes:
                 site = layer.site_of[c]
                 if not left[c] or not layer.allows_site(access, site) or (
@@ -249,10 +247,10 @@ class NeedModel:
                 while beds[i] in used:
                     i += 1
                 next_bed[c] = i + 1
-                out[r.person] = beds[i]
+                out[person] = beds[i]
                 used.add(beds[i])
                 left[c] -= 1
-                site_people.setdefault(site, set()).add(r.person)
+                site_people.setdefault(site, set()).add(person)
                 break
         return out
 
@@ -312,8 +310,7 @@ class NeedModel:
     def levels_1_2(self) -> Stage1Optimum:
         """Stage 1 with keep-apart: the placement and its placed count per priority key."""
         best = self.keep_apart_search()
-        request = self.night.request_by_person
-        return Stage1Optimum(best, Counter(self.key(request[p]) for p in best))
+        return Stage1Optimum(best, Counter(self.key_of[p] for p in best))
 
     def solve(self) -> Placement:
         """Levels 1-2 exactly, then levels 3-5 with the per-key counts held fixed."""

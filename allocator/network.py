@@ -21,7 +21,7 @@ gives its free beds, in input order, to its people in queue order.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Callable, Mapping, Union
+from typing import Callable, Mapping, NamedTuple, Union
 
 from allocator.flowgraph import SINK, FlowGraph
 from allocator.layout import Layout
@@ -29,8 +29,7 @@ from allocator.layout import Layout
 Placement = dict[str, str]  # person -> bed
 
 
-@dataclass(frozen=True)
-class Access:
+class Access(NamedTuple):
     """The bed classes one person may be given, as a value: the classes with free beds of
     eligibility base ``base``, minus those at the ``minus`` sites (bans, keep-apart), or, when
     ``only`` is set, only those at site ``only`` (a site hold, a pinned partner)."""

@@ -142,49 +142,66 @@ class TieBreaker:
 
     # -- stage 2 -------------------------------------------------------------------------
     def stage2(self, counts: "Counter[PriorityKey]", excluded: dict[str, set[str]],
-               pinned: dict[str, str]) -> Placement | None:
-        """Min-cost flow with exactly ``counts[key]`` people placed per priority key."""
+               pinned: dict[str, str], q_cap: int | None = None) -> Placement | None:
+        """Min-cost flow with exactly ``counts[key]`` people placed per priority key.
+
+        ``q_cap`` caps the queue weight (a retry when OR-Tools refuses the cost range)."""
         m, layer = self.m, self.layer
-        people, info = [], {}
-        n_site = n_wish = 0
+        site_hold, key_of = m.prep.site_hold, m.key_of
+        people: list[tuple[str, Options | Access]] = []  # plain people keep only their access
+        n_site = n_wish = n_special = 0
         for r in m.people:
-            if m.key(r) not in counts:
+            person = r.person
+            if key_of[person] not in counts:
                 continue
-            if r.person in excluded or r.person in pinned:
-                access = m.access(r, excluded.get(r.person, frozenset()), pinned.get(r.person))
+            if person in excluded or person in pinned:
+                access = m.access(r, excluded.get(person, frozenset()), pinned.get(person))
             else:
-                access = m.plain_access[r.person]
+                access = m.plain_access[person]
             if access is NO_ACCESS:
                 continue
+            if r.last_bed is None and not r.preferred_sites and person not in site_hold:
+                people.append((person, access))
+                continue
             opt = self.options(r, access)
+            if opt.plain and person not in site_hold:
+                people.append((person, access))
+                continue
             n_site += opt.last_site is not None
             n_wish += bool(opt.wishes)
-            people.append(r)
-            info[r.person] = opt
+            n_special += 1
+            people.append((person, opt))
         x_weight, w_radix = n_site + 1, n_wish + 1
         top = x_weight * w_radix + 1
         placed = max(sum(counts.values()), 1)
+        # OR-Tools multiplies costs by the node count and its prices grow further while it
+        # solves: a wide margin over an upper bound on the nodes this graph will have.
+        nodes = (2 + len(layer.free_beds) + sum(len(o) for o in layer.order) + len(counts)
+                 + len(people) + 2 * n_special)
+        limit = (2 ** 63 - 1) // (nodes + 2) // 16
+        q_max = max(0, min(len(self.night.requests), (limit // top - 1) // placed))
+        if q_cap is not None:
+            q_max = min(q_max, q_cap)
+        a_radix = placed * q_max + 1
+        span = max(len(self.night.requests) - 1, 1)
 
-        # Build the graph with each arc's cost as (utility, queue rank); the costs are set at
-        # the end, once the node count (which bounds what OR-Tools accepts) is known.
         g = ClassGraph(layer)
         key_node = {key: g.add_node() for key in counts}
         for key, n in counts.items():
             g.arc(SOURCE, key_node[key], n)
-        utility: dict[int, int] = {}  # arc -> U
-        queue_of: dict[int, int] = {}  # arc -> queue rank whose weight it carries
         plain: dict[tuple[Access, "PriorityKey", int], list[str]] = {}
         person_arcs: dict[str, tuple[int, list[tuple[int, Route]]]] = {}
-        for r in people:
-            opt, key = info[r.person], m.key(r)
-            forced = r.person in m.prep.site_hold
-            if not forced and opt.plain:
-                plain.setdefault((opt.access, key, m.rank(r.person)), []).append(r.person)
+        for person, opt in people:
+            key = key_of[person]
+            queue_weight = (span - m.queue_rank[person]) * q_max // span
+            if type(opt) is Access:
+                plain.setdefault((opt, key, queue_weight), []).append(person)
                 continue
+            assert isinstance(opt, Options)
             node = g.add_node()
-            inflow = g.arc(key_node[key], node, 1)
-            queue_of[inflow] = m.rank(r.person)
+            inflow = g.arc(key_node[key], node, 1, -queue_weight)
             outs: list[tuple[int, Route]] = []
+            forced = person in site_hold
             if forced:
                 classes = layer.classes(opt.access, opt.access.only)  # type: ignore[arg-type]
             else:
@@ -196,45 +213,25 @@ class TieBreaker:
                 site = layer.site_of[c]
                 u = (site == opt.last_site) * w_radix + (site in opt.wishes)
                 if forced or u:
-                    arc = g.arc(node, g.class_node[c], 1)
-                    utility[arc] = u
-                    outs.append((arc, InClass(c)))
+                    outs.append((g.arc(node, g.class_node[c], 1, -u * a_radix), InClass(c)))
             if opt.last_bed is not None:
-                arc = g.arc(node, g.bed_node(opt.last_bed), 1)
-                utility[arc] = x_weight * w_radix + (layer.site_of[
-                    layer.layout.class_of_bed[opt.last_bed]] in opt.wishes)
-                outs.append((arc, InBed(opt.last_bed)))
-            person_arcs[r.person] = (inflow, outs)
+                u = x_weight * w_radix + (opt.last_site in opt.wishes)
+                outs.append((g.arc(node, g.bed_node(opt.last_bed), 1, -u * a_radix),
+                             InBed(opt.last_bed)))
+            person_arcs[person] = (inflow, outs)
         plain_arcs: list[tuple[int, tuple[Access, "PriorityKey"]]] = []
-        for (access, key, rank), members in plain.items():
-            arc = g.arc(key_node[key], g.entry(access), len(members))
-            queue_of[arc] = rank
+        for (access, key, queue_weight), members in plain.items():
+            arc = g.arc(key_node[key], g.entry(access), len(members), -queue_weight)
             plain_arcs.append((arc, (access, key)))
-
-        # OR-Tools multiplies costs by the node count and its prices grow further while it
-        # solves; a wide margin, and a coarser queue weight if it still refuses the range.
-        limit = (2 ** 63 - 1) // (g.n_nodes + 2) // 16
-        q_max = max(0, min(len(self.night.requests), (limit // top - 1) // placed))
-        while True:
-            self._set_costs(g, utility, queue_of, placed * q_max + 1, q_max)
-            try:
-                if not g.solve(sum(counts.values())):
-                    return None
-                break
-            except CostRangeError:
-                if q_max == 0:
-                    raise
-                q_max //= 16
+        assert g.n_nodes <= nodes, "the cost bound counted too few nodes"
+        try:
+            if not g.solve(sum(counts.values())):
+                return None
+        except CostRangeError:
+            if q_max == 0:
+                raise
+            return self.stage2(counts, excluded, pinned, q_max // 16)
         return self._routes(g, plain, plain_arcs, person_arcs)
-
-    def _set_costs(self, g: ClassGraph, utility: dict[int, int], queue_of: dict[int, int],
-                   a_radix: int, q_max: int) -> None:
-        """cost = -(U * A + queue weight), the queue weight linear in queue position."""
-        span = max(len(self.night.requests) - 1, 1)
-        for arc, rank in queue_of.items():
-            g.costs[arc] = -((span - rank) * q_max // span)
-        for arc, u in utility.items():
-            g.costs[arc] = -u * a_radix
 
     def _routes(self, g: ClassGraph, plain, plain_arcs, person_arcs) -> Placement:
         """Who goes where: earliest arrivals of each plain group, and each person's arc."""
