@@ -29,6 +29,11 @@ def night_from_json(obj: str | bytes | Mapping[str, Any]) -> Night:
     """Validate against the schema and build a Night; raises InputError naming the bad item."""
     data = parse_json(obj)
     validate_against_schema(data, "night.schema.json")
+    return build_night(data)
+
+
+def build_night(data: Mapping[str, Any]) -> Night:
+    """The checked Night of schema-valid parsed JSON; raises InputError naming the bad item."""
     policy = data.get("policy", {})
     return Night(
         night=data["night"],

@@ -55,6 +55,7 @@ class Layout:
         self._limits = sorted({(s.min_age, s.max_age) for s in self.night.sites
                                if s.min_age is not None or s.max_age is not None},
                               key=lambda lim: (lim[0] or 0, lim[1] or 10 ** 6))
+        self._ages: dict[int | None, tuple[bool, ...]] = {}
         self._barred_sites: dict[str, frozenset[str]] = {}
         for person, site in self.night.barred_pairs:
             self._barred_sites[person] = self._barred_sites.get(person, frozenset()) | {site}
@@ -104,9 +105,12 @@ class Layout:
         """What eligibility (bans aside) depends on: gender, needs, and age only through the
         verdicts of the distinct age limits."""
         age = request.age
-        return (request.gender, request.needs,
-                tuple(age is not None and (lo is None or age >= lo) and (hi is None or age <= hi)
-                      for lo, hi in self._limits))
+        verdicts = self._ages.get(age)
+        if verdicts is None:
+            verdicts = self._ages[age] = tuple(
+                age is not None and (lo is None or age >= lo) and (hi is None or age <= hi)
+                for lo, hi in self._limits)
+        return (request.gender, request.needs, verdicts)
 
 
 @dataclass

@@ -185,6 +185,10 @@ class TieBreaker:
         a_radix = placed * q_max + 1
         span = max(len(self.night.requests) - 1, 1)
 
+        # a bed node only where two people in play share a last bed: otherwise the arc to
+        # the bed's class (capacity 1) is the same constraint, one node and arc fewer
+        shared = {bed for bed, n in Counter(opt.last_bed for _, opt in people
+                                            if type(opt) is Options).items() if n > 1}
         g = ClassGraph(layer)
         key_node = {key: g.add_node() for key in counts}
         for key, n in counts.items():
@@ -216,8 +220,9 @@ class TieBreaker:
                     outs.append((g.arc(node, g.class_node[c], 1, -u * a_radix), InClass(c)))
             if opt.last_bed is not None:
                 u = x_weight * w_radix + (opt.last_site in opt.wishes)
-                outs.append((g.arc(node, g.bed_node(opt.last_bed), 1, -u * a_radix),
-                             InBed(opt.last_bed)))
+                head = g.bed_node(opt.last_bed) if opt.last_bed in shared else \
+                    g.class_node[layer.layout.class_of_bed[opt.last_bed]]
+                outs.append((g.arc(node, head, 1, -u * a_radix), InBed(opt.last_bed)))
             person_arcs[person] = (inflow, outs)
         plain_arcs: list[tuple[int, tuple[Access, "PriorityKey"]]] = []
         for (access, key, queue_weight), members in plain.items():
