@@ -36,15 +36,17 @@ def honour_site_holds(prep: Prepared, bed_of: dict[str, str]) -> None:
         beds_at.setdefault(bed.site, []).append(bed.id)
     options: list[list[str]] = []
     greedy: dict[str, str] = {}
+    chosen: set[str] = set()  # the beds in greedy
     for hold in held:
         site = prep.site_hold[hold.person][0]
         request = night.request_by_person[hold.person]
         choice = [b for b in beds_at.get(site, [])
                   if b not in taken and night.eligible(request, night.bed_by_id[b])]
         options.append(choice)
-        free = [b for b in choice if b not in greedy.values()]
-        if free:
-            greedy[hold.person] = free[0]
+        free = next((b for b in choice if b not in chosen), None)
+        if free is not None:
+            greedy[hold.person] = free
+            chosen.add(free)
     if len(greedy) < len(held):
         match = match_all(options)
         if match is None:  # pragma: no cover - Night validation rules this out
@@ -77,21 +79,16 @@ def first_come(prep: Prepared) -> dict[str, str]:
     site_people: dict[str, set[str]] = {}
     for person, bed in bed_of.items():
         site_people.setdefault(night.bed_by_id[bed].site, set()).add(person)
-    heaps: dict[tuple[int, ...], list[tuple[int, int]]] = {}
+    heaps: dict[tuple[int, frozenset[str]], list[tuple[int, int]]] = {}
     queue = sorted((r for r in night.requests if r.person not in bed_of), key=queue_key)
     for request in queue:
         classes = layout.eligible_classes(request)
         partners = night.partners.get(request.person)
-        if partners:
-            best = None
-            for c in classes:
-                if site_people.get(layout.classes[c].site, set()) & partners:
-                    continue  # keep-apart: never at the site of a placed partner
-                nf = next_free(c)
-                if nf is not None and (best is None or nf < best[0]):
-                    best = (nf, c)
-        else:
-            best = _pop_first(heaps, classes, next_free)
+        # keep-apart: never at the site of a placed partner
+        blocked = {layout.classes[c].site for p in partners if p in bed_of
+                   for c in [layout.class_of_bed[bed_of[p]]]} if partners else set()
+        best = _pop_first(heaps, layout.eligibility(request), classes, next_free,
+                          lambda c: layout.classes[c].site in blocked)
         if best is None:
             continue
         bed = night.beds[best[0]]
@@ -101,24 +98,32 @@ def first_come(prep: Prepared) -> dict[str, str]:
     return bed_of
 
 
-def _pop_first(heaps: dict[tuple[int, ...], list[tuple[int, int]]], classes: tuple[int, ...],
-               next_free) -> tuple[int, int] | None:
-    """The earliest free bed over ``classes``, kept in a lazily refreshed heap per class set."""
-    heap = heaps.get(classes)
+def _pop_first(heaps: dict, key: tuple[int, frozenset[str]], classes: tuple[int, ...],
+               next_free, blocked) -> tuple[int, int] | None:
+    """The earliest free bed over ``classes`` outside ``blocked`` classes, from a lazily
+    refreshed heap per eligibility ``key`` (entries are lower bounds: beds only get taken)."""
+    heap = heaps.get(key)
     if heap is None:
         heap = [(nf, c) for c in classes if (nf := next_free(c)) is not None]
         heapq.heapify(heap)
-        heaps[classes] = heap
+        heaps[key] = heap
+    aside: list[tuple[int, int]] = []
+    found = None
     while heap:
         nf, c = heap[0]
         now = next_free(c)
-        if now == nf:
-            return nf, c
         if now is None:
             heapq.heappop(heap)
-        else:
+        elif now != nf:
             heapq.heapreplace(heap, (now, c))
-    return None
+        elif blocked(c):
+            aside.append(heapq.heappop(heap))
+        else:
+            found = (nf, c)
+            break
+    for entry in aside:
+        heapq.heappush(heap, entry)
+    return found
 
 
 # -- turn-away reasons -----------------------------------------------------------------------

@@ -1,13 +1,14 @@
 """The need rule's solver as it was before the scale work (main at ab95754), kept as an oracle.
 
-Frozen copy of allocator/flowgraph.py, allocator/ties.py and allocator/model.py of that commit
-(only the imports changed), so the tests can check that every speed-up leaves the answer's
+Frozen copy of allocator/flowgraph.py, allocator/ties.py, allocator/model.py and the first-come
+functions of allocator/rules.py of that commit (only the imports changed), so the tests can check that every speed-up leaves the answer's
 levels 1-4 unchanged on generated nights. It is slow on large nights (quadratic refill) and is
 not maintained: do not fix it, only compare against it.
 """
 # ruff: noqa
 from __future__ import annotations
 
+import heapq
 import time
 from collections import Counter
 from typing import TYPE_CHECKING, Hashable, Iterable
@@ -16,7 +17,8 @@ import numpy as np
 from ortools.graph.python import min_cost_flow
 
 from allocator.layout import Prepared, prepare
-from allocator.problem import Night, Request
+from allocator.holds import match_all
+from allocator.problem import InputError, Night, Request
 from allocator.rules import queue_key
 
 SOURCE, SINK = 0, 1
@@ -536,3 +538,107 @@ def legacy_need(night: Night) -> dict[str, str]:
     bed_of = {p: b for p, (b, _) in prep.placed.items()}
     bed_of.update(NeedModel(prep, 600.0).solve())
     return bed_of
+
+
+def honour_site_holds(prep: Prepared, bed_of: dict[str, str]) -> None:
+    """Each site hold, in input order, takes the first free eligible bed of its site.
+
+    Should that greedy order fail, any placement honouring every site hold is used instead
+    (one exists: the night was checked when it was built). Adds to ``bed_of`` in place.
+    """
+    night = prep.night
+    held = [h for h in night.holds if h.person in prep.site_hold]
+    taken = set(bed_of.values())
+    beds_at: dict[str, list[str]] = {}
+    for bed in night.beds:
+        beds_at.setdefault(bed.site, []).append(bed.id)
+    options: list[list[str]] = []
+    greedy: dict[str, str] = {}
+    for hold in held:
+        site = prep.site_hold[hold.person][0]
+        request = night.request_by_person[hold.person]
+        choice = [b for b in beds_at.get(site, [])
+                  if b not in taken and night.eligible(request, night.bed_by_id[b])]
+        options.append(choice)
+        free = [b for b in choice if b not in greedy.values()]
+        if free:
+            greedy[hold.person] = free[0]
+    if len(greedy) < len(held):
+        match = match_all(options)
+        if match is None:  # pragma: no cover - Night validation rules this out
+            raise InputError("site holds cannot all be honoured", "holds")
+        greedy = {hold.person: bed for hold, bed in zip(held, match)}
+    bed_of.update(greedy)
+
+
+def first_come(prep: Prepared) -> dict[str, str]:
+    """Today's practice: holds first, then the queue takes the first eligible free bed.
+
+    Each person in queue order gets the first eligible free bed in input order whose site
+    holds no keep-apart partner already placed. Nobody is moved once placed.
+    """
+    night, layout = prep.night, prep.layout
+    bed_of = {p: b for p, (b, _) in prep.placed.items()}
+    honour_site_holds(prep, bed_of)
+    taken = set(bed_of.values())
+    order = night.bed_index
+    pointer = [0] * len(layout.classes)
+
+    def next_free(c: int) -> int | None:
+        beds = layout.classes[c].beds
+        i = pointer[c]
+        while i < len(beds) and beds[i] in taken:
+            i += 1
+        pointer[c] = i
+        return order[beds[i]] if i < len(beds) else None
+
+    site_people: dict[str, set[str]] = {}
+    for person, bed in bed_of.items():
+        site_people.setdefault(night.bed_by_id[bed].site, set()).add(person)
+    heaps: dict[tuple[int, ...], list[tuple[int, int]]] = {}
+    queue = sorted((r for r in night.requests if r.person not in bed_of), key=queue_key)
+    for request in queue:
+        classes = layout.eligible_classes(request)
+        partners = night.partners.get(request.person)
+        if partners:
+            best = None
+            for c in classes:
+                if site_people.get(layout.classes[c].site, set()) & partners:
+                    continue  # keep-apart: never at the site of a placed partner
+                nf = next_free(c)
+                if nf is not None and (best is None or nf < best[0]):
+                    best = (nf, c)
+        else:
+            best = _pop_first(heaps, classes, next_free)
+        if best is None:
+            continue
+        bed = night.beds[best[0]]
+        bed_of[request.person] = bed.id
+        taken.add(bed.id)
+        site_people.setdefault(bed.site, set()).add(request.person)
+    return bed_of
+
+
+def _pop_first(heaps: dict[tuple[int, ...], list[tuple[int, int]]], classes: tuple[int, ...],
+               next_free) -> tuple[int, int] | None:
+    """The earliest free bed over ``classes``, kept in a lazily refreshed heap per class set."""
+    heap = heaps.get(classes)
+    if heap is None:
+        heap = [(nf, c) for c in classes if (nf := next_free(c)) is not None]
+        heapq.heapify(heap)
+        heaps[classes] = heap
+    while heap:
+        nf, c = heap[0]
+        now = next_free(c)
+        if now == nf:
+            return nf, c
+        if now is None:
+            heapq.heappop(heap)
+        else:
+            heapq.heapreplace(heap, (now, c))
+    return None
+
+
+def legacy_first_come(night: Night) -> dict[str, str]:
+    """person -> bed under first-come, as the old code decided it."""
+    return first_come(prepare(night))

@@ -127,3 +127,14 @@ def test_generator_rates():
     assert 0.8 * 200 <= len(night.holds) <= 200  # 5% (a hold needs an eligible free bed)
     with pytest.raises(ValueError):
         random_night(rates=Rates(keep_apart=0.6))
+
+
+@pytest.mark.parametrize("rates", [Rates(), REAL_LIFE, Rates(keep_apart=0.02)],
+                         ids=["default", "real-life", "dense-keep-apart"])
+@pytest.mark.parametrize("seed", [1, 2])
+def test_first_come_gives_the_same_beds_as_before(rates, seed):
+    """First-come is a literal rule: the faster heaps must give every person the same bed."""
+    from alloc_legacy import legacy_first_come
+
+    night = random_night(sites=30, beds=1200, requests=1500, seed=seed, rates=rates)
+    assert solve(night, rule="first-come").bed_of == legacy_first_come(night)
