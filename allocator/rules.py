@@ -79,16 +79,16 @@ def first_come(prep: Prepared) -> dict[str, str]:
     site_people: dict[str, set[str]] = {}
     for person, bed in bed_of.items():
         site_people.setdefault(night.bed_by_id[bed].site, set()).add(person)
-    heaps: dict[tuple[int, frozenset[str]], list[tuple[int, int]]] = {}
+    heaps: dict[int, list[tuple[int, int]]] = {}
     queue = sorted((r for r in night.requests if r.person not in bed_of), key=queue_key)
     for request in queue:
-        classes = layout.eligible_classes(request)
+        base, barred = layout.eligibility(request)
         partners = night.partners.get(request.person)
-        # keep-apart: never at the site of a placed partner
-        blocked = {layout.classes[c].site for p in partners if p in bed_of
-                   for c in [layout.class_of_bed[bed_of[p]]]} if partners else set()
-        best = _pop_first(heaps, layout.eligibility(request), classes, next_free,
-                          lambda c: layout.classes[c].site in blocked)
+        # bans, and keep-apart: never at the site of a placed partner
+        blocked = barred | {night.bed_by_id[bed_of[p]].site for p in partners if p in bed_of} \
+            if partners else barred
+        best = _pop_first(heaps, base, layout.bases[base], next_free,
+                          (lambda c: layout.classes[c].site in blocked) if blocked else None)
         if best is None:
             continue
         bed = night.beds[best[0]]
@@ -98,10 +98,11 @@ def first_come(prep: Prepared) -> dict[str, str]:
     return bed_of
 
 
-def _pop_first(heaps: dict, key: tuple[int, frozenset[str]], classes: tuple[int, ...],
+def _pop_first(heaps: dict[int, list[tuple[int, int]]], key: int, classes: tuple[int, ...],
                next_free, blocked) -> tuple[int, int] | None:
-    """The earliest free bed over ``classes`` outside ``blocked`` classes, from a lazily
-    refreshed heap per eligibility ``key`` (entries are lower bounds: beds only get taken)."""
+    """The earliest free bed over ``classes`` outside ``blocked`` classes (None: none are), from
+    a lazily refreshed heap per class set ``key`` (entries are lower bounds: beds only get
+    taken, and blocked classes are set aside, then put back)."""
     heap = heaps.get(key)
     if heap is None:
         heap = [(nf, c) for c in classes if (nf := next_free(c)) is not None]
@@ -116,7 +117,7 @@ def _pop_first(heaps: dict, key: tuple[int, frozenset[str]], classes: tuple[int,
             heapq.heappop(heap)
         elif now != nf:
             heapq.heapreplace(heap, (now, c))
-        elif blocked(c):
+        elif blocked is not None and blocked(c):
             aside.append(heapq.heappop(heap))
         else:
             found = (nf, c)
