@@ -69,6 +69,7 @@ class TieBreaker:
         self.m = model
         self.night = model.night
         self.layer = model.layer
+        self._plain_options: dict[str, Options | Access] = {}  # people not excluded or pinned
 
     def improve(self, optimum: "Stage1Optimum") -> Placement:
         """Re-solve with fixed counts; split keep-apart clashes; fall back to stage 1's."""
@@ -140,6 +141,15 @@ class TieBreaker:
             if r.preferred_sites else frozenset()
         return Options(access, last_bed, last_site, wishes)
 
+    def _options_or_access(self, r: Request, access: Access) -> Options | Access:
+        """The person's options, or just their access when they are plain and not site-held
+        (then they join a group of interchangeable people)."""
+        held = r.person in self.m.prep.site_hold
+        if access is NO_ACCESS or (r.last_bed is None and not r.preferred_sites and not held):
+            return access
+        opt = self.options(r, access)
+        return access if opt.plain and not held else opt
+
     # -- stage 2 -------------------------------------------------------------------------
     def stage2(self, counts: "Counter[PriorityKey]", excluded: dict[str, set[str]],
                pinned: dict[str, str], q_cap: int | None = None) -> Placement | None:
@@ -150,26 +160,24 @@ class TieBreaker:
         site_hold, key_of = m.prep.site_hold, m.key_of
         people: list[tuple[str, Options | Access]] = []  # plain people keep only their access
         n_site = n_wish = n_special = 0
+        cache = self._plain_options
         for r in m.people:
             person = r.person
             if key_of[person] not in counts:
                 continue
             if person in excluded or person in pinned:
-                access = m.access(r, excluded.get(person, frozenset()), pinned.get(person))
+                opt = self._options_or_access(r, m.access(
+                    r, excluded.get(person, frozenset()), pinned.get(person)))
             else:
-                access = m.plain_access[person]
-            if access is NO_ACCESS:
+                opt = cache.get(person)
+                if opt is None:
+                    opt = cache[person] = self._options_or_access(r, m.plain_access[person])
+            if opt is NO_ACCESS:
                 continue
-            if r.last_bed is None and not r.preferred_sites and person not in site_hold:
-                people.append((person, access))
-                continue
-            opt = self.options(r, access)
-            if opt.plain and person not in site_hold:
-                people.append((person, access))
-                continue
-            n_site += opt.last_site is not None
-            n_wish += bool(opt.wishes)
-            n_special += 1
+            if type(opt) is Options:
+                n_site += opt.last_site is not None
+                n_wish += bool(opt.wishes)
+                n_special += 1
             people.append((person, opt))
         x_weight, w_radix = n_site + 1, n_wish + 1
         top = x_weight * w_radix + 1
@@ -187,8 +195,8 @@ class TieBreaker:
 
         # a bed node only where two people in play share a last bed: otherwise the arc to
         # the bed's class (capacity 1) is the same constraint, one node and arc fewer
-        shared = {bed for bed, n in Counter(opt.last_bed for _, opt in people
-                                            if type(opt) is Options).items() if n > 1}
+        shared = {bed for bed, n in Counter([opt.last_bed for _, opt in people
+                                             if type(opt) is Options]).items() if n > 1}
         g = ClassGraph(layer)
         key_node = {key: g.add_node() for key in counts}
         for key, n in counts.items():
@@ -213,10 +221,14 @@ class TieBreaker:
                 outs.append((g.arc(node, entry, 1), ViaEntry(entry)))
                 classes = tuple(c for site in sorted(opt.wishes | {opt.last_site} - {None})
                                 for c in layer.classes(opt.access, site))
+            # the last bed's own class is dominated by the last bed itself, unless another
+            # person in play has that last bed too
+            own = -1 if opt.last_bed is None or opt.last_bed in shared else \
+                layer.layout.class_of_bed[opt.last_bed]
             for c in classes:
                 site = layer.site_of[c]
                 u = (site == opt.last_site) * w_radix + (site in opt.wishes)
-                if forced or u:
+                if (forced or u) and c != own:
                     outs.append((g.arc(node, g.class_node[c], 1, -u * a_radix), InClass(c)))
             if opt.last_bed is not None:
                 u = x_weight * w_radix + (opt.last_site in opt.wishes)
