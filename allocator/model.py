@@ -110,7 +110,10 @@ class NeedModel:
         a site hold (or ``only_site``, stage 2's pin) keeps only that site."""
         base, barred = self.prep.layout.eligibility(request)
         held = self.prep.site_hold.get(request.person)
-        minus = barred | excluded | self.partner_sites.get(request.person, frozenset())
+        partner_sites = self.partner_sites.get(request.person)
+        if not (barred or excluded or partner_sites or held or only_site):
+            return self.layer.access(base)  # most people: every class of their base
+        minus = barred | excluded | (partner_sites or frozenset())
         return self.layer.access(base, minus, held[0] if held else only_site)
 
     # -- stage 1: levels 1 and 2 ---------------------------------------------------------

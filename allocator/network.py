@@ -81,6 +81,7 @@ class BedLayer:
         self.order: list[tuple[int, ...]] = []  # per base: classes ordered by site
         self.ranges: list[dict[str, tuple[int, int]]] = []  # per base: site -> positions
         self.position: list[dict[int, int]] = []  # per base: class -> position
+        self._whole: dict[int, Access] = {}  # base -> its access without exclusions
 
     def base(self, layout_base: int) -> int:
         """This layer's base for a layout base: its classes with free beds, ordered by site."""
@@ -109,6 +110,11 @@ class BedLayer:
         """The canonical access: sites that do not matter are dropped, so equal class sets
         mostly get equal values; NO_ACCESS when no class is left."""
         base = self.base(layout_base)
+        if not minus and only is None:
+            found = self._whole.get(base)
+            if found is None:
+                found = self._whole[base] = Access(base) if self.ranges[base] else NO_ACCESS
+            return found
         ranges = self.ranges[base]
         if only is not None:
             return Access(base, frozenset(), only) if only in ranges and only not in minus \

@@ -175,24 +175,15 @@ def turn_aways(prep: Prepared, bed_of: dict[str, str], rule: str) -> list[TurnAw
                 held[c.index] += 1
             else:
                 occupant_needs[c.index].add(req[person_in[b]].need)
-    summary: dict[tuple[int, frozenset[str]], tuple] = {}  # per eligibility (a value)
+    summary = _Summaries(layout, free, held, occupant_needs)
     out: list[TurnAway] = []
     for request in night.requests:
         if request.person in bed_of:
             continue
-        classes = layout.eligible_classes(request)
-        if not classes:
+        found = summary.of(layout.eligibility(request))
+        if found is None:
             out.append(TurnAway(request.person, "no_eligible_bed", _no_bed(night, layout, request)))
             continue
-        eligibility = layout.eligibility(request)
-        found = summary.get(eligibility)
-        if found is None:
-            found = summary[eligibility] = (
-                {layout.classes[c].site for c in classes if free[c]},
-                sum(len(layout.classes[c].beds) for c in classes),
-                sum(held[c] for c in classes),
-                sorted(set().union(*(occupant_needs[c] for c in classes))),
-                sorted((min(occupant_needs[c]), c) for c in classes if occupant_needs[c]))
         open_sites, total, n_held, needs, lowest = found
         if open_sites:
             out.append(TurnAway(request.person, "keep_apart",
@@ -208,6 +199,58 @@ def turn_aways(prep: Prepared, bed_of: dict[str, str], rule: str) -> list[TurnAw
         out.append(TurnAway(request.person, "capacity",
                             _capacity_text(night, rule, total, n_held, needs, lower, layout)))
     return out
+
+
+class _Summaries:
+    """What the turn-away sentences say about a person's eligible classes, per eligibility
+    (base, barred sites): sites with a free bed, beds, held beds, occupants' needs, and classes
+    by their lowest occupant need. Computed once per base; a ban subtracts its sites."""
+
+    def __init__(self, layout, free: list[int], held: list[int],
+                 occupant_needs: list[set[int]]) -> None:
+        self.layout, self.free, self.held, self.needs = layout, free, held, occupant_needs
+        self._bases: dict[int, tuple] = {}
+        self._found: dict[tuple[int, frozenset[str]], tuple | None] = {}
+
+    def _base(self, base: int) -> tuple:
+        found = self._bases.get(base)
+        if found is None:
+            classes, layout = self.layout.bases[base], self.layout
+            need_count: dict[int, int] = {}
+            for c in classes:
+                for n in self.needs[c]:
+                    need_count[n] = need_count.get(n, 0) + 1
+            found = self._bases[base] = (
+                frozenset(classes), {layout.classes[c].site for c in classes if self.free[c]},
+                sum(len(layout.classes[c].beds) for c in classes),
+                sum(self.held[c] for c in classes), need_count,
+                sorted((min(self.needs[c]), c) for c in classes if self.needs[c]))
+        return found
+
+    def of(self, eligibility: tuple[int, frozenset[str]]) -> tuple | None:
+        """``(open sites, beds, held, needs, lowest)``, or None when no bed is eligible."""
+        if eligibility in self._found:
+            return self._found[eligibility]
+        base, barred = eligibility
+        members, open_sites, total, n_held, need_count, lowest = self._base(base)
+        out: tuple | None = None
+        if members:
+            gone = {c for site in barred for c in self.layout.classes_at.get(site, ())
+                    if c in members}
+            if len(gone) < len(members):
+                if gone:
+                    need_count = dict(need_count)
+                    for c in gone:
+                        total -= len(self.layout.classes[c].beds)
+                        n_held -= self.held[c]
+                        for n in self.needs[c]:
+                            need_count[n] -= 1
+                    open_sites = open_sites - barred
+                    lowest = [(n, c) for n, c in lowest if c not in gone]
+                out = (open_sites, total, n_held, sorted(n for n, k in need_count.items() if k),
+                       lowest)
+        self._found[eligibility] = out
+        return out
 
 
 def _no_bed(night: Night, layout, request: Request) -> str:

@@ -1,7 +1,7 @@
 """The need rule's solver as it was before the scale work (main at ab95754), kept as an oracle.
 
 Frozen copy of allocator/flowgraph.py, allocator/ties.py, allocator/model.py and the first-come
-functions of allocator/rules.py of that commit (only the imports changed), so the tests can check that every speed-up leaves the answer's
+functions and turn_aways of allocator/rules.py of that commit (only the imports changed), so the tests can check that every speed-up leaves the answer's
 levels 1-4 unchanged on generated nights. It is slow on large nights (quadratic refill) and is
 not maintained: do not fix it, only compare against it.
 """
@@ -19,7 +19,8 @@ from ortools.graph.python import min_cost_flow
 from allocator.layout import Prepared, prepare
 from allocator.holds import match_all
 from allocator.problem import InputError, Night, Request
-from allocator.rules import queue_key
+from allocator.result import TurnAway
+from allocator.rules import _capacity_text, _no_bed, _sites_text, queue_key
 
 SOURCE, SINK = 0, 1
 
@@ -642,3 +643,59 @@ def _pop_first(heaps: dict[tuple[int, ...], list[tuple[int, int]]], classes: tup
 def legacy_first_come(night: Night) -> dict[str, str]:
     """person -> bed under first-come, as the old code decided it."""
     return first_come(prepare(night))
+
+
+def turn_aways(prep: Prepared, bed_of: dict[str, str], rule: str) -> list[TurnAway]:
+    """Reason and a sentence staff can read out, for everyone without a bed.
+
+    ``no_eligible_bed``: no bed at all is eligible; ``keep_apart``: the only free eligible beds
+    are at sites where a partner is placed; ``capacity``: every eligible bed is taken.
+    """
+    night, layout = prep.night, prep.layout
+    req = night.request_by_person
+    holders = {b for b, _ in prep.placed.values()}  # bed holds and confirmed (fixed) people
+    holders |= {bed_of[p] for p in prep.site_hold if p in bed_of}
+    person_in = {b: p for p, b in bed_of.items()}
+    free = [0] * len(layout.classes)
+    occupant_needs: list[set[int]] = [set() for _ in layout.classes]
+    held = [0] * len(layout.classes)
+    for c in layout.classes:
+        for b in c.beds:
+            if b not in person_in:
+                free[c.index] += 1
+            elif b in holders:
+                held[c.index] += 1
+            else:
+                occupant_needs[c.index].add(req[person_in[b]].need)
+    summary: dict[int, tuple] = {}  # per eligible-class tuple (cached per person by Layout)
+    out: list[TurnAway] = []
+    for request in night.requests:
+        if request.person in bed_of:
+            continue
+        classes = layout.eligible_classes(request)
+        if not classes:
+            out.append(TurnAway(request.person, "no_eligible_bed", _no_bed(night, layout, request)))
+            continue
+        found = summary.get(id(classes))
+        if found is None:
+            found = summary[id(classes)] = (
+                {layout.classes[c].site for c in classes if free[c]},
+                sum(len(layout.classes[c].beds) for c in classes),
+                sum(held[c] for c in classes),
+                sorted(set().union(*(occupant_needs[c] for c in classes))),
+                sorted((min(occupant_needs[c]), c) for c in classes if occupant_needs[c]))
+        open_sites, total, n_held, needs, lowest = found
+        if open_sites:
+            out.append(TurnAway(request.person, "keep_apart",
+                                f"The only free beds you could take are at "
+                                f"{_sites_text(night, open_sites)}, where someone you must be "
+                                f"kept apart from is placed."))
+            continue
+        lower = []
+        for n, c in lowest if rule == "need" else ():  # sorted by the lowest occupant need
+            if n >= request.need:
+                break
+            lower.append(c)
+        out.append(TurnAway(request.person, "capacity",
+                            _capacity_text(night, rule, total, n_held, needs, lower, layout)))
+    return out

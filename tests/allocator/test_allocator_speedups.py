@@ -138,3 +138,16 @@ def test_first_come_gives_the_same_beds_as_before(rates, seed):
 
     night = random_night(sites=30, beds=1200, requests=1500, seed=seed, rates=rates)
     assert solve(night, rule="first-come").bed_of == legacy_first_come(night)
+
+
+@pytest.mark.parametrize("rule", ["need", "first-come"])
+def test_turn_away_reasons_and_sentences_are_unchanged(rule):
+    """Sentences are now summarised once per eligibility base (a ban subtracts its sites)."""
+    from alloc_legacy import turn_aways as legacy_turn_aways
+
+    from allocator.rules import turn_aways
+
+    night = random_night(sites=30, beds=900, requests=1500, seed=8, rates=Rates(bans=0.2))
+    bed_of = solve(night, rule=rule).bed_of
+    assert turn_aways(prepare(night), bed_of, rule) == \
+        legacy_turn_aways(prepare(night), bed_of, rule)
