@@ -38,8 +38,8 @@ def _solve(args: argparse.Namespace) -> int:
             raise InputError(exc.message, "stdin" if args.night == "-" else args.night) from None
         raise
     result = solve(night, rule=args.rule, time_limit=args.time_limit)
-    json.dump(result.to_json(), sys.stdout, indent=2, ensure_ascii=False)
-    sys.stdout.write("\n")
+    # one write: json.dump would write a city's result in a million small pieces
+    sys.stdout.write(json.dumps(result.to_json(), indent=2, ensure_ascii=False) + "\n")
     return 0
 
 

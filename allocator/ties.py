@@ -55,6 +55,7 @@ class Options:
     last_bed: str | None  # their own last bed, free tonight and open to them
     last_site: str | None  # their last bed's site, if open to them
     wishes: frozenset[str]  # preferred sites open to them
+    classes: tuple[int, ...] = ()  # the open classes at those sites (all at a held site)
 
     @property
     def plain(self) -> bool:
@@ -139,7 +140,12 @@ class TieBreaker:
                     last_bed = bed.id
         wishes = frozenset(s for s in r.preferred_sites if layer.allows_site(access, s)) \
             if r.preferred_sites else frozenset()
-        return Options(access, last_bed, last_site, wishes)
+        if access.only is not None and r.person in self.m.prep.site_hold:
+            classes = layer.classes(access, access.only)
+        else:
+            sites = sorted(wishes | {last_site}) if last_site is not None else sorted(wishes)
+            classes = tuple(c for site in sites for c in layer.classes(access, site))
+        return Options(access, last_bed, last_site, wishes, classes)
 
     def _options_or_access(self, r: Request, access: Access) -> Options | Access:
         """The person's options, or just their access when they are plain and not site-held
@@ -214,18 +220,14 @@ class TieBreaker:
             inflow = g.arc(key_node[key], node, 1, -queue_weight)
             outs: list[tuple[int, Route]] = []
             forced = person in site_hold
-            if forced:
-                classes = layer.classes(opt.access, opt.access.only)  # type: ignore[arg-type]
-            else:
+            if not forced:
                 entry = g.entry(opt.access)
                 outs.append((g.arc(node, entry, 1), ViaEntry(entry)))
-                classes = tuple(c for site in sorted(opt.wishes | {opt.last_site} - {None})
-                                for c in layer.classes(opt.access, site))
             # the last bed's own class is dominated by the last bed itself, unless another
             # person in play has that last bed too
             own = -1 if opt.last_bed is None or opt.last_bed in shared else \
                 layer.layout.class_of_bed[opt.last_bed]
-            for c in classes:
+            for c in opt.classes:
                 site = layer.site_of[c]
                 u = (site == opt.last_site) * w_radix + (site in opt.wishes)
                 if (forced or u) and c != own:
