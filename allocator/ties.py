@@ -209,34 +209,41 @@ class TieBreaker:
             g.arc(SOURCE, key_node[key], n)
         plain: dict[tuple[Access, "PriorityKey", int], list[str]] = {}
         person_arcs: dict[str, tuple[int, list[tuple[int, Route]]]] = {}
+        arc, class_node, site_of = g.arc, g.class_node, layer.site_of
+        class_of_bed, queue_rank = layer.layout.class_of_bed, m.queue_rank
+        via: dict[int, ViaEntry] = {}
+        in_class = [InClass(c) for c in range(len(site_of))]
         for person, opt in people:
             key = key_of[person]
-            queue_weight = (span - m.queue_rank[person]) * q_max // span
+            queue_weight = (span - queue_rank[person]) * q_max // span
             if type(opt) is Access:
                 plain.setdefault((opt, key, queue_weight), []).append(person)
                 continue
             assert isinstance(opt, Options)
             node = g.add_node()
-            inflow = g.arc(key_node[key], node, 1, -queue_weight)
+            inflow = arc(key_node[key], node, 1, -queue_weight)
             outs: list[tuple[int, Route]] = []
             forced = person in site_hold
             if not forced:
                 entry = g.entry(opt.access)
-                outs.append((g.arc(node, entry, 1), ViaEntry(entry)))
+                route = via.get(entry)
+                if route is None:
+                    route = via[entry] = ViaEntry(entry)
+                outs.append((arc(node, entry, 1), route))
             # the last bed's own class is dominated by the last bed itself, unless another
             # person in play has that last bed too
-            own = -1 if opt.last_bed is None or opt.last_bed in shared else \
-                layer.layout.class_of_bed[opt.last_bed]
+            last_bed, last_site, wishes = opt.last_bed, opt.last_site, opt.wishes
+            own = -1 if last_bed is None or last_bed in shared else class_of_bed[last_bed]
             for c in opt.classes:
-                site = layer.site_of[c]
-                u = (site == opt.last_site) * w_radix + (site in opt.wishes)
+                site = site_of[c]
+                u = (site == last_site) * w_radix + (site in wishes)
                 if (forced or u) and c != own:
-                    outs.append((g.arc(node, g.class_node[c], 1, -u * a_radix), InClass(c)))
-            if opt.last_bed is not None:
-                u = x_weight * w_radix + (opt.last_site in opt.wishes)
-                head = g.bed_node(opt.last_bed) if opt.last_bed in shared else \
-                    g.class_node[layer.layout.class_of_bed[opt.last_bed]]
-                outs.append((g.arc(node, head, 1, -u * a_radix), InBed(opt.last_bed)))
+                    outs.append((arc(node, class_node[c], 1, -u * a_radix), in_class[c]))
+            if last_bed is not None:
+                u = x_weight * w_radix + (last_site in wishes)
+                head = g.bed_node(last_bed) if last_bed in shared else \
+                    class_node[class_of_bed[last_bed]]
+                outs.append((arc(node, head, 1, -u * a_radix), InBed(last_bed)))
             person_arcs[person] = (inflow, outs)
         plain_arcs: list[tuple[int, tuple[Access, "PriorityKey"]]] = []
         for (access, key, queue_weight), members in plain.items():
