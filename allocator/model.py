@@ -15,7 +15,7 @@ key, which forces them in (their holds were checked to be honourable together).
 Stage 1 (levels 1-2, exact): max-weight flow source -> (access, key) groups -> entry node -> bed
 classes -> sink (see :mod:`allocator.network`: people with equal access share an entry, and bans
 or exclusions cost a few arcs, not one per class); a bypass arc lets people be turned away.
-A 100,000-bed night is a graph of some ten thousand nodes.
+A 100,000-bed night is a stage-1 graph of about 20,000 nodes.
 
 Keep-apart (exact for level 1-2): solve without the pairs; if a pair shares a site ``s``, every
 valid placement has ``p`` not at ``s`` or ``q`` not at ``s``; both restricted problems are again
