@@ -81,7 +81,8 @@ class Bed:
                      f"bed {self.id!r}.site")
             _require(self.gender in BED_GENDERS, f"unknown bed gender {self.gender!r}",
                      f"bed {self.id!r}.gender")
-        object.__setattr__(self, "features", frozenset(self.features))
+        if type(self.features) is not frozenset:
+            object.__setattr__(self, "features", frozenset(self.features))
 
 
 @dataclass(frozen=True)
@@ -107,8 +108,10 @@ class Request:
                 and (arrival is None or (type(arrival) is int and arrival >= 0))
                 and type(nights) is int and nights >= 0):
             self._explain()
-        object.__setattr__(self, "needs", frozenset(self.needs))
-        object.__setattr__(self, "preferred_sites", tuple(self.preferred_sites))
+        if type(self.needs) is not frozenset:
+            object.__setattr__(self, "needs", frozenset(self.needs))
+        if type(self.preferred_sites) is not tuple:
+            object.__setattr__(self, "preferred_sites", tuple(self.preferred_sites))
 
     def _explain(self) -> None:
         """Raise InputError naming the first bad field."""
