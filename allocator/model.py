@@ -170,7 +170,7 @@ class NeedModel:
                 if person not in skip:  # moved people have a group of their own
                     routes[person] = route
                     flow -= 1
-        return g.decode(routes, self.rank)
+        return g.decode(routes, self.rank, self.night.partners)
 
     # -- keep-apart ----------------------------------------------------------------------
     def violations(self, placement: Placement) -> list[tuple[str, str, str]]:

@@ -241,9 +241,14 @@ class ClassGraph(FlowGraph):
         return found
 
     # -- decoding ---------------------------------------------------------------------------
-    def decode(self, routes: Mapping[str, Route], rank: Callable[[str], int]) -> Placement:
+    def decode(self, routes: Mapping[str, Route], rank: Callable[[str], int],
+               partners: Mapping[str, set[str]] | None = None) -> Placement:
         """Beds for the routed people: own last beds first, then each class gives its free
-        beds in input order to its people in queue order (``rank``)."""
+        beds in input order to its people in queue order (``rank``).
+
+        With ``partners`` (keep-apart), people who came through the same entry and were put
+        at one site with a partner are swapped with someone else of that entry where that
+        separates them; see :meth:`_separate`."""
         flows = self.flow_list()
         arriving: dict[int, list[str]] = {}
         per_class: dict[int, list[str]] = {}
@@ -273,4 +278,42 @@ class ClassGraph(FlowGraph):
             beds = (b for b in self.layer.free_beds[c] if b not in used)
             for person in sorted(people, key=rank):
                 placement[person] = next(beds)
+        if partners:
+            self._separate(placement, routes, partners)
         return placement
+
+    def _separate(self, placement: Placement, routes: Mapping[str, Route],
+                  partners: Mapping[str, set[str]]) -> None:
+        """Keep-apart without changing the flow: two people who entered through the same
+        entry may use each other's beds (every class below it is open to both) and neither
+        counted any level 3-4 gain for where they went, so swapping them changes no level
+        of the objective. A person put at one site with a partner is swapped with the first
+        person of their entry (in queue order) at a site holding none of their partners,
+        whose own partners are not at the first site. Pairs it cannot separate are left for
+        the keep-apart search."""
+        class_of_bed, site_of = self.layer.layout.class_of_bed, self.layer.site_of
+
+        def site(person: str) -> str:
+            return site_of[class_of_bed[placement[person]]]
+
+        by_entry: dict[int, list[str]] = {}
+        for person, route in routes.items():
+            if type(route) is ViaEntry:
+                by_entry.setdefault(route.node, []).append(person)
+        for person in sorted(p for p in partners if p in placement):
+            here = site(person)
+            if not any(q in placement and site(q) == here for q in partners[person]):
+                continue
+            for x in [person] + sorted(q for q in partners[person]
+                                       if q in placement and site(q) == here):
+                route = routes.get(x)
+                if type(route) is not ViaEntry:
+                    continue
+                swap = next((z for z in by_entry[route.node] if z != x and site(z) != here
+                             and not any(q in placement and site(q) == site(z)
+                                         for q in partners.get(x, ()))
+                             and not any(q in placement and site(q) == here and q != x
+                                         for q in partners.get(z, ()))), None)
+                if swap is not None:
+                    placement[x], placement[swap] = placement[swap], placement[x]
+                    break

@@ -278,4 +278,4 @@ class TieBreaker:
         for person, (inflow, outs) in person_arcs.items():
             if g.flow(inflow):
                 routes[person] = next(route for arc, route in outs if g.flow(arc))
-        return g.decode(routes, m.rank)
+        return g.decode(routes, m.rank, m.night.partners)

@@ -151,3 +151,30 @@ def test_turn_away_reasons_and_sentences_are_unchanged(rule):
     bed_of = solve(night, rule=rule).bed_of
     assert turn_aways(prepare(night), bed_of, rule) == \
         legacy_turn_aways(prepare(night), bed_of, rule)
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_separating_partners_in_decoding_changes_no_level(seed, monkeypatch):
+    """Decoding swaps people of one entry to keep partners apart instead of re-solving: the
+    same people are placed, with the same levels 3-4, and no more pairs share a site."""
+    from allocator.network import ClassGraph as Graph
+    from allocator.ties import TieBreaker
+
+    night = random_night(sites=12, beds=400, requests=520, seed=seed,
+                         rates=Rates(keep_apart=0.08))
+    prep = prepare(night)
+    model = NeedModel(prep)
+    optimum = model.levels_1_2()
+    held = {p: b for p, (b, _) in prep.placed.items()}
+    separated = TieBreaker(model).stage2(optimum.counts, {}, {})
+    decode = Graph.decode
+    monkeypatch.setattr(Graph, "decode", lambda self, routes, rank, partners=None:
+                        decode(self, routes, rank))
+    plain = TieBreaker(model).stage2(optimum.counts, {}, {})
+    assert separated is not None and plain is not None
+    assert set(separated) == set(plain)
+    assert tie_vector(night, separated | held) == tie_vector(night, plain | held)
+    assert len(model.violations(separated)) <= len(model.violations(plain))
+    for person, bed in separated.items():
+        assert night.eligible(night.request_by_person[person], night.bed_by_id[bed])
+    assert len(set(separated.values())) == len(separated)
