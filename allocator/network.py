@@ -185,6 +185,10 @@ class ClassGraph(FlowGraph):
         layer, base = self.layer, access.base
         if access.only is not None:
             targets = [self.class_node[c] for c in layer.classes(access, access.only)]
+        elif not access.minus:
+            # the whole base: a flat fan-out (short paths are what the flow solver likes;
+            # the tree is only for the few people who must skip some sites)
+            targets = [self.class_node[c] for c in layer.order[base]]
         else:
             n = len(layer.order[base])
             if (base, 0, n) not in self._tree:
