@@ -12,6 +12,7 @@ import os
 import sys
 from typing import Sequence
 
+from allocator.gcpause import paused_gc
 from allocator.problem import InputError, Night
 
 
@@ -38,8 +39,9 @@ def _solve(args: argparse.Namespace) -> int:
             raise InputError(exc.message, "stdin" if args.night == "-" else args.night) from None
         raise
     result = solve(night, rule=args.rule, time_limit=args.time_limit)
-    # one write: json.dump would write a city's result in a million small pieces
-    sys.stdout.write(json.dumps(result.to_json(), indent=2, ensure_ascii=False) + "\n")
+    with paused_gc():  # a city's result is a million small objects
+        # one write: json.dump would write it in a million small pieces
+        sys.stdout.write(json.dumps(result.to_json(), indent=2, ensure_ascii=False) + "\n")
     return 0
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 from typing import Any, Mapping
 
+from allocator.gcpause import paused_gc
 from allocator.problem import (Ban, Bed, Hold, InputError, Night, Policy, Request, Site,
                                validate_against_schema)
 
@@ -27,9 +28,10 @@ def parse_json(obj: str | bytes | Mapping[str, Any]) -> Any:
 
 def night_from_json(obj: str | bytes | Mapping[str, Any]) -> Night:
     """Validate against the schema and build a Night; raises InputError naming the bad item."""
-    data = parse_json(obj)
-    validate_against_schema(data, "night.schema.json")
-    return build_night(data)
+    with paused_gc():
+        data = parse_json(obj)
+        validate_against_schema(data, "night.schema.json")
+        return build_night(data)
 
 
 def build_night(data: Mapping[str, Any]) -> Night:

@@ -178,3 +178,22 @@ def test_separating_partners_in_decoding_changes_no_level(seed, monkeypatch):
     for person, bed in separated.items():
         assert night.eligible(night.request_by_person[person], night.bed_by_id[bed])
     assert len(set(separated.values())) == len(separated)
+
+
+def test_garbage_collection_resumes_after_a_solve():
+    import gc
+
+    from allocator.gcpause import paused_gc
+
+    night = random_night(sites=3, beds=20, requests=30, seed=1)
+    assert gc.isenabled()
+    solve(night)
+    Night.from_json(night.to_json())
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        with paused_gc():
+            pass
+        assert not gc.isenabled()  # left as the caller had it
+    finally:
+        gc.enable()
