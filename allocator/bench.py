@@ -164,8 +164,8 @@ def cli_run(path: Path, rule: str) -> dict[str, Any]:
             return {"error": (err.strip().splitlines() or ["?"])[-1]}
         out.seek(0)
         result = json.load(out)
-    return {"wall": wall, "cpu": usage.ru_utime + usage.ru_stime, "peak_mib": usage.ru_maxrss / 1024,
-            "status": result["status"], "placed": len(result["assignments"]),
+    return {"wall": wall, "cpu": usage.ru_utime + usage.ru_stime,
+            "peak_mib": usage.ru_maxrss / 1024, "status": result["status"], "placed": len(result["assignments"]),
             "solve_seconds": result.get("solve_seconds")}
 
 
@@ -238,7 +238,8 @@ def main(quick: bool = False) -> int:
     print()
     print("New York through the CLI (python -m allocator solve night.json > result.json; "
           "targets: need < 10 s, first-come < 5 s, < 1024 MiB, optimal)")
-    head = f"{'night':<18}{'rule':<11}{'status':<9}{'wall s':>8}{'cpu s':>7}{'solve s':>8}{'peak MiB':>9}{'placed':>8}"
+    head = (f"{'night':<18}{'rule':<11}{'status':<9}{'wall s':>8}{'cpu s':>7}{'solve s':>8}"
+            f"{'peak MiB':>9}{'placed':>8}")
     print(head)
     print("-" * len(head))
     for name in NY_NIGHTS:
@@ -255,7 +256,8 @@ def main(quick: bool = False) -> int:
 
     print()
     print("Validating a night's JSON (targets: Toronto < 0.2 s, New York < 1 s)")
-    head = f"{'night':<18}{'beds':>7}{'reqs':>8}{'parse s':>9}{'schema s':>9}{'build s':>9}{'total s':>9}"
+    head = (f"{'night':<18}{'beds':>7}{'reqs':>8}{'parse s':>9}{'schema s':>9}{'build s':>9}"
+            f"{'total s':>9}")
     print(head)
     print("-" * len(head))
     for which in ("toronto", "ny"):

@@ -75,8 +75,8 @@ class Bed:
         # one quick test for the usual valid bed; the messages are built only when it fails
         if not (type(self.id) is str and self.id and type(self.site) is str and self.site
                 and self.gender in BED_GENDERS):
-            _require(isinstance(self.id, str) and self.id != "", "bed id must be a non-empty string",
-                     "id")
+            _require(isinstance(self.id, str) and self.id != "",
+                     "bed id must be a non-empty string", "id")
             _require(isinstance(self.site, str) and self.site != "", "must be a non-empty string",
                      f"bed {self.id!r}.site")
             _require(self.gender in BED_GENDERS, f"unknown bed gender {self.gender!r}",
