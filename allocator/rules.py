@@ -6,6 +6,7 @@ Nothing here optimises; the need rule's model lives in :mod:`allocator.model`.
 from __future__ import annotations
 
 import heapq
+import time
 from typing import Iterable
 
 from allocator.holds import match_all
@@ -76,9 +77,6 @@ def first_come(prep: Prepared) -> dict[str, str]:
         pointer[c] = i
         return order[beds[i]] if i < len(beds) else None
 
-    site_people: dict[str, set[str]] = {}
-    for person, bed in bed_of.items():
-        site_people.setdefault(night.bed_by_id[bed].site, set()).add(person)
     heaps: dict[int, list[tuple[int, int]]] = {}
     queue = sorted((r for r in night.requests if r.person not in bed_of), key=queue_key)
     for request in queue:
@@ -91,10 +89,9 @@ def first_come(prep: Prepared) -> dict[str, str]:
                           (lambda c: layout.classes[c].site in blocked) if blocked else None)
         if best is None:
             continue
-        bed = night.beds[best[0]]
-        bed_of[request.person] = bed.id
-        taken.add(bed.id)
-        site_people.setdefault(bed.site, set()).add(request.person)
+        bed = night.beds[best[0]].id
+        bed_of[request.person] = bed
+        taken.add(bed)
     return bed_of
 
 
@@ -283,8 +280,9 @@ def _capacity_text(night: Night, rule: str, total: int, n_held: int, needs: list
 
 
 def build_result(prep: Prepared, bed_of: dict[str, str], rule: str, status: Status,
-                 seconds: float) -> Result:
-    """Assemble the Result in input order, with placed counts per need value."""
+                 started: float) -> Result:
+    """Assemble the Result in input order, with placed counts per need value; its
+    ``solve_seconds`` run from ``started`` (a ``time.perf_counter()`` reading) to now."""
     night = prep.night
     hold_of = {p: h for p, (_, h) in prep.placed.items() if h is not None}
     hold_of.update({p: h for p, (_, h) in prep.site_hold.items()})
@@ -295,10 +293,11 @@ def build_result(prep: Prepared, bed_of: dict[str, str], rule: str, status: Stat
     counts: dict[int, int] = {r.need: 0 for r in night.requests}
     for person in bed_of:
         counts[night.request_by_person[person].need] += 1
+    turned_away = tuple(turn_aways(prep, bed_of, rule))
     return Result(night=night.night, rule=rule, status=status, assignments=assignments,
-                  turned_away=tuple(turn_aways(prep, bed_of, rule)),
+                  turned_away=turned_away,
                   placed_by_need={str(n): counts[n] for n in sorted(counts, reverse=True)},
-                  solve_seconds=seconds)
+                  solve_seconds=time.perf_counter() - started)
 
 
 def check_hard(night: Night, bed_of: dict[str, str], fixed: dict[str, str] | None = None) -> None:
