@@ -33,8 +33,7 @@ from __future__ import annotations
 
 import time
 from collections import Counter
-from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 from allocator.flowgraph import SOURCE, CostRangeError
 from allocator.network import NO_ACCESS, Access, ClassGraph, InBed, InClass, Placement, Route, \
@@ -47,8 +46,7 @@ if TYPE_CHECKING:
 NOWHERE = "\x00nowhere"  # a site no bed is at: pins a person out of every bed
 
 
-@dataclass(frozen=True)
-class Options:
+class Options(NamedTuple):
     """What levels 3-4 can give one person tonight, within their access."""
 
     access: Access
