@@ -181,16 +181,21 @@ def validate_child(which: str) -> dict[str, Any]:
         text = night_file(which).read_text(encoding="utf-8")
     validate_against_schema({"night": "2026-11-25", "beds": [], "requests": []},
                             "night.schema.json")  # compile the validator first
-    with paused_gc():  # as Night.from_json does
-        start = time.perf_counter()
-        data = parse_json(text)
-        parsed = time.perf_counter()
-        validate_against_schema(data, "night.schema.json")
-        checked = time.perf_counter()
-        night = build_night(data)
-        built = time.perf_counter()
-    return {"parse": parsed - start, "schema": checked - parsed, "build": built - checked,
-            "total": built - start, "beds": len(night.beds), "requests": len(night.requests)}
+    best: dict[str, float] = {}
+    for _ in range(2):  # best of two: the machine is shared
+        with paused_gc():  # as Night.from_json does
+            start = time.perf_counter()
+            data = parse_json(text)
+            parsed = time.perf_counter()
+            validate_against_schema(data, "night.schema.json")
+            checked = time.perf_counter()
+            night = build_night(data)
+            built = time.perf_counter()
+        times = {"parse": parsed - start, "schema": checked - parsed, "build": built - checked,
+                 "total": built - start}
+        if not best or times["total"] < best["total"]:
+            best = times
+    return {**best, "beds": len(night.beds), "requests": len(night.requests)}
 
 
 def growth_child(beds: int) -> dict[str, Any]:
@@ -199,10 +204,14 @@ def growth_child(beds: int) -> dict[str, Any]:
     from allocator.generate import random_night
 
     night = random_night(sites=beds // 100, beds=beds, requests=beds * 6 // 5, seed=7)
-    start, start_cpu = time.perf_counter(), time.process_time()
-    result = solve(night, rule="need", time_limit=60.0)
-    return {"beds": beds, "seconds": time.perf_counter() - start,
-            "cpu": time.process_time() - start_cpu, "status": result.status.value,
+    seconds, cpu = [], []
+    for _ in range(2):  # best of two: the machine is shared
+        start, start_cpu = time.perf_counter(), time.process_time()
+        result = solve(night, rule="need", time_limit=60.0)
+        seconds.append(time.perf_counter() - start)
+        cpu.append(time.process_time() - start_cpu)
+    return {"beds": beds, "seconds": min(seconds), "cpu": min(cpu),
+            "status": result.status.value,
             "peak_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
 
 
