@@ -15,8 +15,9 @@ interpreter and the night itself (about 100 MiB of it is just Python plus OR-Too
    once with real-life rates (5% holds, 0.6 keep-apart pairs per 100 people, 3% banned), and
    once with 2% of people in keep-apart pairs. The nights are generated once into a cache
    folder (``$TMPDIR/allocator-bench``).
-3. Validating a night's JSON (parse, schema, building the checked Night) for Toronto and NY.
-4. Growth: the need rule's solve time in-process at 12k, 25k, 50k and 100k beds.
+3. Validating a night's JSON (parse, schema, building the checked Night) for Toronto and NY,
+   best of two.
+4. Growth: the need rule's solve time in-process at 12k, 25k, 50k and 100k beds, best of two.
 """
 
 from __future__ import annotations
