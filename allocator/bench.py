@@ -128,7 +128,7 @@ GROWTH = (12000, 25000, 50000, 100000)
 def _run_child(args: list[str]) -> dict[str, Any] | str:
     """One measurement in a fresh interpreter; its JSON line, or the error's last line."""
     done = subprocess.run([sys.executable, "-m", "allocator.bench", *args],
-                          capture_output=True, text=True, cwd=ROOT)
+                          capture_output=True, text=True, cwd=ROOT, check=False)
     if done.returncode != 0:
         return f"failed: {(done.stderr.strip().splitlines() or ['?'])[-1]}"
     return json.loads(done.stdout)

@@ -20,8 +20,9 @@ gives its free beds, in input order, to its people in queue order.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Callable, Mapping, NamedTuple, Union
+from typing import NamedTuple
 
 from allocator.flowgraph import SINK, FlowGraph
 from allocator.layout import Layout
@@ -63,7 +64,7 @@ class InBed:
     bed: str
 
 
-Route = Union[ViaEntry, InClass, InBed]
+Route = ViaEntry | InClass | InBed
 
 
 class BedLayer:

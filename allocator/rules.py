@@ -86,7 +86,8 @@ def first_come(prep: Prepared) -> dict[str, str]:
         blocked = barred | {night.bed_by_id[bed_of[p]].site for p in partners if p in bed_of} \
             if partners else barred
         best = _pop_first(heaps, base, layout.bases[base], next_free,
-                          (lambda c: layout.classes[c].site in blocked) if blocked else None)
+                          (lambda c, blocked=blocked: layout.classes[c].site in blocked)
+                          if blocked else None)
         if best is None:
             continue
         bed = night.beds[best[0]].id

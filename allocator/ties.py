@@ -36,8 +36,8 @@ from collections import Counter
 from typing import TYPE_CHECKING, NamedTuple
 
 from allocator.flowgraph import SOURCE, CostRangeError
-from allocator.network import NO_ACCESS, Access, ClassGraph, InBed, InClass, Placement, Route, \
-    ViaEntry
+from allocator.network import (NO_ACCESS, Access, ClassGraph, InBed, InClass, Placement, Route,
+                               ViaEntry)
 from allocator.problem import Request
 
 if TYPE_CHECKING:
@@ -130,12 +130,11 @@ class TieBreaker:
         layer = self.layer
         bed = self.night.bed_by_id.get(r.last_bed) if r.last_bed else None
         last_bed = last_site = None
-        if bed is not None:
-            if layer.allows_site(access, bed.site):
-                last_site = bed.site
-                if bed.id not in self.m.prep.taken_beds and \
-                        layer.allows_class(access, layer.layout.class_of_bed[bed.id]):
-                    last_bed = bed.id
+        if bed is not None and layer.allows_site(access, bed.site):
+            last_site = bed.site
+            if bed.id not in self.m.prep.taken_beds and \
+                    layer.allows_class(access, layer.layout.class_of_bed[bed.id]):
+                last_bed = bed.id
         wishes = frozenset(s for s in r.preferred_sites if layer.allows_site(access, s)) \
             if r.preferred_sites else frozenset()
         if access.only is not None and r.person in self.m.prep.site_hold:
