@@ -14,7 +14,7 @@ interpreter and the night itself (about 100 MiB of it is just Python plus OR-Too
    the result written, peak memory of that process. Once with the generator's default rates,
    once with real-life rates (5% holds, 0.6 keep-apart pairs per 100 people, 3% banned), and
    once with 2% of people in keep-apart pairs. The nights are generated once into a cache
-   folder (``$TMPDIR/allocator-bench``).
+   folder (``$TMPDIR/allocator-bench``, named by a hash of the generator's source).
 3. Validating a night's JSON (parse, schema, building the checked Night) for Toronto and NY,
    best of two.
 4. Growth: the need rule's solve time in-process at 12k, 25k, 50k and 100k beds, best of two.
@@ -23,6 +23,7 @@ interpreter and the night itself (about 100 MiB of it is just Python plus OR-Too
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import os
 import resource
@@ -138,7 +139,9 @@ def night_file(name: str) -> Path:
     """The cached JSON file of a New York night (generated through the CLI on first use)."""
     folder = Path(tempfile.gettempdir()) / "allocator-bench"
     folder.mkdir(exist_ok=True)
-    path = folder / f"{name}-seed{NEW_YORK['seed']}.json"
+    # the generator's own text names the file, so a changed generator never reuses old nights
+    version = hashlib.sha256((Path(__file__).parent / "generate.py").read_bytes()).hexdigest()[:10]
+    path = folder / f"{name}-seed{NEW_YORK['seed']}-{version}.json"
     if not path.exists():
         flags = [f"--{k}={v}" for k, v in NEW_YORK.items()]
         flags += [f"--{k.replace('_', '-')}={v}" for k, v in NY_NIGHTS[name].items()]
