@@ -5,17 +5,19 @@ free beds (a bed holds one person). People reach the bed layer through an *entry
 which exactly the classes they may use are reachable. Entries are shared by everyone with an
 equal :class:`Access` (a value), so a city of 100,000 people needs a few thousand entries.
 
-Most people may use every class of their eligibility *base* (gender, features, age); a ban or a
-keep-apart exclusion removes a few sites. Giving each such person their own fan-out of a few
-thousand arcs is what made a New York night with 3% banned people take 3.6 GiB. Instead the
-classes of a base are ordered by site and covered by a segment tree of pass-through nodes: the
-root reaches every class of the base, and "every class except those at sites S" is the union of
-at most ``2 * (|S| + 1) * log2(classes)`` tree nodes. The reachable set is exactly the person's
-allowed classes, so the flow problem is unchanged; only the graph is smaller.
+Most people may use every class of their eligibility *base* (gender, features, age): their
+entry is a flat fan-out to those classes (one per base; short paths keep the flow solver fast).
+A ban or a keep-apart exclusion removes a few sites. Giving each such person their own fan-out
+of a few thousand arcs is what made a New York night with 3% banned people take 3.6 GiB.
+Instead the classes of a base are ordered by site and covered by a segment tree of pass-through
+nodes, and "every class except those at sites S" is the union of at most
+``2 * (|S| + 1) * log2(classes)`` tree nodes. The reachable set is exactly the person's allowed
+classes, so the flow problem is unchanged; only the graph is smaller.
 
-Decoding turns class flows into beds: people entering a tree node are handed down the tree
-along the arcs that carry flow (flow conservation makes the counts match), and each class
-gives its free beds, in input order, to its people in queue order.
+Decoding turns class flows into beds: people entering an entry or tree node are handed down
+along the arcs that carry flow (flow conservation makes the counts match), each class gives its
+free beds, in input order, to its people in queue order, and people of one entry may then swap
+beds to keep keep-apart partners at different sites (:meth:`ClassGraph._separate`).
 """
 
 from __future__ import annotations
