@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import time
-from dataclasses import replace
 from typing import Mapping
 
+from allocator.gcpause import paused_gc
 from allocator.layout import prepare
 from allocator.model import NeedModel
 from allocator.problem import InputError, Night
@@ -27,15 +27,15 @@ def solve(night: Night, *, rule: str = "need", time_limit: float = 10.0,
     if not time_limit > 0:
         raise InputError(f"time limit must be positive, got {time_limit!r}", "time_limit")
     start = time.perf_counter()
-    prep = prepare(night, fixed)
-    bed_of = {p: b for p, (b, _) in prep.placed.items()}
-    status = Status.OPTIMAL
-    if rule == "first-come":
-        bed_of = first_come(prep)
-    else:
-        model = NeedModel(prep, time_limit)
-        bed_of.update(model.solve())
-        if not model.proven:
-            status = Status.FEASIBLE
-    result = build_result(prep, bed_of, rule, status, 0.0)
-    return replace(result, solve_seconds=time.perf_counter() - start)
+    with paused_gc():
+        prep = prepare(night, fixed)
+        bed_of = {p: b for p, (b, _) in prep.placed.items()}
+        status = Status.OPTIMAL
+        if rule == "first-come":
+            bed_of = first_come(prep)
+        else:
+            model = NeedModel(prep, time_limit)
+            bed_of.update(model.solve())
+            if not model.proven:
+                status = Status.FEASIBLE
+        return build_result(prep, bed_of, rule, status, start)

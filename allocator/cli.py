@@ -12,6 +12,7 @@ import os
 import sys
 from typing import Sequence
 
+from allocator.gcpause import paused_gc
 from allocator.problem import InputError, Night
 
 
@@ -38,8 +39,9 @@ def _solve(args: argparse.Namespace) -> int:
             raise InputError(exc.message, "stdin" if args.night == "-" else args.night) from None
         raise
     result = solve(night, rule=args.rule, time_limit=args.time_limit)
-    json.dump(result.to_json(), sys.stdout, indent=2, ensure_ascii=False)
-    sys.stdout.write("\n")
+    with paused_gc():  # a city's result is a million small objects
+        # one write: json.dump would write it in a million small pieces
+        sys.stdout.write(json.dumps(result.to_json(), indent=2, ensure_ascii=False) + "\n")
     return 0
 
 
@@ -49,10 +51,15 @@ def _generate(args: argparse.Namespace) -> int:
 
         night = toronto_night(args.toronto, csv_path=args.csv, seed=args.seed)
     else:
-        from allocator.generate import random_night
+        from allocator.generate import Rates, random_night
 
-        night = random_night(sites=args.sites, beds=args.beds, requests=args.requests,
-                             seed=args.seed)
+        try:
+            night = random_night(sites=args.sites, beds=args.beds, requests=args.requests,
+                                 seed=args.seed, rates=Rates(holds=args.hold_rate,
+                                                             keep_apart=args.keep_apart_rate,
+                                                             bans=args.ban_rate))
+        except ValueError as exc:
+            raise InputError(str(exc), "generate") from None
     json.dump(night.to_json(), sys.stdout, indent=1, ensure_ascii=False)
     sys.stdout.write("\n")
     return 0
@@ -71,6 +78,13 @@ def _positive(text: str) -> float:
     return value
 
 
+def _share(text: str) -> float:
+    value = float(text)
+    if not 0 <= value <= 1:
+        raise argparse.ArgumentTypeError("must be a share between 0 and 1")
+    return value
+
+
 def parser() -> argparse.ArgumentParser:
     top = argparse.ArgumentParser(prog="python -m allocator",
                                   description="Allocate one night's shelter beds.")
@@ -85,6 +99,12 @@ def parser() -> argparse.ArgumentParser:
     g.add_argument("--beds", type=int, default=150)
     g.add_argument("--requests", type=int, default=240)
     g.add_argument("--seed", type=int, default=1)
+    g.add_argument("--hold-rate", type=_share, default=0.03, metavar="SHARE",
+                   help="share of people holding a partner organisation's booking (0.03)")
+    g.add_argument("--keep-apart-rate", type=_share, default=0.005, metavar="SHARE",
+                   help="keep-apart pairs per person (0.005; real life 0.006)")
+    g.add_argument("--ban-rate", type=_share, default=0.003, metavar="SHARE",
+                   help="share of people with a site ban (0.003; real life 0.03)")
     g.add_argument("--toronto", metavar="DATE", help="build the real Toronto night of DATE")
     g.add_argument("--csv", metavar="PATH",
                    help="Toronto occupancy CSV, plain or .gz (default: the copy in allocator/data)")

@@ -3,14 +3,16 @@
 ``random_night(sites=, beds=, requests=, seed=)`` is deterministic for a seed. Shape:
 about 20% women-only beds, 5% accessible beds, one youth site (18-23 or 16-24), need values
 that are sums of assessment-scheme points (0..100), a queue order (a few walk-ins without an
-arrival), continuity (last beds) and wishes, nights turned away, a few bans, keep-apart pairs
-for about 0.5% of requests and holds that a careful booking system would have accepted.
+arrival), continuity (last beds) and wishes, nights turned away, and :class:`Rates` of bans (0.3% of
+requests), keep-apart pairs (0.5 per 100 requests) and holds (3%) that a careful booking system
+would have accepted. ``REAL_LIFE`` are the rates a big city sees (issue 13): 5% of people hold a
+partner organisation's booking, 0.6 keep-apart pairs per 100 people, 3% have a site ban.
 """
 
 from __future__ import annotations
 
 import random
-from dataclasses import replace
+from dataclasses import dataclass, replace
 
 from allocator.problem import Ban, Bed, Hold, Night, Request, Site
 
@@ -22,6 +24,23 @@ SCHEME = (("sleeping rough", 30, 0.35), ("serious illness", 20, 0.2), ("mental h
 NAMES = ("Harbour", "Nordnes", "Fjell", "Bryggen", "Solheim", "Kalfaret", "Møhlen", "Sandviken",
          "Laksevåg", "Fana", "Årstad", "Åsane", "Danmarks", "Minde", "Landås", "Eidsvåg")
 ORGANISATIONS = ("Kirkens Bymisjon", "Frelsesarmeen", "NAV", "Kommunen", "Blå Kors")
+
+
+@dataclass(frozen=True)
+class Rates:
+    """Per request: holds (share of people with a pre-booking), keep-apart pairs (pairs per
+    person) and bans (one ban per this share of people, at a random site)."""
+
+    holds: float = 0.03
+    keep_apart: float = 0.005
+    bans: float = 0.003
+
+    def count(self, rate: float, people: int) -> int:
+        """How many of ``people`` (rounded down; exact for the decimal rates used here)."""
+        return int(people * rate + 1e-9)
+
+
+REAL_LIFE = Rates(holds=0.05, keep_apart=0.006, bans=0.03)
 
 
 def need_points(rng: random.Random) -> int:
@@ -59,10 +78,14 @@ def queue_and_wishes(rng: random.Random, requests: list[Request], beds: list[Bed
 
 
 def random_night(sites: int = 5, beds: int = 150, requests: int = 240, seed: int = 1,
-                 date: str = "2026-11-25") -> Night:
-    """A deterministic random night of the given size; raises ValueError for sizes < 1."""
+                 date: str = "2026-11-25", rates: Rates = Rates()) -> Night:
+    """A deterministic random night of the given size; raises ValueError for sizes < 1 or a
+    rate outside 0..1 (keep-apart: 0..0.5, each pair takes two people)."""
     if sites < 1 or beds < sites or requests < 0:
         raise ValueError("need at least one site, one bed per site and no negative requests")
+    if not (0 <= rates.holds <= 1 and 0 <= rates.bans <= 1 and 0 <= rates.keep_apart <= 0.5):
+        raise ValueError("rates are shares of the requests: holds and bans 0..1, "
+                         "keep-apart pairs 0..0.5 per person")
     rng = random.Random(seed)
     site_list = _sites(rng, sites)
     bed_list = _beds(rng, site_list, beds)
@@ -73,7 +96,7 @@ def random_night(sites: int = 5, beds: int = 150, requests: int = 240, seed: int
         people.append(person(rng, f"p{i + 1:05d}", age_range=ages))
     people = queue_and_wishes(rng, people, bed_list, [s.id for s in site_list])
     return add_safety_and_holds(rng, Night(night=date, sites=tuple(site_list),
-                                           beds=tuple(bed_list), requests=tuple(people)))
+                                           beds=tuple(bed_list), requests=tuple(people)), rates)
 
 
 def _sites(rng: random.Random, n: int) -> list[Site]:
@@ -116,28 +139,29 @@ def _beds(rng: random.Random, sites: list[Site], total: int) -> list[Bed]:
     return out
 
 
-def add_safety_and_holds(rng: random.Random, night: Night) -> Night:
-    """Bans (0.3%), keep-apart pairs (0.5%) and holds (3%) that can all be honoured together."""
+def add_safety_and_holds(rng: random.Random, night: Night, rates: Rates = Rates()) -> Night:
+    """Bans, keep-apart pairs and holds at ``rates`` (at least one ban and one pair), that can
+    all be honoured together."""
     people = [r.person for r in night.requests]
     site_ids = sorted(night.site_ids)
     if not people or not site_ids:
         return night
     bans = tuple(Ban(rng.choice(people), rng.choice(site_ids), "bortvisning")
-                 for _ in range(max(1, len(people) * 3 // 1000)))
+                 for _ in range(max(1, rates.count(rates.bans, len(people)))))
     pairs = set()
-    for _ in range(max(1, len(people) * 5 // 1000) if len(people) > 1 else 0):
+    for _ in range(max(1, rates.count(rates.keep_apart, len(people))) if len(people) > 1 else 0):
         p, q = rng.sample(people, 2)
         pairs.add((min(p, q), max(p, q)))
     night = replace(night, barred=bans, keep_apart=tuple(sorted(pairs)))
-    return replace(night, holds=_holds(rng, night))
+    return replace(night, holds=_holds(rng, night, rates.count(rates.holds, len(people))))
 
 
-def _holds(rng: random.Random, night: Night) -> tuple[Hold, ...]:
+def _holds(rng: random.Random, night: Night, n_holds: int) -> tuple[Hold, ...]:
     """Each hold reserves a concrete eligible bed in the booking system's own ledger."""
     reserved: set[str] = set()
     held_site: dict[str, str] = {}
     holds: list[Hold] = []
-    for r in rng.sample(list(night.requests), len(night.requests) * 3 // 100):
+    for r in rng.sample(list(night.requests), n_holds):
         beds = [b for b in rng.sample(list(night.beds), min(40, len(night.beds)))
                 if b.id not in reserved and night.eligible(r, b)]
         beds = [b for b in beds

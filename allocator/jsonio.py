@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 from typing import Any, Mapping
 
+from allocator.gcpause import paused_gc
 from allocator.problem import (Ban, Bed, Hold, InputError, Night, Policy, Request, Site,
                                validate_against_schema)
 
@@ -27,20 +28,34 @@ def parse_json(obj: str | bytes | Mapping[str, Any]) -> Any:
 
 def night_from_json(obj: str | bytes | Mapping[str, Any]) -> Night:
     """Validate against the schema and build a Night; raises InputError naming the bad item."""
-    data = parse_json(obj)
-    validate_against_schema(data, "night.schema.json")
+    with paused_gc():
+        data = parse_json(obj)
+        validate_against_schema(data, "night.schema.json")
+        return build_night(data)
+
+
+def build_night(data: Mapping[str, Any]) -> Night:
+    """The checked Night of schema-valid parsed JSON; raises InputError naming the bad item."""
     policy = data.get("policy", {})
+    sets: dict[tuple[str, ...], frozenset[str]] = {(): frozenset()}  # equal sets shared
+
+    def as_set(items: list[str] | None) -> frozenset[str]:
+        key = tuple(items) if items else ()
+        found = sets.get(key)
+        if found is None:
+            found = sets[key] = frozenset(key)
+        return found
+
     return Night(
         night=data["night"],
         sites=tuple(Site(id=s["id"], name=s.get("name"), min_age=s.get("min_age"),
                          max_age=s.get("max_age")) for s in data.get("sites", [])),
-        beds=tuple(Bed(id=b["id"], site=b["site"], gender=b.get("gender", "mixed"),
-                       features=frozenset(b.get("features", []))) for b in data["beds"]),
+        beds=tuple(Bed(b["id"], b["site"], b.get("gender", "mixed"), as_set(b.get("features")))
+                   for b in data["beds"]),
         requests=tuple(Request(
-            person=r["person"], gender=r["gender"], need=r["need"], age=r.get("age"),
-            needs=frozenset(r.get("needs", [])), arrival=r.get("arrival"),
-            preferred_sites=tuple(r.get("preferred_sites", [])), last_bed=r.get("last_bed"),
-            nights_turned_away=r.get("nights_turned_away", 0)) for r in data["requests"]),
+            r["person"], r["gender"], r["need"], r.get("age"), as_set(r.get("needs")),
+            r.get("arrival"), tuple(r.get("preferred_sites", ())), r.get("last_bed"),
+            r.get("nights_turned_away", 0)) for r in data["requests"]),
         holds=tuple(Hold(id=h["id"], person=h["person"], bed=h.get("bed"), site=h.get("site"),
                          organisation=h.get("organisation")) for h in data.get("holds", [])),
         barred=tuple(Ban(person=b["person"], site=b["site"], reason=b.get("reason"))

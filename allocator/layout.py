@@ -37,8 +37,11 @@ class Layout:
     classes: list[BedClass] = field(default_factory=list)
     class_of_bed: dict[str, int] = field(default_factory=dict)
     classes_at: dict[str, list[int]] = field(default_factory=dict)
-    _cache: dict[tuple, tuple[int, ...]] = field(default_factory=dict)
+    bases: list[tuple[int, ...]] = field(default_factory=list)  # distinct unbanned class sets
+    _cache: dict[tuple, int] = field(default_factory=dict)  # _kind -> index into bases
+    _base_of: dict[tuple[int, ...], int] = field(default_factory=dict)
     _person: dict[str, tuple[int, ...]] = field(default_factory=dict)
+    _eligibility: dict[str, tuple[int, frozenset[str]]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         groups: dict[tuple[str, str, frozenset[str]], list[str]] = {}
@@ -53,34 +56,60 @@ class Layout:
         self._limits = sorted({(s.min_age, s.max_age) for s in self.night.sites
                                if s.min_age is not None or s.max_age is not None},
                               key=lambda lim: (lim[0] or 0, lim[1] or 10 ** 6))
-        self._banned = {b.person for b in self.night.barred}
+        self._ages: dict[int | None, tuple[bool, ...]] = {}
+        self._barred_sites: dict[str, frozenset[str]] = {}
+        for person, site in self.night.barred_pairs:
+            self._barred_sites[person] = self._barred_sites.get(person, frozenset()) | {site}
 
     def eligible_classes(self, request: Request) -> tuple[int, ...]:
         """Classes whose beds are eligible for ``request`` (all four eligibility rules)."""
         found = self._person.get(request.person)
         if found is None:
-            found = self.unbanned_classes(request)
-            if request.person in self._banned:
-                barred = self.night.barred_pairs
-                found = tuple(c for c in found
-                              if (request.person, self.classes[c].site) not in barred)
+            base, barred = self.eligibility(request)
+            found = self.bases[base]
+            if barred:
+                found = tuple(c for c in found if self.classes[c].site not in barred)
             self._person[request.person] = found
+        return found
+
+    def eligibility(self, request: Request) -> tuple[int, frozenset[str]]:
+        """``(base, barred sites)``: the person may use the classes of ``self.bases[base]``
+        except those at a barred site. A small value, equal for people with equal eligibility,
+        so it keys caches without hashing long tuples."""
+        found = self._eligibility.get(request.person)
+        if found is None:
+            kind = self._kind(request)
+            base = self._cache.get(kind)
+            if base is None:
+                self.unbanned_classes(request)
+                base = self._cache[kind]
+            found = self._eligibility[request.person] = (
+                base, self._barred_sites.get(request.person, frozenset()))
         return found
 
     def unbanned_classes(self, request: Request) -> tuple[int, ...]:
         """Classes eligible by gender, features and age alone (bans not applied)."""
-        night = self.night
-        age = request.age
-        ages = tuple(age_fits(age, lo, hi) for lo, hi in self._limits)
-        key = (request.gender, request.needs, ages)
-        base = self._cache.get(key)
+        kind = self._kind(request)
+        base = self._cache.get(kind)
         if base is None:
+            night = self.night
             probe = Request(person="~probe", gender=request.gender, need=0, age=request.age,
                             needs=request.needs)
-            base = tuple(c.index for c in self.classes
-                         if night.eligible(probe, Bed(c.beds[0], c.site, c.gender, c.features)))
-            self._cache[key] = base
-        return base
+            classes = tuple(c.index for c in self.classes
+                            if night.eligible(probe, Bed(c.beds[0], c.site, c.gender, c.features)))
+            base = self._cache[kind] = self._base_of.setdefault(classes, len(self.bases))
+            if base == len(self.bases):
+                self.bases.append(classes)
+        return self.bases[base]
+
+    def _kind(self, request: Request) -> tuple:
+        """What eligibility (bans aside) depends on: gender, needs, and age only through the
+        verdicts of the distinct age limits."""
+        age = request.age
+        verdicts = self._ages.get(age)
+        if verdicts is None:
+            verdicts = self._ages[age] = tuple(age_fits(age, lo, hi) for lo, hi in self._limits)
+        return (request.gender, request.needs, verdicts)
 
 
 @dataclass

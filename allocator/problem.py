@@ -74,12 +74,17 @@ class Bed:
     features: frozenset[str] = frozenset()
 
     def __post_init__(self) -> None:
-        _require(isinstance(self.id, str) and self.id != "", "bed id must be a non-empty string", "id")
-        _require(isinstance(self.site, str) and self.site != "", "must be a non-empty string",
-                 f"bed {self.id!r}.site")
-        _require(self.gender in BED_GENDERS, f"unknown bed gender {self.gender!r}",
-                 f"bed {self.id!r}.gender")
-        object.__setattr__(self, "features", frozenset(self.features))
+        # one quick test for the usual valid bed; the messages are built only when it fails
+        if not (type(self.id) is str and self.id and type(self.site) is str and self.site
+                and self.gender in BED_GENDERS):
+            _require(isinstance(self.id, str) and self.id != "",
+                     "bed id must be a non-empty string", "id")
+            _require(isinstance(self.site, str) and self.site != "", "must be a non-empty string",
+                     f"bed {self.id!r}.site")
+            _require(self.gender in BED_GENDERS, f"unknown bed gender {self.gender!r}",
+                     f"bed {self.id!r}.gender")
+        if type(self.features) is not frozenset:
+            object.__setattr__(self, "features", frozenset(self.features))
 
 
 @dataclass(frozen=True)
@@ -97,6 +102,21 @@ class Request:
     nights_turned_away: int = 0
 
     def __post_init__(self) -> None:
+        need, age, arrival, nights = self.need, self.age, self.arrival, self.nights_turned_away
+        # one quick test for the usual valid request; the messages are built only when it fails
+        if not (type(self.person) is str and self.person and self.gender in GENDERS
+                and type(need) is int and 0 <= need <= 100
+                and (age is None or (type(age) is int and age >= 0))
+                and (arrival is None or (type(arrival) is int and arrival >= 0))
+                and type(nights) is int and nights >= 0):
+            self._explain()
+        if type(self.needs) is not frozenset:
+            object.__setattr__(self, "needs", frozenset(self.needs))
+        if type(self.preferred_sites) is not tuple:
+            object.__setattr__(self, "preferred_sites", tuple(self.preferred_sites))
+
+    def _explain(self) -> None:
+        """Raise InputError naming the first bad field."""
         where = f"request {self.person!r}"
         _require(isinstance(self.person, str) and self.person != "",
                  "person id must be a non-empty string", "person")
@@ -109,8 +129,6 @@ class Request:
                      f"must be a non-negative integer, got {value!r}", f"{where}.{name}")
         _require(_is_int(self.nights_turned_away) and self.nights_turned_away >= 0,
                  "must be a non-negative integer", f"{where}.nights_turned_away")
-        object.__setattr__(self, "needs", frozenset(self.needs))
-        object.__setattr__(self, "preferred_sites", tuple(self.preferred_sites))
 
 
 @dataclass(frozen=True)
@@ -303,8 +321,11 @@ class Night:
     # -- validation ------------------------------------------------------------------------
     def _check_unique(self, collection: str, key: str) -> None:
         """Ids are unique within each list, so every reference means one thing."""
+        items = getattr(self, collection)
+        if len({getattr(item, key) for item in items}) == len(items):
+            return
         seen: set[str] = set()
-        for i, item in enumerate(getattr(self, collection)):
+        for i, item in enumerate(items):
             value = getattr(item, key)
             _require(value not in seen, f"duplicate {key} {value!r}", f"{collection}[{i}].{key}")
             seen.add(value)

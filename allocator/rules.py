@@ -6,6 +6,7 @@ Nothing here optimises; the need rule's model lives in :mod:`allocator.model`.
 from __future__ import annotations
 
 import heapq
+import time
 from typing import Iterable
 
 from allocator.holds import match_all
@@ -36,15 +37,17 @@ def honour_site_holds(prep: Prepared, bed_of: dict[str, str]) -> None:
         beds_at.setdefault(bed.site, []).append(bed.id)
     options: list[list[str]] = []
     greedy: dict[str, str] = {}
+    chosen: set[str] = set()  # the beds in greedy
     for hold in held:
         site = prep.site_hold[hold.person][0]
         request = night.request_by_person[hold.person]
         choice = [b for b in beds_at.get(site, [])
                   if b not in taken and night.eligible(request, night.bed_by_id[b])]
         options.append(choice)
-        free = [b for b in choice if b not in greedy.values()]
-        if free:
-            greedy[hold.person] = free[0]
+        free = next((b for b in choice if b not in chosen), None)
+        if free is not None:
+            greedy[hold.person] = free
+            chosen.add(free)
     if len(greedy) < len(held):
         match = match_all(options)
         if match is None:  # pragma: no cover - Night validation rules this out
@@ -74,51 +77,52 @@ def first_come(prep: Prepared) -> dict[str, str]:
         pointer[c] = i
         return order[beds[i]] if i < len(beds) else None
 
-    site_people: dict[str, set[str]] = {}
-    for person, bed in bed_of.items():
-        site_people.setdefault(night.bed_by_id[bed].site, set()).add(person)
-    heaps: dict[tuple[int, ...], list[tuple[int, int]]] = {}
+    heaps: dict[int, list[tuple[int, int]]] = {}
     queue = sorted((r for r in night.requests if r.person not in bed_of), key=queue_key)
     for request in queue:
-        classes = layout.eligible_classes(request)
+        base, barred = layout.eligibility(request)
         partners = night.partners.get(request.person)
-        if partners:
-            best = None
-            for c in classes:
-                if site_people.get(layout.classes[c].site, set()) & partners:
-                    continue  # keep-apart: never at the site of a placed partner
-                nf = next_free(c)
-                if nf is not None and (best is None or nf < best[0]):
-                    best = (nf, c)
-        else:
-            best = _pop_first(heaps, classes, next_free)
+        # bans, and keep-apart: never at the site of a placed partner
+        blocked = barred | {night.bed_by_id[bed_of[p]].site for p in partners if p in bed_of} \
+            if partners else barred
+        best = _pop_first(heaps, base, layout.bases[base], next_free,
+                          (lambda c, blocked=blocked: layout.classes[c].site in blocked)
+                          if blocked else None)
         if best is None:
             continue
-        bed = night.beds[best[0]]
-        bed_of[request.person] = bed.id
-        taken.add(bed.id)
-        site_people.setdefault(bed.site, set()).add(request.person)
+        bed = night.beds[best[0]].id
+        bed_of[request.person] = bed
+        taken.add(bed)
     return bed_of
 
 
-def _pop_first(heaps: dict[tuple[int, ...], list[tuple[int, int]]], classes: tuple[int, ...],
-               next_free) -> tuple[int, int] | None:
-    """The earliest free bed over ``classes``, kept in a lazily refreshed heap per class set."""
-    heap = heaps.get(classes)
+def _pop_first(heaps: dict[int, list[tuple[int, int]]], key: int, classes: tuple[int, ...],
+               next_free, blocked) -> tuple[int, int] | None:
+    """The earliest free bed over ``classes`` outside ``blocked`` classes (None: none are), from
+    a lazily refreshed heap per class set ``key`` (entries are lower bounds: beds only get
+    taken, and blocked classes are set aside, then put back)."""
+    heap = heaps.get(key)
     if heap is None:
         heap = [(nf, c) for c in classes if (nf := next_free(c)) is not None]
         heapq.heapify(heap)
-        heaps[classes] = heap
+        heaps[key] = heap
+    aside: list[tuple[int, int]] = []
+    found = None
     while heap:
         nf, c = heap[0]
         now = next_free(c)
-        if now == nf:
-            return nf, c
         if now is None:
             heapq.heappop(heap)
-        else:
+        elif now != nf:
             heapq.heapreplace(heap, (now, c))
-    return None
+        elif blocked is not None and blocked(c):
+            aside.append(heapq.heappop(heap))
+        else:
+            found = (nf, c)
+            break
+    for entry in aside:
+        heapq.heappush(heap, entry)
+    return found
 
 
 # -- turn-away reasons -----------------------------------------------------------------------
@@ -180,24 +184,15 @@ def turn_aways(prep: Prepared, bed_of: dict[str, str], rule: str) -> list[TurnAw
                 fixed[c.index] += 1
             else:
                 occupant_needs[c.index].add(req[person_in[b]].need)
-    summary: dict[int, tuple] = {}  # per eligible-class tuple (cached per person by Layout)
+    summary = _Summaries(layout, free, held, fixed, occupant_needs)
     out: list[TurnAway] = []
     for request in night.requests:
         if request.person in bed_of:
             continue
-        classes = layout.eligible_classes(request)
-        if not classes:
+        found = summary.of(layout.eligibility(request))
+        if found is None:
             out.append(TurnAway(request.person, "no_eligible_bed", _no_bed(night, layout, request)))
             continue
-        found = summary.get(id(classes))
-        if found is None:
-            found = summary[id(classes)] = (
-                {layout.classes[c].site for c in classes if free[c]},
-                sum(len(layout.classes[c].beds) for c in classes),
-                sum(held[c] for c in classes),
-                sorted(set().union(*(occupant_needs[c] for c in classes))),
-                sorted((min(occupant_needs[c]), c) for c in classes if occupant_needs[c]),
-                sum(fixed[c] for c in classes))
         open_sites, total, n_held, needs, lowest, n_fixed = found
         if open_sites:
             out.append(TurnAway(request.person, "keep_apart",
@@ -214,6 +209,61 @@ def turn_aways(prep: Prepared, bed_of: dict[str, str], rule: str) -> list[TurnAw
                             _capacity_text(night, rule, total, n_held, needs, lower, layout,
                                            n_fixed)))
     return out
+
+
+class _Summaries:
+    """What the turn-away sentences say about a person's eligible classes, per eligibility
+    (base, barred sites): sites with a free bed, beds, held beds, occupants' needs, and classes
+    by their lowest occupant need. Computed once per base; a ban subtracts its sites."""
+
+    def __init__(self, layout, free: list[int], held: list[int], fixed: list[int],
+                 occupant_needs: list[set[int]]) -> None:
+        self.layout, self.free, self.held, self.needs = layout, free, held, occupant_needs
+        self.fixed = fixed
+        self._bases: dict[int, tuple] = {}
+        self._found: dict[tuple[int, frozenset[str]], tuple | None] = {}
+
+    def _base(self, base: int) -> tuple:
+        found = self._bases.get(base)
+        if found is None:
+            classes, layout = self.layout.bases[base], self.layout
+            need_count: dict[int, int] = {}
+            for c in classes:
+                for n in self.needs[c]:
+                    need_count[n] = need_count.get(n, 0) + 1
+            found = self._bases[base] = (
+                frozenset(classes), {layout.classes[c].site for c in classes if self.free[c]},
+                sum(len(layout.classes[c].beds) for c in classes),
+                sum(self.held[c] for c in classes), need_count,
+                sorted((min(self.needs[c]), c) for c in classes if self.needs[c]),
+                sum(self.fixed[c] for c in classes))
+        return found
+
+    def of(self, eligibility: tuple[int, frozenset[str]]) -> tuple | None:
+        """``(open sites, beds, held, needs, lowest, fixed)``, or None when no bed is eligible."""
+        if eligibility in self._found:
+            return self._found[eligibility]
+        base, barred = eligibility
+        members, open_sites, total, n_held, need_count, lowest, n_fixed = self._base(base)
+        out: tuple | None = None
+        if members:
+            gone = {c for site in barred for c in self.layout.classes_at.get(site, ())
+                    if c in members}
+            if len(gone) < len(members):
+                if gone:
+                    need_count = dict(need_count)
+                    for c in gone:
+                        total -= len(self.layout.classes[c].beds)
+                        n_held -= self.held[c]
+                        n_fixed -= self.fixed[c]
+                        for n in self.needs[c]:
+                            need_count[n] -= 1
+                    open_sites = open_sites - barred
+                    lowest = [(n, c) for n, c in lowest if c not in gone]
+                out = (open_sites, total, n_held, sorted(n for n, k in need_count.items() if k),
+                       lowest, n_fixed)
+        self._found[eligibility] = out
+        return out
 
 
 def _no_bed(night: Night, layout, request: Request) -> str:
@@ -251,8 +301,9 @@ def _capacity_text(night: Night, rule: str, total: int, n_held: int, needs: list
 
 
 def build_result(prep: Prepared, bed_of: dict[str, str], rule: str, status: Status,
-                 seconds: float) -> Result:
-    """Assemble the Result in input order, with placed counts per need value."""
+                 started: float) -> Result:
+    """Assemble the Result in input order, with placed counts per need value; its
+    ``solve_seconds`` run from ``started`` (a ``time.perf_counter()`` reading) to now."""
     night = prep.night
     hold_of = {p: h for p, (_, h) in prep.placed.items() if h is not None}
     hold_of.update({p: h for p, (_, h) in prep.site_hold.items()})
@@ -263,10 +314,11 @@ def build_result(prep: Prepared, bed_of: dict[str, str], rule: str, status: Stat
     counts: dict[int, int] = {r.need: 0 for r in night.requests}
     for person in bed_of:
         counts[night.request_by_person[person].need] += 1
+    turned_away = tuple(turn_aways(prep, bed_of, rule))
     return Result(night=night.night, rule=rule, status=status, assignments=assignments,
-                  turned_away=tuple(turn_aways(prep, bed_of, rule)),
+                  turned_away=turned_away,
                   placed_by_need={str(n): counts[n] for n in sorted(counts, reverse=True)},
-                  solve_seconds=seconds)
+                  solve_seconds=time.perf_counter() - started)
 
 
 def check_hard(night: Night, bed_of: dict[str, str], fixed: dict[str, str] | None = None) -> None:

@@ -110,3 +110,13 @@ def test_generate_writes_a_night_the_solver_accepts():
     assert done.returncode == 0, done.stderr
     solved = cli("solve", "-", stdin=done.stdout)
     assert solved.returncode == 0, solved.stderr
+
+
+def test_generate_takes_real_life_rates():
+    done = cli("generate", "--sites", "10", "--beds", "300", "--requests", "400", "--seed", "3",
+               "--hold-rate", "0.05", "--keep-apart-rate", "0.006", "--ban-rate", "0.03")
+    assert done.returncode == 0, done.stderr
+    night = json.loads(done.stdout)
+    assert len(night["barred"]) == 12 and 1 <= len(night["keep_apart"]) <= 2
+    bad = cli("generate", "--keep-apart-rate", "0.7")
+    assert bad.returncode == 2 and bad.stdout == "" and len(bad.stderr.splitlines()) == 1
