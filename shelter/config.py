@@ -49,6 +49,14 @@ def from_environment(instance_path: Path) -> dict[str, Any]:
         "SESSION_COOKIE_SAMESITE": "Lax",
         "REMEMBER_COOKIE_HTTPONLY": True,
         "WTF_CSRF_TIME_LIMIT": None,
+        # Mail to partner organisations (services.notifications). Without SMTP_HOST (the
+        # `make run` demo) mails are written to the log instead of sent.
+        "SMTP_HOST": os.environ.get("SMTP_HOST", ""),
+        "SMTP_PORT": int(os.environ.get("SMTP_PORT", "25") or 25),
+        "SMTP_FROM": os.environ.get("SMTP_FROM", "shelter@localhost"),
+        "SMTP_USER": os.environ.get("SMTP_USER", ""),
+        "SMTP_PASSWORD": os.environ.get("SMTP_PASSWORD", ""),
+        "SMTP_STARTTLS": os.environ.get("SMTP_STARTTLS", "0") == "1",
     }
 
 

@@ -123,6 +123,15 @@ def scheduled_allocation_job(now: datetime | None = None, tz: str | None = None)
     return done
 
 
+def deliver_notifications_job(now: datetime | None = None) -> JobRun | None:
+    """Send partners' pending mails and webhooks that are due (services.notifications)."""
+    from shelter.services.notifications import deliver_pending
+
+    now = now or utcnow()
+    return run_once("deliver-notifications", minute_key(now),
+                    lambda session: str(deliver_pending(session, now)))
+
+
 def _in_context(app: Flask, fn: Callable[..., Any], **kwargs: Any) -> Callable[[], None]:
     def job() -> None:
         with app.app_context():
@@ -145,6 +154,8 @@ def add_jobs(scheduler: Any, app: Flask) -> None:
                       id="expire-holds", replace_existing=True, **JOB_DEFAULTS)
     scheduler.add_job(_in_context(app, scheduled_allocation_job, tz=tz), "cron", second=20,
                       id="scheduled-allocation", replace_existing=True, **JOB_DEFAULTS)
+    scheduler.add_job(_in_context(app, deliver_notifications_job), "cron", second=35,
+                      id="deliver-notifications", replace_existing=True, **JOB_DEFAULTS)
 
 
 def make_scheduler(app: Flask, blocking: bool = False) -> Any:

@@ -16,6 +16,7 @@ from shelter.models.bookings import (
     RequestSource,
     RequestStatus,
 )
+from shelter.models.notifications import DeliveryAttempt, Notification
 from shelter.models.people import Assessment, Gender, NeedScheme, OrganisationPerson, Person
 from shelter.models.reporting import (
     ReportNight,
@@ -29,7 +30,7 @@ from shelter.models.sites import Area, Bed, BedOutage, GenderRule, OtherService,
 
 __all__ = [
     "ACTIVE_PLACEMENT", "AllocationRun", "ApiToken", "Area", "Authority", "Assessment", "AuditEvent", "Base", "Bed",
-    "BedOutage", "Gender", "GenderRule", "Hold", "HoldRefusal", "HoldStatus", "JobRun",
+    "BedOutage", "DeliveryAttempt", "Notification", "Gender", "GenderRule", "Hold", "HoldRefusal", "HoldStatus", "JobRun",
     "KeepApart", "NeedScheme", "OrgKind", "Organisation", "OrganisationPerson", "OtherService",
     "Override", "Person", "Placement", "PlacementChange", "PlacementStatus", "Quota", "ReportNight",
     "ReportRequestGroup", "ReportSiteNight", "ReportTurnaway", "ReportWhatIf", "Request", "RequestSource",
