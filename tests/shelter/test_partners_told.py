@@ -222,3 +222,33 @@ def test_a_turned_away_partner_booking_is_reported_as_turned_away(db, make_site)
     assert _events(db, hold) == ["request.turned_away"]
     payload = hold_payload(db.session, hold, "request.turned_away")
     assert payload["status"] == "turned_away" and payload["site"] == "Kvinnehuset"
+
+
+def test_admin_sets_contact_and_webhook_and_sees_the_secret_once(client, db, make_user):
+    from shelter.models import Organisation, Role
+    from tests.shelter.conftest import login
+
+    login(client, make_user(Role.ADMIN))
+    org = add_org(db.session, "Kirkens Bymisjon")
+    form = {"name": "Kirkens Bymisjon", "kind": "ngo", "active": "y",
+            "contact_email": "not an address", "webhook_url": "ftp://x"}
+    r = client.post(f"/admin/organisations/{org.id}/edit", data=form)
+    assert r.status_code == 422 and "name@example.org" in r.get_data(as_text=True)
+    db.session.refresh(org)
+    assert org.contact_email is None
+
+    form.update(contact_email="vakt@bymisjon.test", webhook_url="https://bymisjon.test/hook")
+    r = client.post(f"/admin/organisations/{org.id}/edit", data=form)
+    page = r.get_data(as_text=True)
+    db.session.refresh(org)
+    assert r.status_code == 200 and org.webhook_secret and org.webhook_secret in page
+    assert org.contact_email == "vakt@bymisjon.test"
+    first = org.webhook_secret
+    edit_page = client.get(f"/admin/organisations/{org.id}/edit").get_data(as_text=True)
+    assert first not in edit_page and "Generate a new secret" in edit_page
+    r = client.post(f"/admin/organisations/{org.id}/webhook-secret")
+    db.session.refresh(org)
+    assert org.webhook_secret != first and org.webhook_secret in r.get_data(as_text=True)
+    assert db.session.get(Organisation, org.id).webhook_url == "https://bymisjon.test/hook"
+    form["webhook_url"] = "https://bymisjon.test/" + "x" * 600
+    assert client.post(f"/admin/organisations/{org.id}/edit", data=form).status_code == 422
