@@ -252,3 +252,22 @@ def test_admin_sets_contact_and_webhook_and_sees_the_secret_once(client, db, mak
     assert db.session.get(Organisation, org.id).webhook_url == "https://bymisjon.test/hook"
     form["webhook_url"] = "https://bymisjon.test/" + "x" * 600
     assert client.post(f"/admin/organisations/{org.id}/edit", data=form).status_code == 422
+
+
+def test_the_openapi_document_parses_and_describes_the_webhook_payload(client, db, receiver):
+    import jsonschema
+    import schemathesis
+
+    doc = client.get("/api/v1/openapi.json").get_json()
+    hook = doc["x-webhooks"]["bookingOutcome"]["post"]
+    assert "X-Shelter-Signature" in {p["name"] for p in hook["parameters"]}
+    assert "HMAC-SHA256" in hook["description"]
+    schema = doc["components"]["schemas"]["WebhookEvent"]
+    schemathesis.openapi.from_dict(doc)  # still a valid OpenAPI document
+    # A real delivered body matches the documented schema.
+    url, handler = receiver
+    hold = _partner_hold(db, url=url)
+    _expire(db, hold)
+    deliver_notifications_job(NOW)
+    jsonschema.validate(handler.seen[0]["body"], schema)
+    assert set(handler.seen[0]["body"]) == set(schema["properties"])
