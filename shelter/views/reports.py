@@ -1,6 +1,7 @@
 """Managers' reports: occupancy, turn-aways, pre-bookings, women's beds, what-if, fairness."""
 from __future__ import annotations
 
+import re
 from datetime import date
 
 from flask import Blueprint, Response, abort, render_template, request
@@ -44,6 +45,31 @@ def _run(slug: str) -> tuple[ReportFilterForm, svc.Report | None, int]:
 @roles_required(Role.MANAGER, Role.ADMIN)
 def index():  # type: ignore[no-untyped-def]
     return render_template("reports/index.html", reports=svc.REPORTS)
+
+
+@bp.get("/open-data/occupancy.csv")
+@roles_required(Role.MANAGER, Role.ADMIN)
+def open_data():  # type: ignore[no-untyped-def]
+    """The city's nights in Toronto's daily occupancy format (services.open_data)."""
+    from shelter.services.open_data import ExportError, occupancy_csv
+
+    form = ReportFilterForm(request.args)
+    cities = svc.report_cities(db.session)
+    form.city.choices = [(c, c) for c in cities]
+    if form.city.data not in cities or not form.validate():
+        return Response("error,Choose a city from the list and nights as YYYY-MM-DD.\n",
+                        status=422, mimetype="text/csv")
+    start, end = form.start.data, form.end.data
+    if start is None or end is None:
+        start, end = svc.default_range(db.session, form.city.data, _today())
+    try:
+        text = occupancy_csv(db.session, start, end, form.city.data)
+    except ExportError as err:
+        return Response(f"error,{err}\n", status=422, mimetype="text/csv")
+    city = re.sub(r"[^a-z0-9]+", "-", form.city.data.lower()).strip("-") or "city"
+    name = f"daily-shelter-occupancy-{city}-{start}-{end}.csv"
+    return Response(text, mimetype="text/csv",
+                    headers={"Content-Disposition": f'attachment; filename="{name}"'})
 
 
 @bp.get("/<slug>")
