@@ -2,8 +2,8 @@
 from __future__ import annotations
 
 from flask_wtf import FlaskForm
-from wtforms import DateField, SelectField
-from wtforms.validators import DataRequired, Optional
+from wtforms import DateField, IntegerField, SelectField, TextAreaField
+from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
 
 class ReportFilterForm(FlaskForm):
@@ -16,3 +16,10 @@ class ReportFilterForm(FlaskForm):
     start = DateField("First night", validators=[Optional()])
     end = DateField("Last night", validators=[Optional()])
     night = DateField("Replay one night", validators=[Optional()])
+
+
+class HousingReferralForm(FlaskForm):
+    """Mark one person "referred for housing follow-up" (a POST, so with a CSRF token)."""
+
+    person = IntegerField("Person", validators=[InputRequired(), NumberRange(min=1, max=2**31 - 1)])
+    note = TextAreaField("Note (who follows up, optional)", validators=[Optional(), Length(max=1000)])

@@ -17,7 +17,9 @@ from shelter.models.bookings import (
     RequestStatus,
 )
 from shelter.models.notifications import DeliveryAttempt, Notification
-from shelter.models.people import Assessment, Gender, NeedScheme, OrganisationPerson, Person
+from shelter.models.people import (
+    Assessment, Gender, HousingReferral, NeedScheme, OrganisationPerson, Person,
+)
 from shelter.models.reporting import (
     ReportNight,
     ReportRequestGroup,
@@ -30,7 +32,7 @@ from shelter.models.sites import Area, Bed, BedOutage, GenderRule, OtherService,
 
 __all__ = [
     "ACTIVE_PLACEMENT", "AllocationRun", "ApiToken", "Area", "Authority", "Assessment", "AuditEvent", "Base", "Bed",
-    "BedOutage", "DeliveryAttempt", "Notification", "Gender", "GenderRule", "Hold", "HoldRefusal", "HoldStatus", "JobRun",
+    "BedOutage", "DeliveryAttempt", "HousingReferral", "Notification", "Gender", "GenderRule", "Hold", "HoldRefusal", "HoldStatus", "JobRun",
     "KeepApart", "NeedScheme", "OrgKind", "Organisation", "OrganisationPerson", "OtherService",
     "Override", "Person", "Placement", "PlacementChange", "PlacementStatus", "Quota", "ReportNight",
     "ReportRequestGroup", "ReportSiteNight", "ReportTurnaway", "ReportWhatIf", "Request", "RequestSource",

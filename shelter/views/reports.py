@@ -4,7 +4,8 @@ from __future__ import annotations
 import re
 from datetime import date
 
-from flask import Blueprint, Response, abort, render_template, request
+from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
+from flask_login import current_user
 
 from shelter import clock
 from shelter.auth import roles_required
@@ -72,14 +73,43 @@ def open_data():  # type: ignore[no-untyped-def]
                     headers={"Content-Disposition": f'attachment; filename="{name}"'})
 
 
+@bp.post("/housing/refer")
+@roles_required(Role.MANAGER)
+def housing_refer():  # type: ignore[no-untyped-def]
+    """A manager marks someone from the list "referred for housing follow-up" (audited)."""
+    from shelter.forms.reports import HousingReferralForm
+    from shelter.services.reports_housing import ReferralError, refer_for_housing
+
+    form = HousingReferralForm()
+    back = url_for("reports.show", slug="housing", city=request.form.get("city") or None,
+                   start=request.form.get("start") or None, end=request.form.get("end") or None)
+    if not form.validate_on_submit():
+        flash("Choose a person from the list.", "error")
+        return redirect(back)
+    try:
+        referral = refer_for_housing(db.session, form.person.data, form.note.data or "",
+                                     current_user)
+    except ReferralError as err:
+        flash(str(err), "error")
+        return redirect(back)
+    flash(f"{referral.person.display_name} is marked as referred for housing follow-up.",
+          "success")
+    return redirect(back)
+
+
 @bp.get("/<slug>")
 @roles_required(Role.MANAGER, Role.ADMIN)
 def show(slug: str):  # type: ignore[no-untyped-def]
     if slug not in svc.REPORTS:
         abort(404)
     form, report, status = _run(slug)
+    extra = {}
+    if slug == "housing":
+        from shelter.forms.reports import HousingReferralForm
+
+        extra["refer_form"] = HousingReferralForm(formdata=None)
     return render_template("reports/report.html", form=form, report=report, slug=slug,
-                           reports=svc.REPORTS), status
+                           reports=svc.REPORTS, **extra), status
 
 
 @bp.get("/<slug>.csv")
