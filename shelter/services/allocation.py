@@ -280,6 +280,7 @@ def release(session: Session, placement: Placement, user: User | None,
     placement.status, placement.ended_at = PlacementStatus.RELEASED, now
     if hold is not None:
         hold.status, hold.ended_at = HoldStatus.RELEASED, now
+        notifications.notify_hold(session, hold, "hold.released")
     if not proposed:  # a proposal is replaced by the next run, not undone
         record_change(session, placement, "release", before, user, reason, hold=hold, now=now)
     session.flush()

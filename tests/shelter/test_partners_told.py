@@ -207,6 +207,26 @@ def test_check_in_staff_cancel_and_turn_away_each_tell_the_partner(db, make_site
     assert a_hold.status == HoldStatus.CLAIMED and b_hold.status == HoldStatus.CANCELLED
 
 
+def test_staff_release_and_a_safety_decision_release_tell_the_partner(db, make_site):
+    from shelter.services.prebooking import end_hold
+
+    site = make_site("strax", beds=2, name="Strax")
+    anna = ask(db.session, "Anna", need=50, gender=Gender.WOMAN)
+    berit = ask(db.session, "Berit", need=40, gender=Gender.WOMAN)
+    a_hold = hold_for(db.session, anna.person, beds_of(site)[0])
+    b_hold = hold_for(db.session, berit.person, beds_of(site)[1])
+    a_hold.organisation.contact_email = "vakt@bymisjon.test"
+    anna.hold_id = a_hold.id
+    run = alloc.run_allocation(db.session, NIGHT, city="Bergen", user=None)
+    alloc.confirm_run(db.session, run, None)
+    placement = db.session.scalar(select(Placement).where(
+        Placement.person_id == anna.person_id, Placement.night == NIGHT))
+    alloc.release(db.session, placement, None, "staff need the bed")
+    # apply_decisions (a ban recorded since) releases a hold through end_hold.
+    assert end_hold(db.session, b_hold.id, HoldStatus.RELEASED, NOW)
+    assert _events(db, a_hold) == ["hold.released"] and _events(db, b_hold) == ["hold.released"]
+
+
 def test_a_turned_away_partner_booking_is_reported_as_turned_away(db, make_site):
     site = make_site("kvinne", beds=1, name="Kvinnehuset", gender=GenderRule.WOMEN)
     ola = ask(db.session, "Ola", need=50, gender=Gender.MAN)
