@@ -125,11 +125,19 @@ def scheduled_allocation_job(now: datetime | None = None, tz: str | None = None)
 
 def deliver_notifications_job(now: datetime | None = None) -> JobRun | None:
     """Send partners' pending mails and webhooks that are due (services.notifications)."""
-    from shelter.services.notifications import deliver_pending
+    from shelter.services import notifications as outbox
 
     now = now or utcnow()
-    return run_once("deliver-notifications", minute_key(now),
-                    lambda session: str(deliver_pending(session, now)))
+
+    def work(session: Session) -> str:
+        items = outbox.claim_due(session, now)
+        session.commit()  # no transaction (on SQLite: no write lock) while mail and HTTP wait
+        outcomes = [outbox.send(item) for item in items]
+        for outcome in outcomes:
+            outbox.record(session, outcome, now)
+        return f"due={len(items)} delivered={sum(o.ok for o in outcomes)}"
+
+    return run_once("deliver-notifications", minute_key(now), work)
 
 
 def _in_context(app: Flask, fn: Callable[..., Any], **kwargs: Any) -> Callable[[], None]:

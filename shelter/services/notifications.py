@@ -2,8 +2,8 @@
 address and, when it registered one, by a signed webhook.
 
 `notify_hold` writes outbox rows (one per channel) in the caller's transaction; the
-scheduler job `deliver-notifications` calls `deliver_pending`, which sends what is due and
-records every attempt. A failed delivery is retried with exponential backoff (1, 2, 4 ...
+scheduler job `deliver-notifications` claims what is due (`claim_due`) and commits, sends each
+with no transaction open (`send`), then records every attempt (`record`). A failed delivery is retried with exponential backoff (1, 2, 4 ...
 minutes) until MAX_ATTEMPTS, then left as failed for an admin to see.
 
 A message says only what the partner portal shows: hold id, the partner's own reference,
@@ -21,12 +21,13 @@ import urllib.error
 import urllib.request
 from datetime import datetime, timedelta
 from email.message import EmailMessage
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
 from flask import current_app
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload
 
 from shelter.models import DeliveryAttempt, Hold, Notification, Organisation, utcnow
 from shelter.services.prebooking_queries import ref_for
@@ -37,6 +38,7 @@ MAX_ATTEMPTS = 8
 FIRST_RETRY = timedelta(minutes=1)
 LAST_RETRY = timedelta(hours=6)
 BATCH = 50
+CLAIM_FOR = timedelta(minutes=10)
 TIMEOUT_SECONDS = 10
 SIGNATURE_HEADER = "X-Shelter-Signature"
 
@@ -136,13 +138,38 @@ def mail_text(payload: dict[str, Any], org_name: str) -> tuple[str, str]:
     return subject, body
 
 
-def send_mail(org: Organisation, payload: dict[str, Any]) -> None:
+@dataclass(frozen=True)
+class Outgoing:
+    """One claimed notification with everything needed to send it, so sending needs no
+    database (and holds no transaction: on SQLite that would block intake meanwhile)."""
+
+    id: int
+    channel: str
+    event: str
+    payload: dict[str, Any]
+    org_name: str
+    email: str | None
+    url: str | None
+    secret: str | None
+
+
+@dataclass(frozen=True)
+class Outcome:
+    id: int
+    ok: bool
+    status_code: int | None = None
+    error: str | None = None
+
+
+def send_mail(item: Outgoing) -> None:
     """Send by SMTP (settings SMTP_*); without SMTP_HOST (the demo) write the mail to the log."""
+    if not item.email:
+        raise DeliveryFailed("The organisation has no contact e-mail address any more.")
     config = current_app.config
-    subject, body = mail_text(payload, org.name)
+    subject, body = mail_text(item.payload, item.org_name)
     message = EmailMessage()
     message["From"] = config.get("SMTP_FROM") or "shelter@localhost"
-    message["To"] = org.contact_email or ""
+    message["To"] = item.email
     message["Subject"] = subject
     message.set_content(body)
     host = config.get("SMTP_HOST")
@@ -160,17 +187,17 @@ def send_mail(org: Organisation, payload: dict[str, Any]) -> None:
         raise DeliveryFailed(f"SMTP: {exc!r}") from exc
 
 
-def send_webhook(org: Organisation, notification: Notification) -> int:
+def send_webhook(item: Outgoing) -> int:
     """POST the JSON payload, signed; a 2xx answer is a delivery, anything else a failure."""
-    if not org.webhook_url or not org.webhook_secret:
+    if not item.url or not item.secret:
         raise DeliveryFailed("The organisation has no webhook address or secret any more.")
-    body = json.dumps(notification.payload, sort_keys=True, separators=(",", ":")).encode()
-    request = urllib.request.Request(org.webhook_url, data=body, method="POST", headers={
+    body = json.dumps(item.payload, sort_keys=True, separators=(",", ":")).encode()
+    request = urllib.request.Request(item.url, data=body, method="POST", headers={
         "Content-Type": "application/json",
         "User-Agent": "shelter-notifications",
-        SIGNATURE_HEADER: sign(org.webhook_secret, body),
-        "X-Shelter-Event": notification.event,
-        "X-Shelter-Delivery": str(notification.id),
+        SIGNATURE_HEADER: sign(item.secret, body),
+        "X-Shelter-Event": item.event,
+        "X-Shelter-Delivery": str(item.id),
     })
     try:
         with urllib.request.urlopen(request, timeout=TIMEOUT_SECONDS) as response:  # noqa: S310 (http(s) only, checked)
@@ -187,40 +214,51 @@ def backoff(attempts: int) -> timedelta:
     return min(FIRST_RETRY * 2 ** max(attempts - 1, 0), LAST_RETRY)
 
 
-def deliver(session: Session, notification: Notification, now: datetime) -> bool:
-    """Try one notification once; record the attempt. Returns whether it was delivered."""
-    org = notification.organisation
-    status_code = None
-    try:
-        if notification.channel == "email":
-            if not org.contact_email:
-                raise DeliveryFailed("The organisation has no contact e-mail address any more.")
-            send_mail(org, notification.payload)
-        else:
-            status_code = send_webhook(org, notification)
-    except DeliveryFailed as exc:
-        notification.attempts += 1
-        notification.last_error = str(exc)[:2000]
-        if notification.attempts >= MAX_ATTEMPTS:
-            notification.status = "failed"
-        else:
-            notification.next_attempt_at = now + backoff(notification.attempts)
-        session.add(DeliveryAttempt(notification_id=notification.id, at=now, ok=False,
-                                    status_code=exc.status_code, error=str(exc)[:2000]))
-        return False
-    notification.attempts += 1
-    notification.status, notification.delivered_at = "delivered", now
-    session.add(DeliveryAttempt(notification_id=notification.id, at=now, ok=True,
-                                status_code=status_code))
-    return True
-
-
-def deliver_pending(session: Session, now: datetime | None = None) -> dict[str, int]:
-    """Send every pending notification that is due (oldest first, BATCH at a time)."""
-    now = now or utcnow()
-    due = list(session.scalars(select(Notification).where(
-        Notification.status == "pending", Notification.next_attempt_at <= now)
-        .order_by(Notification.id).limit(BATCH)))
-    sent = sum(deliver(session, n, now) for n in due)
+def claim_due(session: Session, now: datetime, limit: int = BATCH) -> list[Outgoing]:
+    """Pending notifications that are due, oldest first, claimed for CLAIM_FOR (a second
+    scheduler does not send them too; after a crash they are due again then). Flushes."""
+    due = list(session.scalars(select(Notification).options(joinedload(Notification.organisation))
+                               .where(Notification.status == "pending",
+                                      Notification.next_attempt_at <= now)
+                               .order_by(Notification.id).limit(limit)))
+    out = []
+    for n in due:
+        n.next_attempt_at = now + CLAIM_FOR
+        org = n.organisation
+        out.append(Outgoing(n.id, n.channel, n.event, dict(n.payload), org.name,
+                            org.contact_email, org.webhook_url, org.webhook_secret))
     session.flush()
-    return {"due": len(due), "delivered": sent, "failed": len(due) - sent}
+    return out
+
+
+def send(item: Outgoing) -> Outcome:
+    """Try one delivery once. No database."""
+    code = None
+    try:
+        if item.channel == "webhook":
+            code = send_webhook(item)
+        else:
+            send_mail(item)
+    except DeliveryFailed as exc:
+        return Outcome(item.id, False, exc.status_code, str(exc)[:2000])
+    return Outcome(item.id, True, code)
+
+
+def record(session: Session, outcome: Outcome, now: datetime) -> None:
+    """Record one attempt: delivered, or retried after backoff, or failed after
+    MAX_ATTEMPTS. Flushes."""
+    n = session.get(Notification, outcome.id)
+    if n is None:
+        return
+    n.attempts += 1
+    session.add(DeliveryAttempt(notification_id=n.id, at=now, ok=outcome.ok,
+                                status_code=outcome.status_code, error=outcome.error))
+    if outcome.ok:
+        n.status, n.delivered_at = "delivered", now
+    else:
+        n.last_error = outcome.error
+        if n.attempts >= MAX_ATTEMPTS:
+            n.status = "failed"
+        else:
+            n.next_attempt_at = now + backoff(n.attempts)
+    session.flush()
