@@ -21,8 +21,14 @@ def _today() -> date:
     return clock.tonight()
 
 
+#: Reports that name people beyond the repeat list: managers only (admins get 403).
+MANAGERS_ONLY = {"housing"}
+
+
 def _run(slug: str) -> tuple[ReportFilterForm, svc.Report | None, int]:
     """Parse the filter, call the one service of this report; (form, report, status)."""
+    if slug in MANAGERS_ONLY and current_user.role != Role.MANAGER:
+        abort(403)
     form = ReportFilterForm(request.args)
     cities = svc.report_cities(db.session)
     form.city.choices = [(c, c) for c in cities]

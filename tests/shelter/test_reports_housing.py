@@ -110,6 +110,12 @@ def test_manager_sees_the_report_and_refers_someone_intake_sees_it_partners_neve
     assert "Referred for housing follow-up" in intake.get(f"/people/{anna.id}").get_data(as_text=True)
     assert "Referred for housing follow-up" not in intake.get(f"/people/{bo.id}").get_data(as_text=True)
     assert intake.get("/reports/housing", query_string=RANGE).status_code == 403
+    admin = new_client(app)
+    login(admin, make_user(Role.ADMIN))
+    assert admin.get("/reports/housing", query_string=RANGE).status_code == 403
+    assert admin.get("/reports/housing.csv", query_string=RANGE).status_code == 403
+    assert "Who needs a home" not in admin.get("/reports/").get_data(as_text=True)
+    assert "Who needs a home" in client.get("/reports/").get_data(as_text=True)
     assert intake.post("/reports/housing/refer", data={"person": bo.id}).status_code == 403
 
     partner = new_client(app)
