@@ -31,7 +31,10 @@ def upgrade():
         sa.PrimaryKeyConstraint('id', name=op.f('pk_housing_referrals')),
         sa.UniqueConstraint('person_id', name=op.f('uq_housing_referrals_person_id')),
     )
+    op.create_index('ix_requests_city_person_status_night', 'requests',
+                    ['city', 'person_id', 'status', 'night'])
 
 
 def downgrade():
+    op.drop_index('ix_requests_city_person_status_night', table_name='requests')
     op.drop_table('housing_referrals')

@@ -9,6 +9,7 @@ written to the audit trail."""
 from __future__ import annotations
 
 from collections import defaultdict
+from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
 
@@ -44,23 +45,37 @@ def longest_run(nights: list[date]) -> int:
     return best
 
 
-def _ranked(session: Session, city: str, start: date, end: date,
-            limit: int | None) -> list[tuple[int, int, int]]:
-    """(person id, emergency nights, turned-away nights), most nights first."""
-    nights = func.count(Request.id)
+@dataclass(frozen=True)
+class Totals:
+    """One person's emergency nights in the range (one row of one GROUP BY)."""
+
+    person_id: int
+    nights: int
+    away: int
+    birth_year: int | None
+    gender: str
+
+
+def totals(session: Session, city: str, start: date, end: date) -> list[Totals]:
+    """Everyone with an emergency night in the range, most nights first. One GROUP BY over
+    the covering index (city, person_id, status, night), then one join to people."""
     away = func.sum(case((Request.status == RequestStatus.TURNED_AWAY, 1), else_=0))
-    stmt = (select(Request.person_id, nights, away).where(*_in_range(city, start, end))
-            .group_by(Request.person_id).order_by(nights.desc(), away.desc(), Request.person_id))
-    if limit:
-        stmt = stmt.limit(limit)
-    return [(pid, int(n), int(a or 0)) for pid, n, a in session.execute(stmt)]
+    agg = (select(Request.person_id.label("pid"), func.count().label("n"), away.label("away"))
+           .where(*_in_range(city, start, end)).group_by(Request.person_id).subquery())
+    rows = [Totals(pid, int(n), int(a or 0), born, str(getattr(g, "value", g)))
+            for pid, n, a, born, g in session.execute(
+                select(agg.c.pid, agg.c.n, agg.c.away, Person.birth_year, Person.gender)
+                .join(Person, Person.id == agg.c.pid))]
+    rows.sort(key=lambda t: (-t.nights, -t.away, t.person_id))
+    return rows
 
 
 def people_rows(session: Session, city: str, start: date, end: date,
-                limit: int | None = ON_PAGE) -> list[list[Any]]:
+                limit: int | None = ON_PAGE, found: list[Totals] | None = None) -> list[list[Any]]:
     """The named list (audited): one row per person, PEOPLE_COLUMNS."""
-    ranked = _ranked(session, city, start, end, limit)
-    ids = [pid for pid, _, _ in ranked]
+    ranked = (found if found is not None else totals(session, city, start, end))
+    ranked = ranked[:limit] if limit else ranked
+    ids = [t.person_id for t in ranked]
     if not ids:
         return []
     all_nights: dict[int, list[date]] = defaultdict(list)
@@ -83,26 +98,22 @@ def people_rows(session: Session, city: str, start: date, end: date,
                                     .where(HousingReferral.person_id.in_(ids))).all())
     # Privacy: naming people is audited, like every other view of a person.
     audit.record(session, None, "view", ids, f"report: housing follow-up, {city} {start} to {end}")
-    return [[names.get(pid, f"person {pid}"), pid, n, n - a, a, longest_run(all_nights[pid]),
-             longest_run(away_nights[pid]), "; ".join(partners[pid]) or "no",
-             referred[pid].date().isoformat() if pid in referred else "no"]
-            for pid, n, a in ranked]
+    return [[names.get(t.person_id, f"person {t.person_id}"), t.person_id, t.nights,
+             t.nights - t.away, t.away, longest_run(all_nights[t.person_id]),
+             longest_run(away_nights[t.person_id]), "; ".join(partners[t.person_id]) or "no",
+             referred[t.person_id].date().isoformat() if t.person_id in referred else "no"]
+            for t in ranked]
 
 
-def band_rows(session: Session, city: str, start: date, end: date) -> list[list[Any]]:
-    """Everyone with an emergency night in the range, by age band (at the last night) and
-    gender: people, their emergency nights, nights per person. One GROUP BY."""
-    per_person = (select(Request.person_id, func.count(Request.id).label("n"))
-                  .where(*_in_range(city, start, end)).group_by(Request.person_id).subquery())
+def band_rows(found: list[Totals], end: date) -> list[list[Any]]:
+    """Everyone in `found` by age band (at the last night) and gender: people, their
+    emergency nights, nights per person."""
     people: dict[str, dict[str, int]] = {b: defaultdict(int) for b in AGE_BANDS}
     nights: dict[str, int] = defaultdict(int)
-    for birth_year, gender, count, total in session.execute(
-            select(Person.birth_year, Person.gender, func.count(), func.sum(per_person.c.n))
-            .join(per_person, per_person.c.person_id == Person.id)
-            .group_by(Person.birth_year, Person.gender)):
-        band = age_band(birth_year, end)
-        people.setdefault(band, defaultdict(int))[str(getattr(gender, "value", gender))] += int(count)
-        nights[band] += int(total or 0)
+    for t in found:
+        band = age_band(t.birth_year, end)
+        people.setdefault(band, defaultdict(int))[t.gender] += 1
+        nights[band] += t.nights
     rows = []
     for band in AGE_BANDS:
         total_people = sum(people[band].values())
@@ -117,8 +128,9 @@ def housing_report(session: Session, city: str, start: date, end: date, today: d
     """The report for the reports pages (chart, the two tables, CSV of everyone)."""
     check_range(start, end)
     report = Report("housing", "Who needs a home", city, start, end)
-    bands = band_rows(session, city, start, end)
-    listed = people_rows(session, city, start, end)
+    found = totals(session, city, start, end)
+    bands = band_rows(found, end)
+    listed = people_rows(session, city, start, end, found=found)
     everyone = sum(r[len(GENDERS) + 1] for r in bands)
     total_nights = sum(r[len(GENDERS) + 2] for r in bands)
     report.summary.append(
