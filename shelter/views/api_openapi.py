@@ -86,6 +86,12 @@ SCHEMAS: dict[str, Any] = {
             "gender": {"type": "string", "enum": _GENDERS}}}}},
     "HoldList": {"type": "object", "required": ["holds"], "properties": {
         "holds": {"type": "array", "items": _ref("Hold")}}},
+    "WebhookConfig": {"type": "object", "required": [
+        "contact_email", "webhook_url", "secret_set", "signature_header"], "properties": {
+        "contact_email": {"type": "string", "nullable": True},
+        "webhook_url": {"type": "string", "nullable": True},
+        "secret_set": {"type": "boolean"},
+        "signature_header": {"type": "string"}}},
     "WebhookEvent": {
         "type": "object",
         "description": "What became of one of your holds. Only what the partner portal shows: "
@@ -145,6 +151,10 @@ def openapi_document() -> dict[str, Any]:
                 "delete": {"summary": "Cancel one of your holds",
                            "responses": _responses("200", _ref("Hold"), "The cancelled hold.",
                                                    "404", "409")}},
+            "/webhook": {"get": {
+                "summary": "Where your organisation is told about its bookings (set by an admin)",
+                "responses": _responses("200", _ref("WebhookConfig"),
+                                        "Contact e-mail, webhook address, whether a secret is set.")}},
         },
         "x-webhooks": {
             "bookingOutcome": {"post": {

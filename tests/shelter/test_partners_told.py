@@ -291,3 +291,20 @@ def test_the_openapi_document_parses_and_describes_the_webhook_payload(client, d
     deliver_notifications_job(NOW)
     jsonschema.validate(handler.seen[0]["body"], schema)
     assert set(handler.seen[0]["body"]) == set(schema["properties"])
+
+
+def test_api_clients_see_their_own_webhook_settings_but_never_the_secret(client, db):
+    from shelter.services.tokens import create_token
+
+    hold = _partner_hold(db, email="vakt@bymisjon.test", url="https://bymisjon.test/hook")
+    other = add_org(db.session, "Frelsesarmeen")
+    raw = create_token(db.session, hold.organisation.name)
+    other_raw = create_token(db.session, other.name)
+    r = client.get("/api/v1/webhook", headers={"Authorization": f"Bearer {raw}"})
+    assert r.status_code == 200 and r.get_json() == {
+        "contact_email": "vakt@bymisjon.test", "webhook_url": "https://bymisjon.test/hook",
+        "secret_set": True, "signature_header": "X-Shelter-Signature"}
+    assert SECRET not in r.get_data(as_text=True)
+    mine = client.get("/api/v1/webhook", headers={"Authorization": f"Bearer {other_raw}"})
+    assert mine.get_json()["webhook_url"] is None and mine.get_json()["secret_set"] is False
+    assert client.get("/api/v1/webhook").status_code == 401
