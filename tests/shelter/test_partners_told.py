@@ -308,3 +308,18 @@ def test_api_clients_see_their_own_webhook_settings_but_never_the_secret(client,
     mine = client.get("/api/v1/webhook", headers={"Authorization": f"Bearer {other_raw}"})
     assert mine.get_json()["webhook_url"] is None and mine.get_json()["secret_set"] is False
     assert client.get("/api/v1/webhook").status_code == 401
+
+
+def test_without_smtp_host_the_mail_is_written_to_the_log(app, db, caplog, monkeypatch):
+    import logging
+
+    monkeypatch.setitem(app.config, "SMTP_HOST", "")
+    hold = _partner_hold(db, email="vakt@bymisjon.test")
+    _expire(db, hold)
+    with caplog.at_level(logging.INFO, logger="shelter.services.notifications"):
+        deliver_notifications_job(NOW)
+    logged = "\n".join(r.getMessage() for r in caplog.records)
+    assert "To: vakt@bymisjon.test" in logged and f"Pre-booking: {hold.id}" in logged
+    note = db.session.scalar(select(Notification).where(Notification.hold_id == hold.id))
+    db.session.refresh(note)
+    assert note.status == "delivered"
