@@ -29,7 +29,7 @@ from flask import current_app
 from sqlalchemy import select
 from sqlalchemy.orm import Session, joinedload
 
-from shelter.models import DeliveryAttempt, Hold, Notification, Organisation, utcnow
+from shelter.models import DeliveryAttempt, Hold, Notification, Organisation
 from shelter.services.prebooking_queries import ref_for
 
 log = logging.getLogger(__name__)

@@ -7,10 +7,8 @@ import csv
 import io
 from collections import defaultdict
 from datetime import date, timedelta
-from pathlib import Path
 
 import pytest
-from sqlalchemy import select
 
 from shelter.extensions import db
 from shelter.models import (
