@@ -19,6 +19,7 @@ SQLITE_YIELD_SECONDS = 0.05
 def init_app(app: Flask) -> None:
     app.cli.add_command(import_toronto_cmd)
     app.cli.add_command(refresh_report_stats)
+    app.cli.add_command(export_occupancy)
 
 
 @click.command("import-toronto")
@@ -66,3 +67,32 @@ def refresh_report_stats(start, end) -> None:  # type: ignore[no-untyped-def]
     n = refresh_stats(db.session, [first + timedelta(days=i) for i in range((last - first).days + 1)])
     db.session.commit()
     click.echo(f"counted {n} nights")
+
+
+@click.command("export-occupancy")
+@click.option("--from", "first", required=True, type=click.DateTime(formats=["%Y-%m-%d"]),
+              help="The first night, YYYY-MM-DD.")
+@click.option("--to", "last", required=True, type=click.DateTime(formats=["%Y-%m-%d"]),
+              help="The last night, YYYY-MM-DD.")
+@click.option("--city", default=None, help="Only this city's sites (default: every city).")
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Write the CSV here (default: standard output).")
+def export_occupancy(first, last, city: str | None, out: Path | None) -> None:  # type: ignore[no-untyped-def]
+    """Nightly occupancy per site programme, in Toronto's open-data format (no personal data)."""
+    from shelter.services.open_data import ExportError, occupancy_csv
+
+    try:
+        text = occupancy_csv(db.session, first.date(), last.date(), city)
+    except ExportError as err:
+        click.echo(f"error: --{err.field}: {err}", err=True)
+        sys.exit(2)
+    db.session.rollback()
+    if out is None:
+        click.echo(text, nl=False)
+        return
+    try:
+        out.write_text(text, encoding="utf-8")
+    except OSError as err:
+        click.echo(f"error: --out: {err.strerror}: {out}", err=True)
+        sys.exit(2)
+    click.echo(f"wrote {text.count(chr(10)) - 1} rows to {out}")

@@ -67,6 +67,14 @@ def from_environment(instance_path: Path) -> dict[str, Any]:
         "RETRY_AFTER": int(os.environ.get("RETRY_AFTER", "30")),
         # One JSON line per request on stderr (shelter.requestlog).
         "REQUEST_LOG": os.environ.get("REQUEST_LOG", "1") == "1",
+        # Mail to partner organisations (services.notifications). Without SMTP_HOST (the
+        # `make run` demo) mails are written to the log instead of sent.
+        "SMTP_HOST": os.environ.get("SMTP_HOST", ""),
+        "SMTP_PORT": int(os.environ.get("SMTP_PORT", "25") or 25),
+        "SMTP_FROM": os.environ.get("SMTP_FROM", "shelter@localhost"),
+        "SMTP_USER": os.environ.get("SMTP_USER", ""),
+        "SMTP_PASSWORD": os.environ.get("SMTP_PASSWORD", ""),
+        "SMTP_STARTTLS": os.environ.get("SMTP_STARTTLS", "0") == "1",
     }
 
 

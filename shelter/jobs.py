@@ -191,6 +191,23 @@ def scheduled_allocation_job(now: datetime | None = None, tz: str | None = None)
     return done
 
 
+def deliver_notifications_job(now: datetime | None = None) -> JobRun | None:
+    """Send partners' pending mails and webhooks that are due (services.notifications)."""
+    from shelter.services import notifications as outbox
+
+    now = now or utcnow()
+
+    def work(session: Session) -> str:
+        items = outbox.claim_due(session, now)
+        session.commit()  # no transaction (on SQLite: no write lock) while mail and HTTP wait
+        outcomes = [outbox.send(item) for item in items]
+        for outcome in outcomes:
+            outbox.record(session, outcome, now)
+        return f"due={len(items)} delivered={sum(o.ok for o in outcomes)}"
+
+    return run_once("deliver-notifications", minute_key(now), work)
+
+
 def _in_context(app: Flask, fn: Callable[..., Any], **kwargs: Any) -> Callable[[], None]:
     def job() -> None:
         with app.app_context():
@@ -213,6 +230,8 @@ def add_jobs(scheduler: Any, app: Flask) -> None:
                       id="expire-holds", replace_existing=True, **JOB_DEFAULTS)
     scheduler.add_job(_in_context(app, scheduled_allocation_job, tz=tz), "cron", second=20,
                       id="scheduled-allocation", replace_existing=True, **JOB_DEFAULTS)
+    scheduler.add_job(_in_context(app, deliver_notifications_job), "cron", second=35,
+                      id="deliver-notifications", replace_existing=True, **JOB_DEFAULTS)
 
 
 def make_scheduler(app: Flask, blocking: bool = False) -> Any:

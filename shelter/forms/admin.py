@@ -95,6 +95,10 @@ class OrganisationForm(FlaskForm):
     name = StringField("Name", validators=[DataRequired(), Length(max=120)])
     kind = SelectField("Kind", choices=choices([(k.value, k.value.title()) for k in OrgKind]))
     active = BooleanField("Active", default=True)
+    contact_email = StringField("Contact e-mail (told when a booking is claimed, expires, is cancelled or turned away)",
+                                validators=[Optional(), Length(max=254)])
+    webhook_url = StringField("Webhook address (for the organisation's own systems)",
+                              validators=[Optional(), Length(max=500)])
 
 
 class UserForm(FlaskForm):

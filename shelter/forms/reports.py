@@ -2,8 +2,8 @@
 from __future__ import annotations
 
 from flask_wtf import FlaskForm
-from wtforms import DateField, SelectField, TextAreaField
-from wtforms.validators import DataRequired, Length, Optional
+from wtforms import DateField, IntegerField, SelectField, TextAreaField
+from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
 
 class ReportFilterForm(FlaskForm):
@@ -24,3 +24,10 @@ class ColdNightForm(FlaskForm):
     first = DateField("First cold night", validators=[Optional()])
     last = DateField("Last cold night (empty: one night)", validators=[Optional()])
     reason = TextAreaField("Reason (e.g. the forecast)", validators=[Optional(), Length(max=500)])
+
+
+class HousingReferralForm(FlaskForm):
+    """Mark one person "referred for housing follow-up" (a POST, so with a CSRF token)."""
+
+    person = IntegerField("Person", validators=[InputRequired(), NumberRange(min=1, max=2**31 - 1)])
+    note = TextAreaField("Note (who follows up, optional)", validators=[Optional(), Length(max=1000)])

@@ -16,7 +16,10 @@ from shelter.models.bookings import (
     RequestSource,
     RequestStatus,
 )
-from shelter.models.people import Assessment, Gender, NeedScheme, OrganisationPerson, Person
+from shelter.models.notifications import DeliveryAttempt, Notification
+from shelter.models.people import (
+    Assessment, Gender, HousingReferral, NeedScheme, OrganisationPerson, Person,
+)
 from shelter.models.reporting import (
     ReportNight,
     ReportRequestGroup,
@@ -31,7 +34,8 @@ from shelter.models.sites import (
 
 __all__ = [
     "ACTIVE_PLACEMENT", "AllocationRun", "ApiToken", "Area", "Authority", "Assessment", "AuditEvent", "Base", "Bed",
-    "BedOutage", "ColdNight", "Gender", "GenderRule", "Hold", "HoldRefusal", "HoldStatus", "JobRun",
+    "BedOutage", "ColdNight", "DeliveryAttempt", "HousingReferral", "Notification", "Gender",
+    "GenderRule", "Hold", "HoldRefusal", "HoldStatus", "JobRun",
     "KeepApart", "NeedScheme", "OrgKind", "Organisation", "OrganisationPerson", "OtherService",
     "Override", "Person", "Placement", "PlacementChange", "PlacementStatus", "Quota", "ReportNight",
     "ReportRequestGroup", "ReportSiteNight", "ReportTurnaway", "ReportWhatIf", "Request", "RequestSource",

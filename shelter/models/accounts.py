@@ -36,6 +36,12 @@ class Organisation(Base):
     kind: Mapped[OrgKind] = mapped_column(enum_type(OrgKind, "org_kind"))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # Where the organisation is told what became of its bookings (services.notifications).
+    contact_email: Mapped[str | None] = mapped_column(String(254))
+    webhook_url: Mapped[str | None] = mapped_column(String(500))
+    # The HMAC key for webhook signatures. Kept in clear because every delivery signs with
+    # it; shown to an admin once, when generated.
+    webhook_secret: Mapped[str | None] = mapped_column(String(64))
 
     users: Mapped[list[User]] = relationship(back_populates="organisation")
 

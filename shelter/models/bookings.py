@@ -71,6 +71,8 @@ class Request(Base):
         ),
         Index("ix_requests_night_status", "night", "status"),
         Index("ix_requests_city_night_status", "city", "night", "status"),
+        # Covers the housing report's count of each person's nights (no table lookups).
+        Index("ix_requests_city_person_status_night", "city", "person_id", "status", "night"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -112,3 +112,18 @@ class Assessment(Base):
 
     person: Mapped[Person] = relationship(back_populates="assessments")
     scheme: Mapped[NeedScheme] = relationship()
+
+
+class HousingReferral(Base):
+    """A manager marked this person "referred for housing follow-up": they need a home, not
+    another emergency night. Intake sees it on the person page; partners never do."""
+
+    __tablename__ = "housing_referrals"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("people.id"), unique=True)
+    note: Mapped[str] = mapped_column(Text, default="")
+    referred_at: Mapped[datetime] = mapped_column(default=utcnow)
+    referred_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+
+    person: Mapped[Person] = relationship()

@@ -5,6 +5,7 @@ Every rule that can fail raises FieldError(field, message): the form shows the m
 beside that field, the CLI prints it as one line."""
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 
 from sqlalchemy import func, select
@@ -13,6 +14,7 @@ from sqlalchemy.orm import Session, selectinload
 from shelter.auth import hash_password
 from shelter.models import Organisation, OrgKind, Quota, Role, Site, User
 from shelter.models.accounts import new_session_token
+from shelter.services.notifications import WebhookInputError, check_webhook_url, new_webhook_secret
 
 MIN_PASSWORD = 10
 
@@ -33,12 +35,24 @@ def list_organisations(session: Session) -> list[Organisation]:
 
 
 def save_organisation(session: Session, org: Organisation | None, *, name: str,
-                      kind: OrgKind | str, active: bool = True) -> Organisation:
+                      kind: OrgKind | str, active: bool = True, contact_email: str | None = None,
+                      webhook_url: str | None = None) -> Organisation:
     """Create (org None) or update an organisation. Raises FieldError('name') when another
-    organisation already has that name (names are how partners are told apart)."""
+    organisation already has that name (names are how partners are told apart), and
+    FieldError('contact_email' / 'webhook_url') for an address that cannot be used. A new
+    webhook address without a secret gets one (shown by rotate_webhook_secret's page)."""
     name = name.strip()
     if not name:
         raise FieldError("name", "Give the organisation a name.")
+    email = (contact_email or "").strip() or None
+    if email and not re.fullmatch(r"[^@\s]+@[^@\s]+\.[^@\s]+", email):
+        raise FieldError("contact_email", "Give an e-mail address like name@example.org.")
+    url = (webhook_url or "").strip() or None
+    if url:
+        try:
+            url = check_webhook_url(url)
+        except WebhookInputError as exc:
+            raise FieldError("webhook_url", str(exc)) from exc
     clash = session.scalar(
         select(Organisation).where(func.lower(Organisation.name) == name.lower()))
     if clash is not None and clash is not org:
@@ -48,8 +62,17 @@ def save_organisation(session: Session, org: Organisation | None, *, name: str,
         session.add(org)
     else:
         org.name, org.kind, org.active = name, OrgKind(kind), active
+    org.contact_email, org.webhook_url = email, url
     session.flush()
     return org
+
+
+def rotate_webhook_secret(session: Session, org: Organisation) -> str:
+    """A new signing secret for the organisation's webhooks; the old one stops working at
+    once. Returned so the admin can copy it: it is never shown again."""
+    org.webhook_secret = new_webhook_secret()
+    session.flush()
+    return org.webhook_secret
 
 
 # --- users ------------------------------------------------------------------------------

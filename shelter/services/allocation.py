@@ -19,7 +19,7 @@ from shelter.models import (
     AllocationRun, Bed, Hold, HoldStatus, Placement, PlacementStatus, Request,
     RequestStatus, Room, Site, User, utcnow,
 )
-from shelter.services import rules
+from shelter.services import notifications, rules
 from shelter.services.inventory import lock_sites
 from shelter.services.night_input import IdMaps, build_night
 from shelter.services import audit
@@ -170,6 +170,8 @@ def confirm_run(session: Session, run: AllocationRun, user: User | None) -> dict
                                         "Staff changed the proposal by hand and gave the bed "
                                         "to someone else.")
             turned.append(req.person_id)
+            if req.hold_id is not None:  # a partner's booking: the partner is told
+                notifications.notify_hold_id(session, req.hold_id, "request.turned_away")
     run.confirmed_at, run.confirmed_by_id = now, getattr(user, "id", None)
     session.flush()
     audit.record(session, user, "place", placed, f"run {run.id} confirmed")
@@ -202,6 +204,7 @@ def check_in(session: Session, placement: Placement, user: User | None,
         # A pre-booking is claimed when its person checks in (partners see this).
         hold.status, hold.ended_at = HoldStatus.CLAIMED, now
         placement.hold_id = hold.id
+        notifications.notify_hold(session, hold, "hold.claimed")
     record_change(session, placement, "check_in", before, user, hold=hold, now=now)
     session.flush()
     audit.record(session, user, "check_in", [placement.person_id], f"placement {placement.id}, bed {placement.bed_id}"
@@ -277,6 +280,7 @@ def release(session: Session, placement: Placement, user: User | None,
     placement.status, placement.ended_at = PlacementStatus.RELEASED, now
     if hold is not None:
         hold.status, hold.ended_at = HoldStatus.RELEASED, now
+        notifications.notify_hold(session, hold, "hold.released")
     if not proposed:  # a proposal is replaced by the next run, not undone
         record_change(session, placement, "release", before, user, reason, hold=hold, now=now)
     session.flush()

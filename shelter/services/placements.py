@@ -28,7 +28,7 @@ from shelter.models import (
 from shelter.models.bookings import ACTIVE_PLACEMENT
 from shelter.services.allocation import AllocationError, placement_cutoff, release
 from shelter.services.inventory import lock_sites
-from shelter.services import audit
+from shelter.services import audit, notifications
 from shelter.services.overrides import OverrideRefused, check_bed_allowed
 from shelter.clock import tonight
 from shelter.services.placement_log import last_change, record_change, restore, snapshot
@@ -81,6 +81,7 @@ def cancel_placement(session: Session, placement: Placement, user: User | None, 
     placement.status, placement.ended_at = PlacementStatus.RELEASED, now
     if hold is not None:
         hold.status, hold.ended_at = HoldStatus.CANCELLED, now
+        notifications.notify_hold(session, hold, "hold.cancelled")
     if request is not None:
         request.status = RequestStatus.WITHDRAWN
     record_change(session, placement, "cancel", before, user, reason, hold, request, now)

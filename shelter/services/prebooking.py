@@ -29,7 +29,7 @@ from shelter.models import (
     Placement, PlacementStatus, Quota, Request, RequestSource, RequestStatus, Room,
     Site, User, utcnow,
 )
-from shelter.services import rules
+from shelter.services import notifications, rules
 from shelter.services.inventory import lock_sites
 
 BOOKING_DAYS = 8  # tonight and the next 7 nights
@@ -340,4 +340,6 @@ def end_hold(session: Session, hold_id: int, status: HoldStatus, now: datetime) 
             Request.hold_id == hold_id, Request.status != RequestStatus.WITHDRAWN)
             .values(status=RequestStatus.WITHDRAWN).execution_options(synchronize_session=False))
     session.expire_all()
+    if final is not HoldStatus.CANCELLED:  # the partner cancelled it themselves: no message
+        notifications.notify_hold_id(session, hold_id, f"hold.{final.value}")
     return final is not HoldStatus.CLAIMED or status is HoldStatus.CLAIMED

@@ -8,7 +8,7 @@ from datetime import date, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session, joinedload
 
-from shelter.models import Bed, Hold, OrganisationPerson, Person, Site
+from shelter.models import Bed, Hold, OrganisationPerson, Person, Request, RequestStatus, Site
 from shelter.services.inventory import Availability, availability
 
 
@@ -35,6 +35,39 @@ def org_holds(session: Session, organisation_id: int, *, night: date | None = No
     if from_night is not None:
         stmt = stmt.where(Hold.night >= from_night)
     return [(hold, ref) for hold, ref in session.execute(stmt).all()]
+
+
+#: How a past booking ended, in words the partner portal shows (turned away wins: the hold
+#: itself then shows how the bed was freed, which is not what the partner asks).
+OUTCOME_WORDS = {
+    "claimed": "Checked in",
+    "expired": "Expired: nobody checked in in time",
+    "cancelled": "Cancelled",
+    "released": "Released by shelter staff",
+    "held": "Still held",
+    "turned_away": "Turned away: no bed was given",
+}
+HISTORY_NIGHTS = 30
+
+
+def org_outcomes(session: Session, organisation_id: int, today: date,
+                 nights: int = HISTORY_NIGHTS) -> list[tuple[Hold, str, str]]:
+    """The organisation's bookings of the last `nights` nights before `today`, newest first,
+    each with its reference and outcome code (a key of OUTCOME_WORDS)."""
+    turned = (select(Request.hold_id).where(Request.hold_id.is_not(None),
+                                             Request.status == RequestStatus.TURNED_AWAY)
+              .scalar_subquery())
+    stmt = (
+        select(Hold, OrganisationPerson.ref, Hold.id.in_(turned))
+        .join(OrganisationPerson, (OrganisationPerson.person_id == Hold.person_id)
+              & (OrganisationPerson.organisation_id == Hold.organisation_id))
+        .options(joinedload(Hold.person), joinedload(Hold.site))
+        .where(Hold.organisation_id == organisation_id, Hold.night < today,
+               Hold.night >= today - timedelta(days=nights))
+        .order_by(Hold.night.desc(), Hold.id)
+    )
+    return [(hold, ref, "turned_away" if was_turned else hold.status.value)
+            for hold, ref, was_turned in session.execute(stmt).all()]
 
 
 def ref_for(session: Session, organisation_id: int, person_id: int) -> str | None:

@@ -304,6 +304,8 @@ REPORTS = {
     "women": ("Women's and safety beds", "Women-only beds, women turned away, bans and keep-apart pairs."),
     "whatif": ("What-if", "The need rule beside the old first-come rule, per need band."),
     "fairness": ("Fairness", "Placement rate by gender and age band at each level of need."),
+    "housing": ("Who needs a home", "People with the most emergency nights, their longest runs "
+                                    "and repeat turn-aways; mark them for housing follow-up."),
 }
 
 
@@ -344,4 +346,8 @@ def build(session: Session, slug: str, city: str, start: date | None, end: date 
         return whatif_report(session, city, start, end, today, night=night)
     if slug == "fairness":
         return fairness_report(session, city, start, end, today)
+    if slug == "housing":
+        from shelter.services.reports_housing import housing_report
+
+        return housing_report(session, city, start, end, today)
     raise ReportError("slug", f"unknown report {slug!r}")

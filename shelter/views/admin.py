@@ -288,13 +288,33 @@ def organisation_edit(org_id: int | None):  # type: ignore[no-untyped-def]
     title = f"Edit {org.name}" if org else "New organisation"
     if form.validate_on_submit():
         try:
-            accounts.save_organisation(db.session, org, name=form.name.data,
-                                       kind=form.kind.data, active=form.active.data)
+            saved = accounts.save_organisation(
+                db.session, org, name=form.name.data, kind=form.kind.data,
+                active=form.active.data, contact_email=form.contact_email.data,
+                webhook_url=form.webhook_url.data)
         except FieldError as err:
-            return _invalid(form, err, title, back)
+            return _invalid(form, err, title, back, org=org, secret_form=FlaskForm())
+        if saved.webhook_url and not saved.webhook_secret:
+            return _show_secret(saved)
         flash("Organisation saved.", "success")
         return redirect(back)
-    return _form_page(form, title, back, _status(form))
+    return _form_page(form, title, back, _status(form), org=org, secret_form=FlaskForm())
+
+
+def _show_secret(org: Organisation):
+    """The signing secret, on this one page only (it is never shown again)."""
+    secret = accounts.rotate_webhook_secret(db.session, org)
+    return render_template("admin/webhook_secret.html", org=org, secret=secret,
+                           back=url_for("admin.organisation_edit", org_id=org.id))
+
+
+@bp.post("/organisations/<int:org_id>/webhook-secret")
+def organisation_webhook_secret(org_id: int):  # type: ignore[no-untyped-def]
+    """Generate a new webhook secret (the old one stops working) and show it once."""
+    org = db.get_or_404(Organisation, org_id)
+    if not FlaskForm().validate_on_submit():
+        abort(400)
+    return _show_secret(org)
 
 
 @bp.get("/users")

@@ -15,7 +15,7 @@ from shelter.clock import tonight
 from shelter.config import instance_city
 from shelter.extensions import db
 from shelter.forms.api import ApiInputError, parse_hold, parse_night
-from shelter.models import Hold
+from shelter.models import Hold, Organisation
 from shelter.services import audit
 from shelter.services.prebooking import (
     BookingInputError, BookingRequest, HoldConflict, HoldRefused, book_hold, cancel_hold, get_hold,
@@ -176,3 +176,16 @@ def delete_hold(hold_id: int):  # type: ignore[no-untyped-def]
         return _error(409, "conflict", str(exc))
     audit.record(db.session, g.actor, "cancel_hold", hold.person_id, f"api: hold {hold.id}")
     return jsonify(hold_json(hold, ref_for(db.session, hold.organisation_id, hold.person_id)))
+
+
+@bp.get("/webhook")
+@token_required
+def webhook_config():  # type: ignore[no-untyped-def]
+    """Where this organisation is told about its bookings (set by an admin). The secret
+    itself is never shown here: only whether one is set."""
+    org = db.session.get(Organisation, g.actor.organisation_id)
+    if org is None:
+        return _error(404, "not_found", "No such organisation.")
+    return jsonify({"contact_email": org.contact_email, "webhook_url": org.webhook_url,
+                    "secret_set": bool(org.webhook_secret),
+                    "signature_header": "X-Shelter-Signature"})

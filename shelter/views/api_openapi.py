@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from shelter.services.notifications import EVENTS, SIGNATURE_HEADER
+
 _GENDERS = ["woman", "man", "nonbinary", "unknown"]
 _DATE = {"type": "string", "format": "date", "example": "2026-11-25"}
 
@@ -84,7 +86,39 @@ SCHEMAS: dict[str, Any] = {
             "gender": {"type": "string", "enum": _GENDERS}}}}},
     "HoldList": {"type": "object", "required": ["holds"], "properties": {
         "holds": {"type": "array", "items": _ref("Hold")}}},
+    "WebhookConfig": {"type": "object", "required": [
+        "contact_email", "webhook_url", "secret_set", "signature_header"], "properties": {
+        "contact_email": {"type": "string", "nullable": True},
+        "webhook_url": {"type": "string", "nullable": True},
+        "secret_set": {"type": "boolean"},
+        "signature_header": {"type": "string"}}},
+    "WebhookEvent": {
+        "type": "object",
+        "description": "What became of one of your holds. Only what the partner portal shows: "
+                       "never health, need or ban detail.",
+        "required": ["event", "hold_id", "ref", "person_name", "night", "site", "status",
+                     "message"],
+        "properties": {
+            "event": {"type": "string", "enum": sorted(EVENTS)},
+            "hold_id": {"type": "integer"},
+            "ref": {"type": "string", "description": "Your reference for the person."},
+            "person_name": {"type": "string", "description": "The name you registered."},
+            "night": _DATE,
+            "site": {"type": "string", "description": "The site's name."},
+            "status": {"type": "string", "enum": [
+                "held", "claimed", "released", "cancelled", "expired", "turned_away"]},
+            "message": {"type": "string", "description": "The same in a sentence."}}},
 }
+
+WEBHOOK_DESCRIPTION = (
+    "When one of your holds is claimed (the person checked in), expires, is cancelled or "
+    "released by shelter staff, or its person is turned away, the service POSTs a "
+    "WebhookEvent as JSON to the webhook address an administrator registered for your "
+    f"organisation. The header {SIGNATURE_HEADER} is sha256= followed by the hex "
+    "HMAC-SHA256 of the raw body with your organisation's webhook secret; check it before "
+    "trusting the body. Answer with any 2xx status; anything else (or no answer within 10 "
+    "seconds) is retried after 1, 2, 4 ... minutes, up to 8 attempts. X-Shelter-Delivery "
+    "names the delivery, so a repeated delivery can be recognised.")
 
 
 def openapi_document() -> dict[str, Any]:
@@ -92,7 +126,9 @@ def openapi_document() -> dict[str, Any]:
         "openapi": "3.0.3",
         "info": {"title": "Shelter beds partner API", "version": "1",
                  "description": "Pre-book emergency beds for people your organisation refers. "
-                                "Create a token with `flask create-token ORG`."},
+                                "Create a token with `flask create-token ORG`. "
+                                "Webhooks: see x-webhooks and the WebhookEvent schema. "
+                                + WEBHOOK_DESCRIPTION},
         "servers": [{"url": "/api/v1"}],
         "security": [{"bearer": []}],
         "paths": {
@@ -115,6 +151,25 @@ def openapi_document() -> dict[str, Any]:
                 "delete": {"summary": "Cancel one of your holds",
                            "responses": _responses("200", _ref("Hold"), "The cancelled hold.",
                                                    "404", "409")}},
+            "/webhook": {"get": {
+                "summary": "Where your organisation is told about its bookings (set by an admin)",
+                "responses": _responses("200", _ref("WebhookConfig"),
+                                        "Contact e-mail, webhook address, whether a secret is set.")}},
+        },
+        "x-webhooks": {
+            "bookingOutcome": {"post": {
+                "summary": "What became of one of your holds",
+                "description": WEBHOOK_DESCRIPTION,
+                "parameters": [
+                    {"name": SIGNATURE_HEADER, "in": "header", "required": True,
+                     "schema": {"type": "string", "pattern": "^sha256=[0-9a-f]{64}$"}},
+                    {"name": "X-Shelter-Event", "in": "header", "required": True,
+                     "schema": {"type": "string", "enum": sorted(EVENTS)}},
+                    {"name": "X-Shelter-Delivery", "in": "header", "required": True,
+                     "schema": {"type": "string"}}],
+                "requestBody": {"required": True, "content": {
+                    "application/json": {"schema": _ref("WebhookEvent")}}},
+                "responses": {"200": {"description": "Received (any 2xx will do)."}}}},
         },
         "components": {
             "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},

@@ -23,7 +23,8 @@ from shelter.services.prebooking import (
     book_hold, cancel_hold, get_hold,
 )
 from shelter.services.prebooking_queries import (
-    availability_by_night, known_features, open_sites, org_holds, org_people,
+    HISTORY_NIGHTS, OUTCOME_WORDS, availability_by_night, known_features, open_sites, org_holds,
+    org_outcomes, org_people,
 )
 
 bp = Blueprint("partners", __name__)
@@ -62,6 +63,18 @@ def index():  # type: ignore[no-untyped-def]
 def holds_partial():  # type: ignore[no-untyped-def]
     """The pre-bookings list alone, fetched every minute by partners.js to show live status."""
     return render_template("partners/_holds.html", **_holds_context())
+
+
+@bp.get("/history")
+@roles_required(Role.PARTNER)
+def history():  # type: ignore[no-untyped-def]
+    """What became of the organisation's bookings over the last 30 nights."""
+    today = tonight()
+    rows = org_outcomes(db.session, _org_id(), today)
+    audit.record(db.session, None, "view", sorted({h.person_id for h, _, _ in rows}),
+                 "partner: past outcomes")
+    return render_template("partners/history.html", rows=rows, words=OUTCOME_WORDS,
+                           nights=HISTORY_NIGHTS, today=today)
 
 
 def _booking_form() -> BookingForm:

@@ -89,8 +89,11 @@ def show(person_id: int):  # type: ignore[no-untyped-def]
     record = people_svc.person_record(db.session, person_id, night=night, user=current_user)
     if record is None:
         abort(404)
+    from shelter.services.reports_housing import referral_of
+
     return render_template("people/show.html", r=record, night=night, p=record.person,
-                           reuse_days=_reuse_days(), withdraw_form=WithdrawForm(formdata=None))
+                           reuse_days=_reuse_days(), withdraw_form=WithdrawForm(formdata=None),
+                           housing=referral_of(db.session, person_id))
 
 
 def _reuse_days() -> int:
