@@ -24,6 +24,7 @@ from shelter.services import people as people_svc
 from shelter.services import admin as admin_svc
 from shelter.services import safety_conflicts as conflicts_svc
 from shelter.services import safety as safety_svc
+from shelter.security import local_path
 
 bp = Blueprint("people", __name__)
 
@@ -199,9 +200,7 @@ def scheme():  # type: ignore[no-untyped-def]
 
 def _back() -> str:
     """Where an 'End' button returns to: a local path only (no open redirect)."""
-    target = request.form.get("back", "")
-    return target if target.startswith("/") and not target.startswith("//") \
-        else url_for("people.safety")
+    return local_path(request.form.get("back"), "people.safety")
 
 
 def _ban_choices(form: BanForm) -> None:

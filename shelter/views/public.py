@@ -10,6 +10,7 @@ from shelter.extensions import db
 from shelter.forms.public import LoginForm
 from shelter.models import User, utcnow
 from shelter.models.accounts import new_session_token
+from shelter.security import local_path
 
 bp = Blueprint("public", __name__)
 
@@ -29,10 +30,7 @@ def login():  # type: ignore[no-untyped-def]
         if user is not None and user.active and verify_password(user, form.password.data or ""):
             user.last_login_at = utcnow()
             login_user(user)
-            target = request.args.get("next", "")
-            if not target.startswith("/") or target.startswith("//"):
-                target = url_for(home_endpoint(user))
-            return redirect(target)
+            return redirect(local_path(request.args.get("next"), home_endpoint(user)))
         form.password.errors.append("Wrong username or password.")
     return render_template("public/login.html", form=form), (200 if not form.errors else 422)
 
