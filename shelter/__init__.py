@@ -35,12 +35,13 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     with app.app_context():
         configure_engine(db.engine)
 
-    from shelter import auth, cli, errors, templating
+    from shelter import auth, cli, errors, security, templating
 
     auth.init_app(app)
     errors.init_app(app)
     templating.init_app(app)
     cli.init_app(app)
+    security.init_app(app)  # before the blueprints: it bounds <int:...> in their URLs
 
     from shelter.views import admin, api, intake, partners, people, public, reports
 

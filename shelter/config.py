@@ -34,6 +34,10 @@ def normalise_database_url(url: str) -> str:
     return url
 
 
+def _flag(name: str, default: str = "0") -> bool:
+    return os.environ.get(name, default).strip().lower() in ("1", "true", "yes", "on")
+
+
 def from_environment(instance_path: Path) -> dict[str, Any]:
     url = os.environ.get("DATABASE_URL") or f"sqlite:///{instance_path / 'shelter.db'}"
     return {
@@ -49,6 +53,12 @@ def from_environment(instance_path: Path) -> dict[str, Any]:
         "SESSION_COOKIE_SAMESITE": "Lax",
         "REMEMBER_COOKIE_HTTPONLY": True,
         "WTF_CSRF_TIME_LIMIT": None,
+        # Security and privacy (README, "Security and privacy").
+        "MAX_CONTENT_LENGTH": int(os.environ.get("MAX_CONTENT_LENGTH", str(1024 * 1024))),
+        "MAX_JSON_DEPTH": int(os.environ.get("MAX_JSON_DEPTH", "32")),
+        "SESSION_COOKIE_SECURE": _flag("SESSION_COOKIE_SECURE"),
+        "REMEMBER_COOKIE_SECURE": _flag("SESSION_COOKIE_SECURE"),
+        "HSTS_SECONDS": int(os.environ.get("HSTS_SECONDS", "0")),
     }
 
 

@@ -5,7 +5,11 @@ from __future__ import annotations
 
 import re
 
-from flask import Flask, url_for
+from typing import Any
+
+from flask import Flask, Response, current_app, jsonify, request, url_for
+from flask_login import current_user
+from werkzeug.routing import IntegerConverter, Map
 
 # Anything a browser strips or reinterprets inside a URL (tabs, newlines, other control
 # characters, backslashes) is refused: "/\t/evil.example" reaches the browser as
@@ -23,5 +27,79 @@ def local_path(target: str | None, default_endpoint: str, **default_values: obje
     return url_for(default_endpoint, **default_values)
 
 
+# --- numbers in URLs ----------------------------------------------------------------------
+
+MAX_ID = 2**31 - 1  # the databases' INTEGER: a larger id names nothing, so 404
+
+
+class BoundedIntConverter(IntegerConverter):
+    """`<int:...>` that matches 0..2**31-1 only: /people/99999999999999999999 is a 404
+    (no such page), not an overflow in the database driver."""
+
+    def __init__(self, map: Map, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("max", MAX_ID)
+        super().__init__(map, *args, **kwargs)
+
+
+# --- JSON depth ---------------------------------------------------------------------------
+
+_JSON_STRING = re.compile(r'"(?:[^"\\]|\\.)*"')
+_BRACKETS = re.compile(r"[\[\]{}]")
+
+
+def json_depth(text: str) -> int:
+    """How deeply arrays and objects nest in `text` (brackets inside strings do not count)."""
+    depth = deepest = 0
+    for bracket in _BRACKETS.findall(_JSON_STRING.sub("", text)):
+        if bracket in "[{":
+            depth += 1
+            deepest = max(deepest, depth)
+        else:
+            depth -= 1
+    return deepest
+
+
+def _limit_json_depth() -> Any:
+    """422 for a JSON body nested deeper than MAX_JSON_DEPTH, before anything parses it
+    (Python's parser answers a 50,000-deep body with RecursionError, a 500). A body over
+    MAX_CONTENT_LENGTH is refused with 413 when it is read."""
+    if not request.is_json:
+        return None
+    limit = int(current_app.config.get("MAX_JSON_DEPTH", 32))
+    text = request.get_data(cache=True).decode("utf-8", errors="replace")
+    if json_depth(text) > limit:
+        reason = f"JSON nested more than {limit} levels deep"
+        return jsonify({"errors": [{"field": "body", "reason": reason}]}), 422
+    return None
+
+
+# --- headers ------------------------------------------------------------------------------
+
+CSP = ("default-src 'self'; img-src 'self' data:; object-src 'none'; base-uri 'self'; "
+       "form-action 'self'; frame-ancestors 'none'")
+
+
+def _security_headers(response: Response) -> Response:
+    """Headers on every response. Pages for a logged-in user and every API answer carry
+    people's data, so no browser or proxy may keep a copy (Cache-Control: no-store)."""
+    headers = response.headers
+    headers.setdefault("Content-Security-Policy", CSP)
+    headers.setdefault("X-Content-Type-Options", "nosniff")
+    headers.setdefault("Referrer-Policy", "no-referrer")
+    headers.setdefault("X-Frame-Options", "DENY")
+    if hsts := int(current_app.config.get("HSTS_SECONDS", 0)):
+        headers.setdefault("Strict-Transport-Security", f"max-age={hsts}; includeSubDomains")
+    if request.endpoint != "static" and (
+            request.path.startswith("/api/") or current_user.is_authenticated):
+        headers["Cache-Control"] = "no-store"
+        headers["Pragma"] = "no-cache"
+    return response
+
+
 def init_app(app: Flask) -> None:
     """Register the hardening on `app` (called by the factory before the blueprints)."""
+    app.url_map.converters["int"] = BoundedIntConverter
+    app.before_request(_limit_json_depth)
+    app.after_request(_security_headers)
+
+

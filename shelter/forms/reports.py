@@ -2,8 +2,10 @@
 from __future__ import annotations
 
 from flask_wtf import FlaskForm
-from wtforms import DateField, SelectField
+from wtforms import SelectField
 from wtforms.validators import DataRequired, Optional
+
+from shelter.forms.fields import NightField
 
 
 class ReportFilterForm(FlaskForm):
@@ -13,6 +15,6 @@ class ReportFilterForm(FlaskForm):
         csrf = False
 
     city = SelectField("City", validators=[DataRequired()])
-    start = DateField("First night", validators=[Optional()])
-    end = DateField("Last night", validators=[Optional()])
-    night = DateField("Replay one night", validators=[Optional()])
+    start = NightField("First night", validators=[Optional()])
+    end = NightField("Last night", validators=[Optional()])
+    night = NightField("Replay one night", validators=[Optional()])
