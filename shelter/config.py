@@ -59,6 +59,15 @@ def from_environment(instance_path: Path) -> dict[str, Any]:
         "SESSION_COOKIE_SECURE": _flag("SESSION_COOKIE_SECURE"),
         "REMEMBER_COOKIE_SECURE": _flag("SESSION_COOKIE_SECURE"),
         "HSTS_SECONDS": int(os.environ.get("HSTS_SECONDS", "0")),
+        # Failed log-ins and API tokens (Flask-Limiter); memory:// is per process, so use
+        # Redis (redis://127.0.0.1:6379) when several workers serve the app.
+        "RATELIMIT_STORAGE_URI": os.environ.get("RATELIMIT_STORAGE_URI", "memory://"),
+        "LOGIN_FAILURES_PER_ACCOUNT": os.environ.get(
+            "LOGIN_FAILURES_PER_ACCOUNT", "10 per 15 minutes"),
+        "LOGIN_FAILURES_PER_ADDRESS": os.environ.get(
+            "LOGIN_FAILURES_PER_ADDRESS", "50 per 15 minutes"),
+        "API_TOKEN_FAILURES_PER_ADDRESS": os.environ.get(
+            "API_TOKEN_FAILURES_PER_ADDRESS", "30 per 15 minutes"),
     }
 
 

@@ -7,7 +7,9 @@ import re
 
 from typing import Any
 
-from flask import Flask, Response, current_app, jsonify, request, url_for
+from flask import Blueprint, Flask, Response, current_app, jsonify, request, url_for
+from flask_limiter import Limiter
+from flask_limiter.util import get_remote_address
 from flask_login import current_user
 from werkzeug.routing import IntegerConverter, Map
 
@@ -96,10 +98,61 @@ def _security_headers(response: Response) -> Response:
     return response
 
 
+# --- throttling failed log-ins -------------------------------------------------------------
+
+LOCKED_OUT = ("Too many failed attempts to log in. For safety, logging in is paused for a "
+              "while; please try again later or ask an admin.")
+BAD_TOKENS = "Too many requests with a wrong API token from this address; try again later."
+
+
+def _account_key() -> str:
+    """The account a log-in names (lower case), so wrong passwords are counted per account
+    whichever address they come from."""
+    return "account:" + (request.form.get("username") or "").strip().lower()[:80]
+
+
+def _address_key() -> str:
+    return "address:" + get_remote_address()
+
+
+def throttle_failures(app: Flask) -> Limiter:
+    """Flask-Limiter counting FAILED attempts only (`deduct_when`): a wrong password (422)
+    per account and per address, a wrong API token (401) per address. Once a count is full,
+    every attempt gets 429 before the password is even checked, the right one too, until
+    the window passes. Successful log-ins cost nothing, so ten staff behind one office
+    address all get in. One Limiter per app (Flask-Limiter keeps its storage per instance);
+    storage from RATELIMIT_STORAGE_URI (memory:// or redis://...)."""
+    limiter = Limiter(_address_key, app=app, default_limits=[], headers_enabled=True)
+
+    def not_login() -> bool:
+        return request.endpoint != "public.login"
+
+    limiter.limit(lambda: str(current_app.config["LOGIN_FAILURES_PER_ACCOUNT"]),
+                  key_func=_account_key, methods=["POST"], exempt_when=not_login,
+                  deduct_when=lambda response: response.status_code == 422,
+                  error_message=LOCKED_OUT)(_blueprint_name("public"))
+    limiter.limit(lambda: str(current_app.config["LOGIN_FAILURES_PER_ADDRESS"]),
+                  key_func=_address_key, methods=["POST"], exempt_when=not_login,
+                  deduct_when=lambda response: response.status_code == 422,
+                  error_message=LOCKED_OUT)(_blueprint_name("public"))
+    limiter.limit(lambda: str(current_app.config["API_TOKEN_FAILURES_PER_ADDRESS"]),
+                  key_func=_address_key,
+                  deduct_when=lambda response: response.status_code == 401,
+                  error_message=BAD_TOKENS)(_blueprint_name("api"))
+    return limiter
+
+
+def _blueprint_name(name: str) -> Blueprint:
+    """A stand-in with the blueprint's name: Flask-Limiter keys blueprint limits by name, so
+    the limits can be set before the factory imports and registers the real blueprints."""
+    return Blueprint(name, __name__)
+
+
 def init_app(app: Flask) -> None:
     """Register the hardening on `app` (called by the factory before the blueprints)."""
     app.url_map.converters["int"] = BoundedIntConverter
     app.before_request(_limit_json_depth)
     app.after_request(_security_headers)
+    throttle_failures(app)
 
 
