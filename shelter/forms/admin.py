@@ -102,6 +102,12 @@ class PasswordForm(FlaskForm):
                                message=f"Use at least {MIN_PASSWORD} characters.")])
     confirm = PasswordField("Repeat it", validators=[
         DataRequired(), EqualTo("password", message="The two passwords differ.")])
+    must_change = BooleanField("They choose their own password at the next log-in",
+                               default=True)
+
+
+class ForcePasswordChangeForm(FlaskForm):
+    """Only the CSRF token: the button asks the user for a new password at next log-in."""
 
 
 class OtherServiceForm(FlaskForm):

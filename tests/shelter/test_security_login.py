@@ -114,3 +114,175 @@ def test_the_limit_holds_across_app_instances_with_redis_storage(backend, tmp_pa
                 with app.app_context():
                     _db.session.remove()
                     _db.engine.dispose()
+
+
+# --- unknown usernames cost the same ----------------------------------------------------------
+
+def test_unknown_and_known_usernames_each_cost_one_argon2_verification(client, db, make_user,
+                                                                      make_org, monkeypatch):
+    from argon2 import PasswordHasher
+
+    from shelter import auth
+
+    calls: list[str] = []
+
+    class Counting(PasswordHasher):
+        def verify(self, hash: str | bytes, password: str | bytes) -> bool:  # noqa: A002
+            calls.append(str(hash))
+            return super().verify(hash, password)
+
+    monkeypatch.setattr(auth, "_hasher", Counting())
+    user = make_user(Role.INTAKE)
+    inactive = make_user(Role.INTAKE)
+    inactive.active = False
+    org = make_org("Closed")
+    org.active = False
+    closed = make_user(Role.PARTNER, organisation=org)
+    for username in ("nobody-at-all", user.username, inactive.username, closed.username):
+        calls.clear()
+        assert _login(client, username, "wrong password!").status_code == 422
+        assert len(calls) == 1, username
+        assert calls[0].startswith("$argon2id$")
+
+
+# --- password policy ---------------------------------------------------------------------------
+
+@pytest.mark.parametrize("password, message", [
+    ("short pass", "Use at least 12 characters."),
+    ("password1234", "too easy to guess"),
+    ("qwertyuiop123", "too easy to guess"),
+    ("kari-nordmann", "too easy to guess"),  # the user's own name
+])
+def test_the_password_policy(db, password, message):
+    from shelter.services.accounts import FieldError, check_password
+
+    with pytest.raises(FieldError, match=message):
+        check_password(password, "kari", "Kari Nordmann")
+
+
+def test_users_change_their_own_password(app, client, db, make_user):
+    user = make_user(Role.INTAKE)
+    login(client, user)
+    other_device = new_client(app)
+    login(other_device, user)
+    page = client.get("/account/password")
+    assert page.status_code == 200 and "Change your password" in page.get_data(as_text=True)
+
+    r = client.post("/account/password", data={"current": "not it at all", "password": "x",
+                                               "confirm": "x"})
+    assert r.status_code == 422 and "not your current password" in r.get_data(as_text=True)
+    r = client.post("/account/password", data={"current": PASSWORD, "password": "password1234",
+                                               "confirm": "password1234"})
+    assert r.status_code == 422 and "too easy to guess" in r.get_data(as_text=True)
+    new = "lantern orchard pebble"
+    r = client.post("/account/password", data={"current": PASSWORD, "password": new,
+                                               "confirm": new})
+    assert r.status_code == 302
+    assert client.get("/intake/").status_code == 200  # this session carries on
+    assert other_device.get("/intake/").status_code == 302  # the other one ended
+    assert _login(new_client(app), user.username, PASSWORD).status_code == 422
+    login(new_client(app), user, new)
+
+
+def test_an_admin_forces_a_password_change_at_next_login(app, client, db, make_user):
+    admin, user = make_user(Role.ADMIN), make_user(Role.INTAKE)
+    theirs = new_client(app)
+    login(theirs, user)
+    login(client, admin)
+    assert client.post(f"/admin/users/{user.id}/force-password-change").status_code == 302
+    assert theirs.get("/intake/").status_code == 302  # logged out now
+
+    login(theirs, user)
+    r = theirs.get("/intake/")
+    assert r.status_code == 302 and r.headers["Location"] == "/account/password"
+    new = "lantern orchard pebble"
+    r = theirs.post("/account/password", data={"current": PASSWORD, "password": new,
+                                               "confirm": new})
+    assert r.status_code == 302
+    assert theirs.get("/intake/").status_code == 200
+
+
+def test_an_admin_reset_password_must_pass_the_policy(client, db, make_user):
+    admin, user = make_user(Role.ADMIN), make_user(Role.INTAKE)
+    login(client, admin)
+    r = client.post(f"/admin/users/{user.id}/password",
+                    data={"password": "password1234", "confirm": "password1234"})
+    assert r.status_code == 422 and "too easy to guess" in r.get_data(as_text=True)
+
+
+# --- sessions ----------------------------------------------------------------------------------
+
+def test_a_session_ends_after_the_idle_time(client, db, make_user):
+    from datetime import timedelta
+
+    from shelter.models import User, utcnow
+
+    user = make_user(Role.INTAKE)
+    login(client, user)
+    assert client.get("/intake/").status_code == 200
+    db.session.get(User, user.id).session_seen_at = utcnow() - timedelta(minutes=31)
+    r = client.get("/intake/")
+    assert r.status_code == 302 and "/login" in r.headers["Location"]
+
+
+def test_a_session_ends_after_its_lifetime_even_when_busy(client, db, make_user):
+    from datetime import timedelta
+
+    from shelter.models import User, utcnow
+
+    user = make_user(Role.INTAKE)
+    login(client, user)
+    db.session.get(User, user.id).session_started_at = utcnow() - timedelta(hours=12, minutes=1)
+    r = client.get("/intake/")
+    assert r.status_code == 302 and "/login" in r.headers["Location"]
+    login(client, user)  # a new log-in starts a new session
+    assert client.get("/intake/").status_code == 200
+
+
+def test_the_idle_time_is_a_setting(app, client, db, make_user):
+    from datetime import timedelta
+
+    from shelter.models import User, utcnow
+
+    user = make_user(Role.INTAKE)
+    login(client, user)
+    db.session.get(User, user.id).session_seen_at = utcnow() - timedelta(minutes=31)
+    app.config["SESSION_IDLE_MINUTES"] = 60
+    try:
+        assert client.get("/intake/").status_code == 200
+    finally:
+        app.config["SESSION_IDLE_MINUTES"] = 30
+
+
+def test_a_deactivated_organisation_shuts_out_its_users_and_live_sessions(client, db, make_user,
+                                                                         make_org):
+    org = make_org("Frelsesarmeen")
+    user = make_user(Role.PARTNER, organisation=org)
+    login(client, user)
+    assert client.get("/partner/").status_code == 200
+    org.active = False
+    r = client.get("/partner/")
+    assert r.status_code == 302 and "/login" in r.headers["Location"]
+    assert _login(new_client(client.application), user.username, PASSWORD).status_code == 422
+
+
+def test_secure_cookie_and_hsts_come_from_the_environment(monkeypatch, tmp_path):
+    from shelter.config import from_environment
+
+    monkeypatch.setenv("SESSION_COOKIE_SECURE", "1")
+    monkeypatch.setenv("HSTS_SECONDS", "31536000")
+    monkeypatch.setenv("SECRET_KEY", "x")
+    config = from_environment(tmp_path)
+    assert config["SESSION_COOKIE_SECURE"] is True and config["REMEMBER_COOKIE_SECURE"] is True
+    assert config["HSTS_SECONDS"] == 31536000
+    monkeypatch.setenv("SESSION_COOKIE_SECURE", "0")
+    assert from_environment(tmp_path)["SESSION_COOKIE_SECURE"] is False
+
+
+def test_hsts_header_when_set(app, client):
+    app.config["HSTS_SECONDS"] = 600
+    try:
+        assert client.get("/login").headers["Strict-Transport-Security"].startswith("max-age=600")
+    finally:
+        app.config["HSTS_SECONDS"] = 0
+    assert "Strict-Transport-Security" not in client.get("/login").headers
