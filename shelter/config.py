@@ -61,7 +61,6 @@ def from_environment(instance_path: Path) -> dict[str, Any]:
         "HSTS_SECONDS": int(os.environ.get("HSTS_SECONDS", "0")),
         "SESSION_IDLE_MINUTES": float(os.environ.get("SESSION_IDLE_MINUTES", "30")),
         "SESSION_MAX_HOURS": float(os.environ.get("SESSION_MAX_HOURS", "12")),
-        "PASSWORD_MIN_LENGTH": int(os.environ.get("PASSWORD_MIN_LENGTH", "12")),
         # Failed log-ins and API tokens (Flask-Limiter); memory:// is per process, so use
         # Redis (redis://127.0.0.1:6379) when several workers serve the app.
         "RATELIMIT_STORAGE_URI": os.environ.get("RATELIMIT_STORAGE_URI", "memory://"),
