@@ -11,7 +11,8 @@ from flask import Blueprint, Flask, Response, current_app, jsonify, request, url
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from flask_login import current_user
-from werkzeug.routing import IntegerConverter, Map
+from werkzeug.exceptions import NotFound
+from werkzeug.routing import IntegerConverter
 
 # Anything a browser strips or reinterprets inside a URL (tabs, newlines, other control
 # characters, backslashes) is refused: "/\t/evil.example" reaches the browser as
@@ -35,12 +36,15 @@ MAX_ID = 2**31 - 1  # the databases' INTEGER: a larger id names nothing, so 404
 
 
 class BoundedIntConverter(IntegerConverter):
-    """`<int:...>` that matches 0..2**31-1 only: /people/99999999999999999999 is a 404
-    (no such page), not an overflow in the database driver."""
+    """`<int:...>` whose values beyond 2**31-1 are a 404 (nothing has that id), not an
+    overflow in the database driver: /people/99999999999999999999 is Not Found. (NotFound
+    is raised here, not a non-match, which would let another route answer 405.)"""
 
-    def __init__(self, map: Map, *args: Any, **kwargs: Any) -> None:
-        kwargs.setdefault("max", MAX_ID)
-        super().__init__(map, *args, **kwargs)
+    def to_python(self, value: str) -> Any:
+        number = super().to_python(value)
+        if number > MAX_ID:
+            raise NotFound()
+        return number
 
 
 # --- JSON depth ---------------------------------------------------------------------------
