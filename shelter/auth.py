@@ -4,25 +4,75 @@ The login cookie carries `user.id:user.session_token`. Logout rotates the token 
 database, so a copy of the old cookie replayed later matches no user (server-side logout)."""
 from __future__ import annotations
 
+import secrets
 from collections.abc import Callable
-from functools import wraps
+from datetime import datetime, timedelta
+from functools import cache, wraps
 from typing import Any, TypeVar
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from flask import Flask, abort
+from flask import Flask, abort, current_app, flash, redirect, request, url_for
 from flask_login import current_user
+from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from shelter.extensions import db, login_manager
-from shelter.models import Role, User
+from shelter.models import Role, User, utcnow
+from shelter.models.accounts import new_session_token
 
 F = TypeVar("F", bound=Callable[..., Any])
 
 _hasher = PasswordHasher()  # argon2id with the library's recommended parameters
+SEEN_EVERY = timedelta(minutes=1)  # how often a request writes session_seen_at
 
 
 def hash_password(password: str) -> str:
     return _hasher.hash(password)
+
+
+@cache
+def _dummy_hash() -> str:
+    return _hasher.hash(secrets.token_urlsafe(16))
+
+
+def authenticate(session: Session, username: str, password: str) -> User | None:
+    """The user these credentials log in, or None. Exactly one argon2 verification either
+    way: an unknown or inactive username is checked against a dummy hash, so the answer
+    takes as long as for a real account and does not tell which usernames exist."""
+    user = session.scalar(select(User).where(User.username == username))
+    if user is None or not may_log_in(user):
+        try:
+            _hasher.verify(_dummy_hash(), password)
+        except (VerificationError, InvalidHashError):
+            pass
+        return None
+    return user if verify_password(user, password) else None
+
+
+def may_log_in(user: User) -> bool:
+    """Active, and (for a partner) its organisation is active: deactivating an organisation
+    shuts out its users at once, live sessions too, as it does its API tokens."""
+    return user.active and (user.organisation is None or user.organisation.active)
+
+
+def session_is_live(user: User, now: datetime) -> bool:
+    """The session ends SESSION_IDLE_MINUTES after it was last used and SESSION_MAX_HOURS
+    after log-in, whatever the cookie says (the times are kept on the user row)."""
+    if user.session_started_at is None or user.session_seen_at is None:
+        return False
+    idle = timedelta(minutes=float(current_app.config["SESSION_IDLE_MINUTES"]))
+    lifetime = timedelta(hours=float(current_app.config["SESSION_MAX_HOURS"]))
+    return now - user.session_seen_at <= idle and now - user.session_started_at <= lifetime
+
+
+def start_session(user: User, now: datetime) -> None:
+    """At log-in: a session that has ended gets a new token (every old cookie stops
+    working) and a new start time; a live one (another tab or device) is joined."""
+    if not session_is_live(user, now):
+        user.session_token = new_session_token()
+        user.session_started_at = now
+    user.session_seen_at = user.last_login_at = now
 
 
 def verify_password(user: User, password: str) -> bool:
@@ -41,6 +91,7 @@ def init_app(app: Flask) -> None:
     login_manager.login_message = "Please log in to see that page."
     login_manager.login_message_category = "info"
     login_manager.session_protection = "strong"
+    app.before_request(_require_own_password)
 
     @login_manager.user_loader
     def load_user(identity: str) -> User | None:
@@ -48,9 +99,31 @@ def init_app(app: Flask) -> None:
         if not user_id.isdigit() or not token:
             return None
         user = db.session.get(User, int(user_id))
-        if user is None or not user.active or user.session_token != token:
+        if user is None or not may_log_in(user) or user.session_token != token:
             return None
+        now = utcnow()
+        if not session_is_live(user, now):
+            flash("Your session has ended. Please log in again.", "info")
+            return None
+        if now - user.session_seen_at > SEEN_EVERY:  # type: ignore[operator]
+            user.session_seen_at = now  # committed with the request's unit of work
         return user
+
+
+# While an admin's request for a new password stands, only these pages open.
+OPEN_UNTIL_CHANGED = {"public.change_password", "public.logout", "static"}
+
+
+def _require_own_password() -> Any:
+    # Static files and the health probes never load the user (they must not touch the
+    # database: /readyz reports an outage itself).
+    if request.endpoint == "static" or (request.blueprint or "") == "health":
+        return None
+    if current_user.is_authenticated and current_user.must_change_password \
+            and request.endpoint not in OPEN_UNTIL_CHANGED:
+        flash("An admin asked you to choose a new password before you carry on.", "info")
+        return redirect(url_for("public.change_password"))
+    return None
 
 
 def roles_required(*roles: Role) -> Callable[[F], F]:

@@ -40,7 +40,8 @@ def _fail(message: str) -> None:
               help="intake, partner, manager or admin.")
 @click.option("--name", "display_name", default="", help="Display name (default: username).")
 @click.option("--organisation", default=None, help="Organisation name (required for partners).")
-@click.password_option(help="At least 10 characters (prompted when not given).")
+@click.password_option(help="At least 12 characters, not a common password (prompted when "
+                             "not given).")
 @with_appcontext
 def create_user(username: str, role: str, display_name: str, organisation: str | None,
                 password: str) -> None:
@@ -67,8 +68,13 @@ def create_user(username: str, role: str, display_name: str, organisation: str |
 def seed_demo(once: bool) -> None:
     """Fill an empty database with a Bergen-like demo city, its partners and demo users."""
     from shelter.demo import seed_demo as seed
-    from shelter.demo.base import is_seeded
+    from shelter.demo.base import is_seeded, real_usernames
 
+    if real := real_usernames(db.session):
+        shown = ", ".join(real[:5]) + (" ..." if len(real) > 5 else "")
+        _fail(f"this database has users that are not demo users ({shown}); seed-demo adds "
+              f"demo accounts with published passwords, so it only fills a database without "
+              f"real users")
     if is_seeded(db.session):
         if once:
             click.echo("seed-demo: demo data already present; nothing to do")

@@ -17,6 +17,16 @@ DEFAULT_TIMEZONE = "Europe/Oslo"
 NIGHT_STARTS = time(6, 0)
 
 
+#: The nights the system can hold: a date outside them is refused where it is typed (the
+#: field is named), so no calculation a night or two away overflows Python's date range.
+FIRST_NIGHT = date(2000, 1, 1)
+LAST_NIGHT = date(2999, 12, 31)
+
+
+def night_in_range(night: date) -> bool:
+    return FIRST_NIGHT <= night <= LAST_NIGHT
+
+
 def zone_name() -> str:
     """The instance's time zone name (the TIMEZONE setting; the default outside an app)."""
     if has_app_context():

@@ -38,6 +38,10 @@ def normalise_database_url(url: str) -> str:
     return url
 
 
+def _flag(name: str, default: str = "0") -> bool:
+    return os.environ.get(name, default).strip().lower() in ("1", "true", "yes", "on")
+
+
 def from_environment(instance_path: Path) -> dict[str, Any]:
     url = os.environ.get("DATABASE_URL") or f"sqlite:///{instance_path / 'shelter.db'}"
     return {
@@ -75,6 +79,23 @@ def from_environment(instance_path: Path) -> dict[str, Any]:
         "SMTP_USER": os.environ.get("SMTP_USER", ""),
         "SMTP_PASSWORD": os.environ.get("SMTP_PASSWORD", ""),
         "SMTP_STARTTLS": os.environ.get("SMTP_STARTTLS", "0") == "1",
+        # Security and privacy (README, "Security and privacy").
+        "MAX_CONTENT_LENGTH": int(os.environ.get("MAX_CONTENT_LENGTH", str(1024 * 1024))),
+        "MAX_JSON_DEPTH": int(os.environ.get("MAX_JSON_DEPTH", "32")),
+        "SESSION_COOKIE_SECURE": _flag("SESSION_COOKIE_SECURE"),
+        "REMEMBER_COOKIE_SECURE": _flag("SESSION_COOKIE_SECURE"),
+        "HSTS_SECONDS": int(os.environ.get("HSTS_SECONDS", "0")),
+        "SESSION_IDLE_MINUTES": float(os.environ.get("SESSION_IDLE_MINUTES", "30")),
+        "SESSION_MAX_HOURS": float(os.environ.get("SESSION_MAX_HOURS", "12")),
+        # Failed log-ins and API tokens (Flask-Limiter); memory:// is per process, so use
+        # Redis (redis://127.0.0.1:6379) when several workers serve the app.
+        "RATELIMIT_STORAGE_URI": os.environ.get("RATELIMIT_STORAGE_URI", "memory://"),
+        "LOGIN_FAILURES_PER_ACCOUNT": os.environ.get(
+            "LOGIN_FAILURES_PER_ACCOUNT", "10 per 15 minutes"),
+        "LOGIN_FAILURES_PER_ADDRESS": os.environ.get(
+            "LOGIN_FAILURES_PER_ADDRESS", "50 per 15 minutes"),
+        "API_TOKEN_FAILURES_PER_ADDRESS": os.environ.get(
+            "API_TOKEN_FAILURES_PER_ADDRESS", "30 per 15 minutes"),
     }
 
 

@@ -74,12 +74,19 @@ OTHER_SERVICES = [
 # username: (display name, role, organisation or None, password)
 USERS = {
     "intake": ("Ingrid Intake", Role.INTAKE, None, "intake-shelter"),
-    "nav": ("Nils (NAV)", Role.PARTNER, "NAV", "nav-shelter"),
+    "nav": ("Nils (NAV)", Role.PARTNER, "NAV", "nav-partner-shelter"),
     "bymisjon": ("Berit (Kirkens Bymisjon)", Role.PARTNER, "Kirkens Bymisjon",
                  "bymisjon-shelter"),
     "manager": ("Mona Manager", Role.MANAGER, None, "manager-shelter"),
     "admin": ("Arne Admin", Role.ADMIN, None, "admin-shelter"),
 }
+
+
+def real_usernames(session: Session) -> list[str]:
+    """Users other than the demo ones, by name: seed-demo refuses such a database (its demo
+    accounts have published passwords, and an admin among them would open everything)."""
+    return list(session.scalars(select(User.username).where(User.username.not_in(list(USERS)))
+                                .order_by(User.username)))
 
 
 def is_seeded(session: Session) -> bool:

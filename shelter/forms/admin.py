@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from flask_wtf import FlaskForm
 from wtforms import (
-    BooleanField, DateField, IntegerField, PasswordField, SelectField, SelectMultipleField,
+    BooleanField, IntegerField, PasswordField, SelectField, SelectMultipleField,
     StringField, TextAreaField, TimeField,
 )
 from wtforms.validators import (
@@ -12,6 +12,7 @@ from wtforms.validators import (
 from wtforms.fields.choices import SelectChoice
 from wtforms.widgets import CheckboxInput, ListWidget
 
+from shelter.forms.fields import NightField
 from shelter.models import GenderRule, OrgKind, Role
 from shelter.services.accounts import MIN_PASSWORD
 from shelter.services.admin import KNOWN_FEATURES
@@ -61,7 +62,7 @@ class AreaForm(FlaskForm):
 class RoomForm(FlaskForm):
     name = StringField("Room name", validators=[DataRequired(), Length(max=60)])
     gender = SelectField("Who may sleep here", choices=GENDER_CHOICES)
-    from_night = DateField("From night", validators=[InputRequired()])
+    from_night = NightField("From night", validators=[InputRequired()])
 
 
 class NewRoomForm(RoomForm):
@@ -70,14 +71,14 @@ class NewRoomForm(RoomForm):
 
 
 class RetireForm(FlaskForm):
-    last_night = DateField("Last night in use", validators=[InputRequired()])
+    last_night = NightField("Last night in use", validators=[InputRequired()])
 
 
 class BedForm(FlaskForm):
     label = StringField("Label", validators=[DataRequired(), Length(max=40)])
     features = MultiCheckboxField("Features", choices=FEATURE_CHOICES)
     count = IntegerField("How many", default=1, validators=[InputRequired(), NumberRange(1, 60)])
-    valid_from = DateField("From night", validators=[InputRequired()])
+    valid_from = NightField("From night", validators=[InputRequired()])
 
 
 class BedEditForm(FlaskForm):
@@ -87,8 +88,8 @@ class BedEditForm(FlaskForm):
 
 class OutageForm(FlaskForm):
     reason = StringField("Reason", validators=[DataRequired(), Length(max=500)])
-    starts_on = DateField("First night out", validators=[InputRequired()])
-    ends_on = DateField("Last night out", validators=[Optional()])
+    starts_on = NightField("First night out", validators=[InputRequired()])
+    ends_on = NightField("Last night out", validators=[Optional()])
 
 
 class OrganisationForm(FlaskForm):
@@ -117,6 +118,12 @@ class PasswordForm(FlaskForm):
                                message=f"Use at least {MIN_PASSWORD} characters.")])
     confirm = PasswordField("Repeat it", validators=[
         DataRequired(), EqualTo("password", message="The two passwords differ.")])
+    must_change = BooleanField("They choose their own password at the next log-in",
+                               default=True)
+
+
+class ForcePasswordChangeForm(FlaskForm):
+    """Only the CSRF token: the button asks the user for a new password at next log-in."""
 
 
 class OtherServiceForm(FlaskForm):

@@ -6,6 +6,7 @@ import re
 from datetime import date
 from typing import Any
 
+from shelter.clock import FIRST_NIGHT, LAST_NIGHT, night_in_range
 from shelter.models import Gender
 from shelter.services.people import birth_year_problem
 from shelter.services.prebooking import PersonSpec
@@ -23,9 +24,14 @@ def parse_night(value: Any, field: str = "night") -> date:
     """A night as YYYY-MM-DD. Raises ApiInputError."""
     if isinstance(value, str) and _DATE.match(value):
         try:
-            return date.fromisoformat(value)
+            night = date.fromisoformat(value)
         except ValueError:
             pass
+        else:
+            if night_in_range(night):
+                return night
+            raise ApiInputError([{"field": field, "reason": (
+                f"a night between {FIRST_NIGHT.isoformat()} and {LAST_NIGHT.isoformat()}")}])
     raise ApiInputError([{"field": field, "reason": "a date as YYYY-MM-DD"}])
 
 

@@ -8,14 +8,16 @@ from typing import Any
 
 from flask_wtf import FlaskForm
 from wtforms import (
-    BooleanField, DateField, FieldList, Form, FormField, HiddenField, IntegerField,
+    BooleanField, FieldList, Form, FormField, HiddenField, IntegerField,
     RadioField, SelectField, SelectMultipleField, StringField, TextAreaField,
 )
 from wtforms.validators import InputRequired, Length, NumberRange, Optional, ValidationError
 from wtforms.fields.choices import SelectChoice
 from wtforms.widgets import CheckboxInput, ListWidget
 
+from shelter.forms.fields import NightField
 from shelter.models import Gender, NeedScheme, RequestSource
+from shelter.security import MAX_ID
 from shelter.services.assessment import GROUP_TITLES, groups
 from shelter.services.people import BED_FEATURES
 
@@ -139,6 +141,8 @@ def _person_number(form: Form, field: Any) -> None:
     raw = str(field.raw_data[0] if field.raw_data else "").strip().lstrip("#")
     if raw and not raw.isdigit():
         raise ValidationError("Use the person number shown on their page, e.g. 42.")
+    if raw and int(raw) > MAX_ID:
+        raise ValidationError("No person has that number.")
 
 
 class PersonNumberField(StringField):
@@ -146,7 +150,7 @@ class PersonNumberField(StringField):
 
     def number(self) -> int | None:
         raw = (self.data or "").strip().lstrip("#")
-        return int(raw) if raw.isdigit() else None
+        return int(raw) if raw.isdigit() and int(raw) <= MAX_ID else None
 
 
 class BanForm(FlaskForm):
@@ -161,22 +165,22 @@ class BanForm(FlaskForm):
         ("drugs", "Drugs on site (suspended on cold nights)"),
         ("rules", "Rule breaking (suspended on cold nights)"),
         ("other", "Other (suspended on cold nights)")]))
-    starts_on = DateField("First night", validators=[Optional()])
-    ends_on = DateField("Last night", validators=[Optional()])
-    review_on = DateField("Or review by", validators=[Optional()])
+    starts_on = NightField("First night", validators=[Optional()])
+    ends_on = NightField("Last night", validators=[Optional()])
+    review_on = NightField("Or review by", validators=[Optional()])
     issued_by = StringField("Reference (e.g. case number, officer, site manager)", validators=[Optional(), Length(max=120)])
     reason = TextAreaField("Reason (staff only)", validators=[Optional(), Length(max=1000)])
 
 
 class ReviewForm(FlaskForm):
-    review_on = DateField("Next review", validators=[Optional()])
+    review_on = NightField("Next review", validators=[Optional()])
 
 
 class KeepApartForm(FlaskForm):
     person_a_id = PersonNumberField("First person number", validators=[_person_number])
     person_b_id = PersonNumberField("Second person number", validators=[_person_number])
-    starts_on = DateField("First night", validators=[Optional()])
-    ends_on = DateField("Last night (empty: until ended)", validators=[Optional()])
+    starts_on = NightField("First night", validators=[Optional()])
+    ends_on = NightField("Last night (empty: until ended)", validators=[Optional()])
     reason = TextAreaField("Reason (staff only)", validators=[Optional(), Length(max=1000)])
 
 

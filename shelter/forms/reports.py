@@ -2,8 +2,10 @@
 from __future__ import annotations
 
 from flask_wtf import FlaskForm
-from wtforms import DateField, IntegerField, SelectField, TextAreaField
+from wtforms import IntegerField, SelectField, TextAreaField
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
+
+from shelter.forms.fields import NightField
 
 
 class ReportFilterForm(FlaskForm):
@@ -13,16 +15,16 @@ class ReportFilterForm(FlaskForm):
         csrf = False
 
     city = SelectField("City", validators=[DataRequired()])
-    start = DateField("First night", validators=[Optional()])
-    end = DateField("Last night", validators=[Optional()])
-    night = DateField("Replay one night", validators=[Optional()])
+    start = NightField("First night", validators=[Optional()])
+    end = NightField("Last night", validators=[Optional()])
+    night = NightField("Replay one night", validators=[Optional()])
 
 
 class ColdNightForm(FlaskForm):
     """Declare one night or a range of nights cold (kuldeberedskap)."""
 
-    first = DateField("First cold night", validators=[Optional()])
-    last = DateField("Last cold night (empty: one night)", validators=[Optional()])
+    first = NightField("First cold night", validators=[Optional()])
+    last = NightField("Last cold night (empty: one night)", validators=[Optional()])
     reason = TextAreaField("Reason (e.g. the forecast)", validators=[Optional(), Length(max=500)])
 
 

@@ -5,7 +5,7 @@ import secrets
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from sqlalchemy import Boolean, CheckConstraint, Column, ForeignKey, Integer, String, Table, UniqueConstraint
+from sqlalchemy import Boolean, false, CheckConstraint, Column, ForeignKey, Integer, String, Table, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from shelter.models.base import Base, StrEnum, enum_type, utcnow
@@ -82,6 +82,13 @@ class User(Base):
     session_token: Mapped[str] = mapped_column(String(64), default=new_session_token)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     last_login_at: Mapped[datetime | None]
+    # An admin asked for a new password: until it is changed, only that page opens.
+    must_change_password: Mapped[bool] = mapped_column(
+        Boolean, default=False, server_default=false())
+    # The current session, server-side: it ends SESSION_IDLE_MINUTES after session_seen_at
+    # or SESSION_MAX_HOURS after session_started_at (shelter.auth.session_is_live).
+    session_started_at: Mapped[datetime | None]
+    session_seen_at: Mapped[datetime | None]
 
     organisation: Mapped[Organisation | None] = relationship(back_populates="users")
     sites: Mapped[list[Site]] = relationship(secondary=user_sites)

@@ -9,14 +9,16 @@ import re
 from collections.abc import Iterable
 
 from sqlalchemy import func, select
+from zxcvbn import zxcvbn
 from sqlalchemy.orm import Session, selectinload
 
-from shelter.auth import hash_password
+from shelter.auth import hash_password, verify_password
 from shelter.models import Organisation, OrgKind, Quota, Role, Site, User
 from shelter.models.accounts import new_session_token
 from shelter.services.notifications import WebhookInputError, check_webhook_url, new_webhook_secret
 
-MIN_PASSWORD = 10
+MIN_PASSWORD = 12
+MIN_SCORE = 3  # zxcvbn: 3 is 'safely unguessable' for an online attack
 
 
 class FieldError(ValueError):
@@ -85,9 +87,17 @@ def list_users(session: Session) -> list[User]:
     ))
 
 
-def _check_password(password: str) -> None:
+def check_password(password: str, *personal: str) -> None:
+    """The password policy: at least MIN_PASSWORD characters and not easy to guess (zxcvbn
+    score 3 or more: common passwords, keyboard walks, names, dates and the person's own
+    username all score low). Raises FieldError('password')."""
     if len(password) < MIN_PASSWORD:
         raise FieldError("password", f"Use at least {MIN_PASSWORD} characters.")
+    # zxcvbn's work grows with length; the first 100 characters decide well enough.
+    words = [w for p in personal for w in (p, *re.split(r"\W+", p)) if w]
+    if zxcvbn(password[:100], user_inputs=words)["score"] < MIN_SCORE:
+        raise FieldError("password", "This password is too easy to guess: it is a common "
+                                     "password or close to one. Try a few unrelated words.")
 
 
 def _check_role(role: Role | str, organisation: Organisation | None) -> Role:
@@ -112,7 +122,7 @@ def create_user(session: Session, *, username: str, display_name: str, role: Rol
     if session.scalar(select(User.id).where(func.lower(User.username) == username.lower())):
         raise FieldError("username", f"The username '{username}' is taken.")
     role = _check_role(role, organisation)
-    _check_password(password)
+    check_password(password, username, display_name)
     user = User(username=username, display_name=display_name.strip() or username, role=role,
                 organisation=organisation, password_hash=hash_password(password),
                 sites=list(sites) if role is Role.INTAKE else [])
@@ -140,10 +150,32 @@ def update_user(session: Session, user: User, *, display_name: str, role: Role |
     return user
 
 
-def set_password(session: Session, user: User, password: str) -> None:
-    """Set a new password and log the user out everywhere. Raises FieldError('password')."""
-    _check_password(password)
+def set_password(session: Session, user: User, password: str, *,
+                 must_change: bool = False) -> None:
+    """Set a new password and log the user out everywhere; `must_change` (an admin's
+    reset) asks for a password of their own at the next log-in. Raises
+    FieldError('password')."""
+    check_password(password, user.username, user.display_name)
     user.password_hash = hash_password(password)
+    user.session_token = new_session_token()
+    user.must_change_password = must_change
+    session.flush()
+
+
+def change_own_password(session: Session, user: User, current: str, new: str) -> None:
+    """A user changes their own password: the current one must be right, the new one must
+    pass the policy and differ from it. Other sessions end; the caller logs this one in
+    again. Raises FieldError('current') or FieldError('password')."""
+    if not verify_password(user, current):
+        raise FieldError("current", "That is not your current password.")
+    if new == current:
+        raise FieldError("password", "Choose a password different from the current one.")
+    set_password(session, user, new)
+
+
+def force_password_change(session: Session, user: User) -> None:
+    """An admin asks `user` for a new password at the next log-in; their sessions end now."""
+    user.must_change_password = True
     user.session_token = new_session_token()
     session.flush()
 

@@ -99,12 +99,28 @@ def check_range(start: date, end: date) -> None:
         raise ReportError("end", f"Choose at most {MAX_NIGHTS} nights.")
 
 
+# A spreadsheet runs a cell that starts with one of these as a formula (CSV injection):
+# a person named '=HYPERLINK(...)' could send a manager's data elsewhere.
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def csv_cell(value: object) -> object:
+    """A value as a CSV cell: text that a spreadsheet would run as a formula gets a leading
+    apostrophe, so it is shown as text. Numbers (a negative count too) stay numbers."""
+    if value is None:
+        return ""
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+        return "'" + value
+    return value
+
+
 def to_csv(table: Table) -> str:
+    """RFC 4180 CSV (CRLF line ends, so a CR inside a cell is quoted, not a row break)."""
     buf = io.StringIO()
-    writer = csv.writer(buf, lineterminator="\n")
-    writer.writerow(table.columns)
+    writer = csv.writer(buf, lineterminator="\r\n")
+    writer.writerow([csv_cell(c) for c in table.columns])
     for row in table.rows:
-        writer.writerow(["" if v is None else v for v in row])
+        writer.writerow([csv_cell(v) for v in row])
     return buf.getvalue()
 
 

@@ -381,15 +381,30 @@ def user_password(user_id: int):  # type: ignore[no-untyped-def]
     user = db.get_or_404(User, user_id)
     password_form = forms.PasswordForm()
     if password_form.validate_on_submit():
-        accounts.set_password(db.session, user, password_form.password.data)
-        flash(f"New password set for {user.username}; they are logged out everywhere.",
-              "success")
-        return redirect(url_for("admin.users"))
+        try:
+            accounts.set_password(db.session, user, password_form.password.data,
+                                  must_change=password_form.must_change.data)
+        except FieldError as err:
+            password_form.password.errors.append(err.message)
+        else:
+            flash(f"New password set for {user.username}; they are logged out everywhere.",
+                  "success")
+            return redirect(url_for("admin.users"))
     form = _user_form(user)
     del form.password
     form.username.render_kw = {"readonly": True}
     return _form_page(form, f"Edit {user.username}", url_for("admin.users"), 422,
                       password_form=password_form, user=user)
+
+
+@bp.post("/users/<int:user_id>/force-password-change")
+def user_force_password_change(user_id: int):  # type: ignore[no-untyped-def]
+    user = db.get_or_404(User, user_id)
+    if forms.ForcePasswordChangeForm().validate_on_submit():
+        accounts.force_password_change(db.session, user)
+        flash(f"{user.username} is logged out and must choose a new password at the next "
+              f"log-in.", "success")
+    return redirect(url_for("admin.user_edit", user_id=user.id))
 
 
 @bp.route("/quotas", methods=["GET", "POST"])

@@ -20,7 +20,7 @@ from shelter.services import audit
 from shelter.services import cold as cold_svc
 from shelter.services import intake as intake_svc
 from shelter import clock
-from shelter.clock import tonight
+from shelter.clock import FIRST_NIGHT, LAST_NIGHT, night_in_range, tonight
 from shelter.services import placements as changes
 
 bp = Blueprint("intake", __name__)
@@ -43,10 +43,14 @@ def _night() -> date:
     """Tonight, or the night named by ?night=YYYY-MM-DD (a bad date falls back to tonight)."""
     raw = request.values.get("night", "")
     try:
-        return date.fromisoformat(raw) if raw else tonight()
+        night = date.fromisoformat(raw) if raw else tonight()
     except ValueError:
         flash(f"'{raw}' is not a date (use YYYY-MM-DD); showing tonight.", "warning")
         return tonight()
+    if not night_in_range(night):
+        abort(422, description=f"night: choose a night between {FIRST_NIGHT.isoformat()} and "
+                               f"{LAST_NIGHT.isoformat()}.")
+    return night
 
 
 def _actor():  # type: ignore[no-untyped-def]

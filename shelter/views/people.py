@@ -25,6 +25,7 @@ from shelter.services import people as people_svc
 from shelter.services import admin as admin_svc
 from shelter.services import safety_conflicts as conflicts_svc
 from shelter.services import safety as safety_svc
+from shelter.security import MAX_ID, local_path
 
 bp = Blueprint("people", __name__)
 
@@ -245,9 +246,7 @@ def scheme():  # type: ignore[no-untyped-def]
 
 def _back() -> str:
     """Where an 'End' button returns to: a local path only (no open redirect)."""
-    target = request.form.get("back", "")
-    return target if target.startswith("/") and not target.startswith("//") \
-        else url_for("people.safety")
+    return local_path(request.form.get("back"), "people.safety")
 
 
 def _ban_choices(form: BanForm) -> None:
@@ -276,7 +275,7 @@ def _safety_page(ban_form: BanForm | None = None, pair_form: KeepApartForm | Non
     pair_form = pair_form or KeepApartForm(prefix="pair", formdata=None)
     _ban_choices(ban_form)
     person_id = request.args.get("person", type=int)
-    named = db.session.get(Person, person_id) if person_id else None
+    named = db.session.get(Person, person_id) if person_id and 0 < person_id <= MAX_ID else None
     if request.method == "GET":
         ban_form.starts_on.data = ban_form.starts_on.data or today
         pair_form.starts_on.data = pair_form.starts_on.data or today

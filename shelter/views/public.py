@@ -3,13 +3,14 @@ from __future__ import annotations
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required, login_user, logout_user
-from sqlalchemy import select
 
-from shelter.auth import home_endpoint, verify_password
+from shelter.auth import authenticate, home_endpoint, start_session
 from shelter.extensions import db
-from shelter.forms.public import LoginForm
-from shelter.models import User, utcnow
+from shelter.forms.public import ChangePasswordForm, LoginForm
+from shelter.models import utcnow
 from shelter.models.accounts import new_session_token
+from shelter.security import local_path
+from shelter.services.accounts import FieldError, change_own_password
 
 bp = Blueprint("public", __name__)
 
@@ -25,16 +26,34 @@ def index():  # type: ignore[no-untyped-def]
 def login():  # type: ignore[no-untyped-def]
     form = LoginForm()
     if form.validate_on_submit():
-        user = db.session.scalar(select(User).where(User.username == form.username.data))
-        if user is not None and user.active and verify_password(user, form.password.data or ""):
-            user.last_login_at = utcnow()
+        user = authenticate(db.session, form.username.data or "", form.password.data or "")
+        if user is not None:
+            start_session(user, utcnow())
             login_user(user)
-            target = request.args.get("next", "")
-            if not target.startswith("/") or target.startswith("//"):
-                target = url_for(home_endpoint(user))
-            return redirect(target)
+            return redirect(local_path(request.args.get("next"), home_endpoint(user)))
         form.password.errors.append("Wrong username or password.")
     return render_template("public/login.html", form=form), (200 if not form.errors else 422)
+
+
+@bp.route("/account/password", methods=["GET", "POST"])
+@login_required
+def change_password():  # type: ignore[no-untyped-def]
+    """Users change their own password (and must, when an admin asked for it)."""
+    form = ChangePasswordForm()
+    if form.validate_on_submit():
+        user = current_user._get_current_object()  # type: ignore[attr-defined]
+        try:
+            change_own_password(db.session, user, form.current.data or "",
+                                form.password.data or "")
+        except FieldError as err:
+            getattr(form, err.field).errors.append(err.message)
+        else:
+            # The new password ended every session; this one carries on under a new token.
+            start_session(user, utcnow())
+            login_user(user)
+            flash("Your password is changed. Other devices are logged out.", "success")
+            return redirect(url_for(home_endpoint(user)))
+    return render_template("public/password.html", form=form), (422 if form.errors else 200)
 
 
 @bp.post("/logout")

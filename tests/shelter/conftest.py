@@ -133,7 +133,10 @@ class _ConnectionSession(FlaskSession):
 @pytest.fixture()
 def db(app: Flask) -> Iterator[Any]:
     """The Flask-SQLAlchemy `db`, with every session bound to one outer transaction that
-    is rolled back after the test. Commits in views become savepoint releases."""
+    is rolled back after the test. Commits in views become savepoint releases.
+    Failed log-in counts start from zero too (the app, and its limiter, live per session)."""
+    for limiter in app.extensions.get("limiter", ()):
+        limiter.reset()
     with app.app_context():
         connection = _db.engine.connect()
         transaction = connection.begin()

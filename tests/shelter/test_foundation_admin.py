@@ -216,7 +216,7 @@ def test_users_are_created_with_argon2id_and_bad_input_is_refused(client, db, ad
     assert "needs an organisation" in _error_beside(r.get_data(as_text=True), "organisation")
     r = client.post("/admin/users/new", data=base | {"organisation": org.id, "password": "short"})
     assert r.status_code == 422
-    assert "at least 10" in _error_beside(r.get_data(as_text=True), "password")
+    assert "at least 12" in _error_beside(r.get_data(as_text=True), "password")
     r = client.post("/admin/users/new", data=base | {"username": admin.username,
                                                      "organisation": org.id})
     assert r.status_code == 422 and "taken" in _error_beside(r.get_data(as_text=True), "username")

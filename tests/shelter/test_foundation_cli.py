@@ -44,7 +44,7 @@ def test_create_user_makes_a_partner_in_an_organisation(cli, db, make_org):
 
 
 @pytest.mark.parametrize("args, message", [
-    (["--password", "short"], "error: --password: Use at least 10 characters."),
+    (["--password", "short"], "error: --password: Use at least 12 characters."),
     (["--role", "boss", "--password", "a long password"], "error: --role: Choose one of"),
     (["--role", "partner", "--password", "a long password"],
      "error: --organisation: A partner user needs an organisation."),
@@ -122,3 +122,29 @@ def test_seed_demo_once_does_nothing_the_second_time(cli, db, base_only):
     plain = cli("seed-demo")
     assert plain.exit_code != 0 and len(plain.stderr.strip().splitlines()) == 1
     assert (_count(db, Site), _count(db, Room), _count(db, Bed), _count(db, User)) == before
+
+
+def test_create_user_refuses_a_common_password(cli, db):
+    result = cli("create-user", "kari", "--password", "password1234")
+    assert result.exit_code != 0
+    assert result.stderr.startswith("error: --password: This password is too easy to guess")
+    assert db.session.scalar(select(User).where(User.username == "kari")) is None
+
+
+@pytest.mark.parametrize("once", [True, False])
+def test_seed_demo_refuses_a_database_with_real_users(cli, db, make_user, once):
+    make_user(Role.ADMIN, username="kari")
+    result = cli("seed-demo", *(["--once"] if once else []))
+    assert result.exit_code != 0
+    assert len(result.stderr.strip().splitlines()) == 1
+    assert "users that are not demo users (kari)" in result.stderr
+    assert _count(db, Site) == 0
+    assert db.session.scalar(select(User).where(User.username == "admin")) is None
+
+
+def test_demo_passwords_satisfy_the_password_policy():
+    from shelter.demo.base import USERS
+    from shelter.services.accounts import check_password
+
+    for username, (display, _role, _org, password) in USERS.items():
+        check_password(password, username, display)

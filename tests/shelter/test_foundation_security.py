@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.exc import DBAPIError
+from werkzeug.routing.converters import NumberConverter
 
 from shelter.models import (
     AllocationRun, Area, AuditEvent, BedOutage, Hold, Organisation, OtherService, Person, Placement,
@@ -66,8 +67,7 @@ def _routes(app: Any, ids: dict[str, int]) -> list[tuple[str, str, str]]:
         for name in rule.arguments:
             if name in (rule.defaults or {}):
                 continue
-            converter = type(rule._converters[name]).__name__
-            if converter in ("IntegerConverter", "NumberConverter"):
+            if isinstance(rule._converters[name], NumberConverter):
                 values[name] = ids.get(name, ids["person_id"])
             else:
                 values[name] = "2026-12-01" if "night" in name or "date" in name else "check_in"

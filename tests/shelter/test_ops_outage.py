@@ -52,12 +52,14 @@ def _assert_unavailable(client: Any, token: str) -> None:
     assert page.status_code == 503 and page.headers["Retry-After"] == "7"
     assert page.mimetype == "text/html" and "Temporarily unavailable" in page.get_data(True)
     api = client.get("/api/v1/holds", headers={"Authorization": f"Bearer {token}"})
-    assert api.status_code == 503 and api.headers["Retry-After"] == "7"
+    assert api.status_code == 503 and api.headers["Retry-After"] == "7", api.get_data(True)[:300]
+    assert api.is_json, (api.mimetype, api.get_data(True)[:300])
     assert api.get_json()["error"] == "unavailable"
     login = client.post("/login", data={"username": "kari", "password": "x" * 12})
     assert login.status_code == 503
     ready = client.get("/readyz")
-    assert ready.status_code == 503 and ready.get_json()["reason"] == "database"
+    assert ready.status_code == 503 and ready.is_json, (ready.mimetype, ready.get_data(True)[:300])
+    assert ready.get_json()["reason"] == "database"
     assert client.get("/healthz").status_code == 200
 
 

