@@ -23,7 +23,7 @@ run: install
 	$(BIN)/flask seed-demo --once
 	SCHEDULER_ENABLED=1 $(BIN)/flask run --host 127.0.0.1 --port 5000 --no-reload
 
-test: install chromium
+test: install chromium node_modules/.installed
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 # Browser tests drive Debian's chromium (never a downloaded browser); install it if missing.
@@ -32,10 +32,15 @@ chromium:
 	  echo "installing Debian's chromium for the browser tests (apt-get, needs root)"; \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
 
+# axe-core (npm, pinned in package-lock.json) is injected by the browser tests to check WCAG 2.1 AA.
+node_modules/.installed: package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
 bench: install
 	$(BIN)/python -m allocator bench
 	$(BIN)/python -m bench.pages
 	$(BIN)/python -m bench.reports
 
 clean:
-	rm -rf $(VENV) instance .pytest_cache .hypothesis test-artifacts
+	rm -rf $(VENV) node_modules instance .pytest_cache .hypothesis test-artifacts

@@ -1,0 +1,40 @@
+"""The accessibility check itself: axe-core (from package-lock.json) finds WCAG 2.1 A/AA
+violations and the failure names the rule, the element and the page."""
+from __future__ import annotations
+
+import pytest
+
+from tests.shelter.a11y import AccessibilityError, CheckedPage, check_page
+from tests.shelter.conftest import screenshot
+
+pytestmark = pytest.mark.browser
+
+BAD = """<!doctype html><html lang="en"><head><title>Bad</title></head><body><main>
+<h1>Bad page</h1><img src="data:," id="no-alt">
+<p style="color:#bbb;background:#fff">Grey on white</p>
+<input id="field" aria-invalid="None"></main></body></html>"""
+
+
+def test_check_page_lists_rule_impact_and_element(browser):
+    page = browser.new_page()
+    page.set_content(BAD)
+    with pytest.raises(AccessibilityError) as caught:
+        check_page(page)
+    message = str(caught.value)
+    for rule in ("image-alt", "color-contrast", "aria-valid-attr-value", "label"):
+        assert rule in message, message
+    assert "#no-alt" in message and "about:blank" in message
+    page.close()
+
+
+def test_screenshot_checks_the_page_it_saves(browser):
+    page = browser.new_page()
+    assert isinstance(page, CheckedPage)
+    page.set_content(BAD)
+    with pytest.raises(AccessibilityError):
+        screenshot(page, "a11y-bad-page")
+    page.set_content(BAD.replace('<img src="data:," id="no-alt">', "")
+                     .replace("color:#bbb", "color:#333")
+                     .replace('<input id="field" aria-invalid="None">', ""))
+    screenshot(page, "a11y-good-page")
+    page.close()
