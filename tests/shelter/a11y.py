@@ -79,7 +79,7 @@ class CheckedPage:
     def __getattr__(self, name: str) -> Any:
         return getattr(self._page, name)
 
-    def check(self) -> None:
+    def check_accessibility(self) -> None:
         key = hashlib.sha256((self._page.url + self._page.content()).encode()).hexdigest()
         if key not in self._seen:
             check_page(self._page)
@@ -90,7 +90,7 @@ class CheckedPage:
         self._page.wait_for_load_state("load")
         content_type = (response.headers.get("content-type", "") if response else "")
         if content_type.startswith("text/html"):
-            self.check()
+            self.check_accessibility()
         return response
 
 

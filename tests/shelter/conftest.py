@@ -292,7 +292,7 @@ def screenshot(page: Any, name: str) -> Path:
     path = ARTIFACTS / f"{name}.png"
     page.screenshot(path=str(path), full_page=True)
     if isinstance(page, CheckedPage):
-        page.check()
+        page.check_accessibility()
     else:
         check_page(page)
     return path
