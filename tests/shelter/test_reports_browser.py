@@ -22,7 +22,7 @@ EXPECTED = {
     "prebookings": ("organisations", ["Bymisjon test", "NAV test"]),
     "women": ("nights", ["2026-03-01", "2026-03-02", "2026-03-03"]),
     "whatif": ("bands", ["80–100", "40–59", "20–39", "0–19"]),
-    "fairness": ("gender", ["woman", "man"]),
+    "fairness": ("gender", ["woman", "man", "nonbinary", "unknown"]),
 }
 
 
