@@ -206,8 +206,8 @@ def heat_map(rows: Sequence[str], labels: Sequence[str], values: Sequence[Sequen
     y = top_y
     for name, lines, cell_h, vs in zip(rows, wrapped, heights, values):
         first = y + (cell_h - 2 - line_h * len(lines)) / 2 + 12
-        text = "".join(f'<tspan x="{label_w - 6}" y="{first + k * line_h:.1f}">{escape(line)}</tspan>'
-                       for k, line in enumerate(lines))
+        text = "".join(f'<tspan x="{label_w - 6}" y="{first + k * line_h:.1f}">'
+                       f'{escape(line)}</tspan>' for k, line in enumerate(lines))
         parts.append(f'<text text-anchor="end">{text}</text>')
         for c, v in enumerate(vs):
             x = label_w + c * cw

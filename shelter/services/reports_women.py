@@ -17,7 +17,7 @@ from shelter.models import (
     Bed, Gender, GenderRule, Hold, Person, Placement, Request, RequestStatus, Room, Site,
 )
 from shelter.services.reports_stats import OCCUPIED
-from shelter.services.rules import bed_allowed_reasons
+from shelter.services.rules import barred_sites, facts_of, partner_sites, reasons_for_bed
 
 COLUMNS = ["night", "site", "free women-only beds", "women turned away", "why the beds stood free"]
 
@@ -68,7 +68,8 @@ def _why(site: Site, blocked: Counter[str], fitted: int) -> str:
 def free_beds_explained(session: Session, city: str, nights: list[date]) -> list[list[Any]]:
     """One row per night and site where women-only beds stood free while women were turned
     away: how many beds, how many women, and the rule-book reasons that kept each woman
-    out of the free beds there (for each woman, the free bed with the fewest reasons)."""
+    out of the free beds there (for each woman, the free bed with the fewest reasons).
+    Asks the same rule book as the allocation (services.rules), with the same facts."""
     rows: list[list[Any]] = []
     for night in nights:
         women = _women_turned_away(session, city, night)
@@ -77,13 +78,22 @@ def free_beds_explained(session: Session, city: str, nights: list[date]) -> list
         by_site: dict[int, list[Bed]] = {}
         for bed in _free_women_beds(session, city, night):
             by_site.setdefault(bed.room.site_id, []).append(bed)
+        if not by_site:
+            continue
+        # The database facts once per woman (bans in one query), then the rule book per bed.
+        sites = [beds[0].room.site for beds in by_site.values()]
+        barred = barred_sites(session, [r.person_id for r in women], night, sites)
+        partners = {r.person_id: partner_sites(session, r.person_id, night) for r in women}
+        facts = {r.id: facts_of(r.person, night, r.needs or ()) for r in women}
         for beds in by_site.values():
             site = beds[0].room.site
             blocked: Counter[str] = Counter()
             fitted = 0
             for request in women:
-                reasons = min((bed_allowed_reasons(session, request.person, bed, night,
-                                                   request.needs or ()) for bed in beds), key=len)
+                reasons = min((reasons_for_bed(facts[request.id], bed,
+                                               barred_sites=barred.get(request.person_id, set()),
+                                               partner_sites=partners[request.person_id])
+                               for bed in beds), key=len)
                 if not reasons:
                     fitted += 1
                 for code in {r.code for r in reasons}:

@@ -6,8 +6,9 @@ the WCAG 2.1 A and AA rules; a violation fails the test with the rule, its impac
 elements and the page's address.
 
 The browser tests get this without asking: conftest's `browser` fixture hands out pages
-whose `goto` checks the page it arrives at, and `screenshot()` checks the page it saves
-(which covers pages reached by clicking and submitting forms)."""
+whose `goto` and `wait_for_load_state` check the page they arrive at (the latter covers
+pages reached by clicking and submitting forms), and `screenshot()` checks the page it
+saves."""
 from __future__ import annotations
 
 import hashlib
@@ -85,13 +86,21 @@ class CheckedPage:
             check_page(self._page)
             self._seen.add(key)
 
+    def _check_if_html(self) -> None:
+        if self._page.evaluate("document.contentType") == "text/html":
+            self.check_accessibility()
+
     def goto(self, *args: Any, **kwargs: Any) -> Any:
         response = self._page.goto(*args, **kwargs)
         self._page.wait_for_load_state("load")
-        content_type = (response.headers.get("content-type", "") if response else "")
-        if content_type.startswith("text/html"):
-            self.check_accessibility()
+        if response is not None:
+            self._check_if_html()
         return response
+
+    def wait_for_load_state(self, *args: Any, **kwargs: Any) -> None:
+        """Tests wait for the load after a click or a form post: check where it landed."""
+        self._page.wait_for_load_state(*args, **kwargs)
+        self._check_if_html()
 
 
 class CheckedContext:

@@ -38,3 +38,18 @@ def test_screenshot_checks_the_page_it_saves(browser):
                      .replace('<input id="field" aria-invalid="None">', ""))
     screenshot(page, "a11y-good-page")
     page.close()
+
+
+def test_goto_checks_the_page_it_arrives_at(browser):
+    page = browser.new_page()
+    page.route("http://a11y.test/**", lambda route: route.fulfill(
+        status=200, content_type="text/html; charset=utf-8",
+        body=BAD if route.request.url.endswith("/bad") else BAD.replace("<img", "<img alt=''")
+        .replace("color:#bbb", "color:#333").replace('aria-invalid="None"', 'aria-label="x"')))
+    with pytest.raises(AccessibilityError, match="image-alt"):
+        page.goto("http://a11y.test/bad")
+    page.goto("http://a11y.test/good")  # no violation: no error
+    page.set_content(BAD)
+    with pytest.raises(AccessibilityError):
+        page.wait_for_load_state("load")
+    page.close()

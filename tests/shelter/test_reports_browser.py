@@ -94,10 +94,12 @@ def test_report_pages_fit_a_phone(browser, live):
     context.close()
 
 
+BOXES = """els => els.map(e => { const r = e.getBoundingClientRect();
+  return {text: e.textContent, left: r.left, right: r.right, top: r.top, bottom: r.bottom}; })"""
+
+
 def _boxes(page, selector: str) -> list[dict]:
-    return page.eval_on_selector_all(selector, "els => els.map(e => { const r = "
-                                     "e.getBoundingClientRect(); return {text: e.textContent, "
-                                     "left: r.left, right: r.right, top: r.top, bottom: r.bottom}; })")
+    return page.eval_on_selector_all(selector, BOXES)
 
 
 @pytest.mark.parametrize("viewport", [LAPTOP, PHONE], ids=["laptop", "phone"])

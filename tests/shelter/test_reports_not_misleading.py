@@ -9,7 +9,9 @@ from datetime import date
 
 import pytest
 
-from shelter.models import Assessment, GenderRule, NeedScheme, Person, Request
+from shelter.models import (
+    Assessment, Gender, GenderRule, NeedScheme, Person, Request, Restriction,
+)
 from shelter.services import reports as svc
 from shelter.services.charts import bar_chart, heat_map
 from tests.shelter import reports_fixture as fx
@@ -25,7 +27,7 @@ def nights(app, db, make_site):
 
 
 def _request(session, name, gender, born, night, status, reason=None, need=None):
-    person = Person(name=name, gender=gender, birth_year=born)
+    person = Person(name=name, gender=Gender(gender), birth_year=born)
     session.add(person)
     session.flush()
     assessment_id = None
@@ -111,6 +113,22 @@ def test_women_report_says_why_women_only_beds_stood_free(nights, make_site):
          "recorded, while the site has an age limit (18–23): 1 of the women turned away."],
     ]
     assert any("women-only beds stood free" in line for line in r.summary)
+
+
+def test_women_report_names_a_ban_and_a_needed_feature(nights, make_site):
+    young = make_site("y", beds=1, gender=GenderRule.WOMEN, name="Young women", city="Bergen",
+                      min_age=18, max_age=23)
+    ida = _request(nights, "Ida", "woman", 2005, fx.N3, "turned_away", "no_eligible_bed")
+    jo = _request(nights, "Jo", "woman", 2004, fx.N3, "turned_away", "no_eligible_bed")
+    jo.needs = ["accessible"]
+    nights.add(Restriction(person_id=ida.id, site_id=young.id, starts_on=fx.N3,
+                           ends_on=fx.N3, reason="violence"))
+    nights.flush()
+    rows = svc.build(nights, "women", "Bergen", fx.N3, fx.N3, TODAY).table("free").rows
+    young_row = next(r for r in rows if r[1] == "Young women")
+    assert young_row == ["2026-03-03", "Young women", 1, 2,
+                         "Banned from this site that night: 1 of the women turned away. "
+                         "Needing a bed feature these beds lack: 1 of the women turned away."]
 
 
 def test_women_report_has_no_free_bed_rows_when_none_stood_free(nights):
