@@ -53,3 +53,13 @@ def test_goto_checks_the_page_it_arrives_at(browser):
     with pytest.raises(AccessibilityError):
         page.wait_for_load_state("load")
     page.close()
+
+
+def test_axe_runs_under_a_content_security_policy_without_inline_scripts(browser):
+    page = browser.new_page()
+    page.route("http://a11y.test/**", lambda route: route.fulfill(
+        status=200, content_type="text/html; charset=utf-8", body=BAD,
+        headers={"Content-Security-Policy": "default-src 'self'; script-src 'self'"}))
+    with pytest.raises(AccessibilityError, match="image-alt"):
+        page.goto("http://a11y.test/csp")
+    page.close()
