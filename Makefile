@@ -34,7 +34,7 @@ serve: install
 scheduler: install
 	$(BIN)/flask scheduler
 
-test: install chromium
+test: install chromium node_modules/.installed
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 # Browser tests drive Debian's chromium (never a downloaded browser); install it if missing.
@@ -42,6 +42,11 @@ chromium:
 	@command -v chromium >/dev/null 2>&1 || { \
 	  echo "installing Debian's chromium for the browser tests (apt-get, needs root)"; \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
+
+# axe-core (npm, pinned in package-lock.json) is injected by the browser tests to check WCAG 2.1 AA.
+node_modules/.installed: package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $@
 
 bench: install
 	$(BIN)/python -m allocator bench
@@ -55,4 +60,4 @@ load: install
 	$(BIN)/python -m bench.load $(LOAD_ARGS)
 
 clean:
-	rm -rf $(VENV) instance .pytest_cache .hypothesis test-artifacts
+	rm -rf $(VENV) node_modules instance .pytest_cache .hypothesis test-artifacts

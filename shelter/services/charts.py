@@ -100,16 +100,19 @@ def line_chart(labels: Sequence[str], series: Sequence[tuple[str, Sequence[float
     return Markup("".join(parts))
 
 
-def bar_chart(labels: Sequence[str], series: Sequence[tuple[str, Sequence[float]]], *,
+def bar_chart(labels: Sequence[str], series: Sequence[tuple[str, Sequence[float | None]]], *,
               title: str, desc: str, stacked: bool = True, percent: bool = False,
               height: int = 300) -> Markup:
-    """Vertical bars per x label, stacked (counts by reason) or side by side (rates)."""
+    """Vertical bars per x label, stacked (counts by reason) or side by side (rates).
+
+    Side by side, a value of None means the group had nothing to measure (a rate of no
+    requests): it is written "no requests", never drawn as a 0% bar."""
     parts, _ = _open(title, desc, height)
     n = max(len(labels), 1)
     if stacked:
-        totals = [sum(vs[i] for _, vs in series) for i in range(len(labels))]
+        totals = [sum(vs[i] or 0 for _, vs in series) for i in range(len(labels))]
     else:
-        totals = [v for _, vs in series for v in vs]
+        totals = [v for _, vs in series for v in vs if v is not None]
     top = 100.0 if percent else _nice_max(max(totals, default=0))
     plot_w, plot_h = W - PAD_L - PAD_R, height - PAD_T - PAD_B
     slot = plot_w / n
@@ -122,9 +125,12 @@ def bar_chart(labels: Sequence[str], series: Sequence[tuple[str, Sequence[float]
     for i, label in enumerate(labels):
         base = PAD_T + plot_h
         for j, ((name, vs), colour) in enumerate(zip(series, colours)):
+            x = PAD_L + slot * i + (slot - bar_w * groups) / 2 + (0 if stacked else j * bar_w)
+            if vs[i] is None and not stacked:
+                _no_requests(parts, x, bar_w, PAD_T + plot_h, f"{label} · {name}")
+                continue
             v = vs[i] or 0
             h = plot_h * min(v, top) / top
-            x = PAD_L + slot * i + (slot - bar_w * groups) / 2 + (0 if stacked else j * bar_w)
             y = base - h if stacked else PAD_T + plot_h - h
             if h > 0:
                 shown = f"{v:.0f}%" if percent else f"{v:,.0f}"
@@ -150,20 +156,59 @@ def bar_chart(labels: Sequence[str], series: Sequence[tuple[str, Sequence[float]
     return Markup("".join(parts))
 
 
+def _no_requests(parts: list[str], x: float, bar_w: float, base: float, what: str) -> None:
+    """A group with nothing to measure: the words "no requests" written upwards in the
+    bar's place (grey, 11 px), so an empty group is not read as a rate of 0%."""
+    cx = x + bar_w / 2
+    parts.append(f'<g class="mark none"><title>{escape(what)}: no requests</title>'
+                 f'<rect x="{x:.1f}" y="{base - 2:.1f}" width="{bar_w:.1f}" height="2" '
+                 f'fill="none" stroke="#767676" stroke-dasharray="2 2"/>')
+    if bar_w >= 12:
+        parts.append(f'<text x="{cx + 4:.1f}" y="{base - 6:.1f}" font-size="11" fill="#595959" '
+                     f'transform="rotate(-90 {cx + 4:.1f} {base - 6:.1f})">no requests</text>')
+    parts.append("</g>")
+
+
+CHAR_W = 7.2  # px per character of 13 px system-ui text, a safe over-estimate
+
+
+def _wrap(name: str, width: int) -> list[str]:
+    """Whole words on lines of at most `width` characters (a longer word stays whole)."""
+    lines: list[str] = []
+    for word in name.split():
+        if lines and len(lines[-1]) + 1 + len(word) <= width:
+            lines[-1] += " " + word
+        else:
+            lines.append(word)
+    return lines or [""]
+
+
 def heat_map(rows: Sequence[str], labels: Sequence[str], values: Sequence[Sequence[float | None]],
              *, title: str, desc: str) -> Markup:
-    """Occupancy rate (0–100) per row (site) and column (night): darker is fuller."""
-    cell_h, label_w = 22, 190
-    height = PAD_T + cell_h * len(rows) + 30
+    """Occupancy rate (0–100) per row (site) and column (night): darker is fuller.
+
+    Site names are written whole: the label column is as wide as the longest name needs
+    (up to 40% of the chart), and a longer name wraps onto more lines of its row. Night
+    labels are spaced so none overlaps the next, each with a tick at its column."""
+    longest = max((len(r) for r in rows), default=0)
+    label_w = int(min(max(longest * CHAR_W + 14, 90), W * .4))
+    fit = max(int((label_w - 14) // CHAR_W), 8)
+    wrapped = [_wrap(name, fit) for name in rows]
+    line_h = 16
+    heights = [max(22, line_h * len(lines) + 6) for lines in wrapped]
+    top_y = PAD_T
+    height = top_y + sum(heights) + 40
     parts, _ = _open(title, desc, height)
     plot_w = W - label_w - PAD_R
     cw = plot_w / max(len(labels), 1)
     parts.append(f'<text x="{label_w}" y="22" fill="#444">Occupancy: light 0% → dark 100%; '
                  f'grey = no beds in service</text>')
-    for r, (name, vs) in enumerate(zip(rows, values)):
-        y = PAD_T + r * cell_h
-        short = name if len(name) <= 26 else name[:25] + "…"
-        parts.append(f'<text x="{label_w - 6}" y="{y + 15}" text-anchor="end">{escape(short)}</text>')
+    y = top_y
+    for name, lines, cell_h, vs in zip(rows, wrapped, heights, values):
+        first = y + (cell_h - 2 - line_h * len(lines)) / 2 + 12
+        text = "".join(f'<tspan x="{label_w - 6}" y="{first + k * line_h:.1f}">'
+                       f'{escape(line)}</tspan>' for k, line in enumerate(lines))
+        parts.append(f'<text text-anchor="end">{text}</text>')
         for c, v in enumerate(vs):
             x = label_w + c * cw
             fill = "#e5e5e5" if v is None else _blue(v)
@@ -171,8 +216,19 @@ def heat_map(rows: Sequence[str], labels: Sequence[str], values: Sequence[Sequen
             parts.append(f'<rect class="mark" x="{x:.1f}" y="{y}" width="{max(cw - 1, 1):.1f}" '
                          f'height="{cell_h - 2}" fill="{fill}"><title>{escape(name)} · '
                          f'{escape(labels[c])}: {tip}</title></rect>')
-    _x_labels(parts, labels, [label_w + cw * (i + .5) for i in range(len(labels))],
-              height + PAD_B - 30 - 8)
+        y += cell_h
+    # As many night labels as fit side by side without touching, evenly spaced.
+    label_px = max((len(lb) for lb in labels), default=1) * CHAR_W + 12
+    every = max(1, math.ceil(label_px / cw)) if labels else 1
+    for i, label in enumerate(labels):
+        if i % every:
+            continue
+        x = label_w + cw * (i + .5)
+        # A label that would run past the right edge ends at it instead.
+        tx, anchor = (W - 2, "end") if x + label_px / 2 > W else (x, "middle")
+        parts.append(f'<line x1="{x:.1f}" x2="{x:.1f}" y1="{y}" y2="{y + 5}" stroke="#444"/>'
+                     f'<text class="night" x="{tx:.1f}" y="{y + 20}" text-anchor="{anchor}" '
+                     f'fill="#222">{escape(label)}</text>')
     parts.append("</svg>")
     return Markup("".join(parts))
 

@@ -15,6 +15,7 @@ from shelter.services.reports import (
 )
 from shelter.services.reports_fill import ensure_stats
 from shelter.services.reports_stats import default_city
+from shelter.services.reports_women import COLUMNS, free_beds_explained
 
 HOLD_OUTCOMES = ("claimed", "expired", "cancelled", "released", "held")
 
@@ -120,7 +121,16 @@ def women_safety_report(session: Session, city: str, start: date, end: date, tod
         title=f"Women's beds and safety records per night, {city}",
         desc=f"Lines per night from {start} to {end}: women-only beds in service and "
              f"occupied, women turned away, bans in force. Figures in the table below.")
-    report.tables = [Table("nights", "Per night", [
-        "night", "women-only beds", "occupied", "occupancy %", "requests from women",
-        "women turned away", "bans active", "keep-apart pairs active"], rows)]
+    free = free_beds_explained(session, city, nights)
+    if free:
+        report.summary.append(
+            f"On {len({r[0] for r in free}):,} of the nights women were turned away while "
+            f"women-only beds stood free; the table of free women-only beds says why.")
+    report.tables = [
+        Table("nights", "Per night", [
+            "night", "women-only beds", "occupied", "occupancy %", "requests from women",
+            "women turned away", "bans active", "keep-apart pairs active"], rows),
+        Table("free", "Why women-only beds stood free while women were turned away",
+              COLUMNS, free),
+    ]
     return report

@@ -146,7 +146,9 @@ def fairness_report(session: Session, city: str, start: date, end: date, today: 
         out = []
         for group in order:
             asked, placed = cells.get((kind, group, "all"), [0, 0])
-            if asked:
+            # Every gender is listed, with or without requests, so a group nobody counted
+            # is seen to be missing rather than silently left out.
+            if asked or kind == "gender":
                 out.append([group, asked, placed, pct(placed, asked),
                             *[pct(*reversed(cells.get((kind, group, b), [0, 0])))
                               for b in NEED_BANDS]])
@@ -159,15 +161,18 @@ def fairness_report(session: Session, city: str, start: date, end: date, today: 
                                                    cells[("need", b, "all")][0])]
                  for b in NEED_BANDS if cells.get(("need", b, "all"), [0])[0]]
     report = Report("fairness", "Fairness", city, start, end)
-    shown = [r for r in gender_rows if r[0] in ("woman", "man")] or gender_rows
-    if shown:
+    if any(r[1] for r in gender_rows):
+        # All four genders; a gender with no requests in a band has no rate there (None),
+        # drawn as "no requests" and never as a 0% bar.
         report.chart = charts.bar_chart(
-            list(NEED_BANDS), [(r[0], [v or 0 for v in r[4:]]) for r in shown],
+            list(NEED_BANDS), [(r[0], list(r[4:])) for r in gender_rows],
             stacked=False, percent=True,
             title=f"Placement rate by gender within each need band, {city}",
             desc=f"Side-by-side bars: percent of requests placed, per need band, for each "
-                 f"gender, {start} to {end}. At equal need the bars should be equal; a gap "
-                 f"points at bias. Figures in the tables below.")
+                 f"gender (woman, man, nonbinary, unknown), {start} to {end}. Where a gender "
+                 f"had no requests in a band, the chart says no requests instead of drawing "
+                 f"a bar. At equal need the bars should be equal; a gap points at bias. "
+                 f"Figures in the tables below.")
     report.tables = [
         Table("gender", "By gender", ["gender", "requests", "placed", "placed %", *band_cols],
               gender_rows),

@@ -25,6 +25,7 @@ from shelter import create_app
 from shelter.auth import hash_password
 from shelter.extensions import db as _db
 from shelter.models import Bed, GenderRule, Organisation, OrgKind, Role, Room, Site, User
+from tests.shelter.a11y import CheckedBrowser, CheckedPage, check_page
 
 BACKENDS = ["sqlite", "postgresql"]
 PASSWORD = "correct horse battery"
@@ -281,13 +282,20 @@ def browser() -> Iterator[Any]:
             headless=True,
             args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"],
         )
-        yield browser
+        # Every page it hands out runs axe-core's WCAG 2.1 A/AA rules after `goto`.
+        yield CheckedBrowser(browser)
         browser.close()
 
 
 def screenshot(page: Any, name: str) -> Path:
-    """Save a full-page screenshot as a test artefact (test-artifacts/NAME.png)."""
+    """Save a full-page screenshot as a test artefact (test-artifacts/NAME.png), then check
+    the page against WCAG 2.1 A/AA (tests/shelter/a11y.py): the screenshot is there to
+    look at when the check fails."""
     ARTIFACTS.mkdir(exist_ok=True)
     path = ARTIFACTS / f"{name}.png"
     page.screenshot(path=str(path), full_page=True)
+    if isinstance(page, CheckedPage):
+        page.check_accessibility()
+    else:
+        check_page(page)
     return path

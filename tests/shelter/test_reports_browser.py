@@ -9,10 +9,11 @@ import pytest
 from shelter.auth import hash_password
 from shelter.models import Bed, GenderRule, Role, Room, Site, User
 from tests.shelter import reports_fixture as fx
-from tests.shelter.conftest import LiveServer, build_app, screenshot
+from tests.shelter.conftest import ARTIFACTS, LiveServer, build_app, screenshot
 
 pytestmark = pytest.mark.browser
 
+LONG_NAME = "Kirkens Bymisjon akuttovernatting for unge voksne, Nygårdsgaten"
 LAPTOP, PHONE = {"width": 1280, "height": 800}, {"width": 390, "height": 844}
 RANGE = "city=Bergen&start=2026-03-01&end=2026-03-03"
 # slug -> (first table on the page, its expected row headers) from reports_fixture's counts.
@@ -22,7 +23,7 @@ EXPECTED = {
     "prebookings": ("organisations", ["Bymisjon test", "NAV test"]),
     "women": ("nights", ["2026-03-01", "2026-03-02", "2026-03-03"]),
     "whatif": ("bands", ["80–100", "40–59", "20–39", "0–19"]),
-    "fairness": ("gender", ["woman", "man"]),
+    "fairness": ("gender", ["woman", "man", "nonbinary", "unknown"]),
 }
 
 
@@ -42,6 +43,10 @@ def live(tmp_path):
             return site
 
         fx.build(db, make_site)
+        make_site("long", beds=1, name=LONG_NAME)
+        # Free women-only beds for ages 18–23 on the night dina (41) is turned away.
+        make_site("young", beds=2, gender=GenderRule.WOMEN, name="Young women",
+                  min_age=18, max_age=23)
         db.session.add(User(username="boss", display_name="Mona Manager", role=Role.MANAGER,
                             password_hash=hash_password("manager-password")))
         db.session.commit()
@@ -86,4 +91,47 @@ def test_report_pages_fit_a_phone(browser, live):
         width = page.evaluate("document.documentElement.scrollWidth")
         assert width <= 390, (slug, width)
         screenshot(page, f"reports-{slug}-phone")
+    context.close()
+
+
+BOXES = """els => els.map(e => { const r = e.getBoundingClientRect();
+  return {text: e.textContent, left: r.left, right: r.right, top: r.top, bottom: r.bottom}; })"""
+
+
+def _boxes(page, selector: str) -> list[dict]:
+    return page.eval_on_selector_all(selector, BOXES)
+
+
+@pytest.mark.parametrize("viewport", [LAPTOP, PHONE], ids=["laptop", "phone"])
+def test_heat_map_shows_whole_site_names_and_legible_night_labels(browser, live, viewport):
+    context = browser.new_context(viewport=viewport)
+    page = context.new_page()
+    _login(page, live.url)
+    page.goto(f"{live.url}/reports/occupancy?city=Bergen&start=2026-02-01&end=2026-03-31")
+    svg = "figure.report-chart svg"
+    names = page.eval_on_selector_all(f"{svg} text[text-anchor=end]:has(tspan)", "els => els.map("
+                                      "e => [...e.querySelectorAll('tspan')].map(t => "
+                                      "t.textContent).join(' '))")
+    assert LONG_NAME in names and "Site A" in names, names
+    labels = _boxes(page, f"{svg} text.night")
+    assert len(labels) >= 5
+    for a, b in zip(labels, labels[1:]):
+        assert a["right"] < b["left"], (a, b)  # no night label touches the next
+    height = labels[0]["bottom"] - labels[0]["top"]
+    assert height >= 11, height  # rendered text stays readable on the phone too
+    chart = page.locator(svg).bounding_box()
+    assert labels[-1]["right"] <= chart["x"] + chart["width"] + 1  # the last one is not cut
+    tag = "laptop" if viewport is LAPTOP else "phone"
+    screenshot(page, f"reports-occupancy-month-{tag}")
+    page.locator("figure.report-chart").screenshot(
+        path=str(ARTIFACTS / f"reports-occupancy-month-chart-{tag}.png"))
+    page.goto(f"{live.url}/reports/fairness?{RANGE}")
+    assert page.locator(f"{svg} .mark.none").count() >= 10
+    screenshot(page, f"reports-fairness-{tag}")
+    page.locator("figure.report-chart").screenshot(
+        path=str(ARTIFACTS / f"reports-fairness-chart-{tag}.png"))
+    page.goto(f"{live.url}/reports/women?{RANGE}")
+    why = page.locator("table[data-table=free] tbody tr").all_inner_texts()
+    assert len(why) == 1 and "Young women" in why[0] and "age limit (18–23)" in why[0], why
+    screenshot(page, f"reports-women-{tag}")
     context.close()
