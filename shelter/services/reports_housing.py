@@ -10,10 +10,10 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date
 from typing import Any
 
-from sqlalchemy import String, case, func, select, type_coerce
+from sqlalchemy import Integer, case, func, literal, select, type_coerce
 from sqlalchemy.orm import Session
 
 from shelter.models import (
@@ -24,6 +24,7 @@ from shelter.services.reports import Report, ReportError, Table, check_range
 from shelter.services.reports_stats import AGE_BANDS, GENDERS, age_band
 
 ON_PAGE = 50
+EPOCH = date(2000, 1, 1)
 EMERGENCY = (RequestStatus.PLACED, RequestStatus.TURNED_AWAY)
 PEOPLE_COLUMNS = ["person", "person id", "emergency nights", "placed", "turned away",
                   "longest run of nights", "longest run turned away", "partner follow-up",
@@ -33,16 +34,6 @@ PEOPLE_COLUMNS = ["person", "person id", "emergency nights", "placed", "turned a
 def _in_range(city: str, start: date, end: date) -> tuple[Any, ...]:
     return (Request.city == city, Request.night >= start, Request.night <= end,
             Request.status.in_(EMERGENCY))
-
-
-def longest_run(nights: list[date]) -> int:
-    """The most nights in a row in a sorted list of distinct nights."""
-    best = run = 0
-    previous: date | None = None
-    for night in nights:
-        run = run + 1 if previous is not None and night - previous == timedelta(days=1) else 1
-        best, previous = max(best, run), night
-    return best
 
 
 @dataclass(frozen=True)
@@ -78,20 +69,7 @@ def people_rows(session: Session, city: str, start: date, end: date,
     ids = [t.person_id for t in ranked]
     if not ids:
         return []
-    all_nights: dict[int, list[date]] = defaultdict(list)
-    away_nights: dict[int, list[date]] = defaultdict(list)
-    # Raw values (no per-row type processing: the CSV of everyone reads ~700,000 rows in
-    # Toronto); SQLite answers ISO strings, PostgreSQL dates.
-    nights_of = select(Request.person_id, type_coerce(Request.night, String),
-                       type_coerce(Request.status, String)).where(*_in_range(city, start, end))
-    if limit:  # everyone (the CSV): one pass over the range, no list of ids to send
-        nights_of = nights_of.where(Request.person_id.in_(ids))
-    away_value = RequestStatus.TURNED_AWAY.value
-    for pid, raw, status in session.execute(nights_of):
-        night = raw if isinstance(raw, date) else date.fromisoformat(raw)
-        all_nights[pid].append(night)
-        if status == away_value:
-            away_nights[pid].append(night)
+    runs, away_runs = _longest_runs(session, city, start, end, ids if limit else None)
     names = {p.id: p.display_name for p in session.scalars(select(Person).where(Person.id.in_(ids)))}
     partners: dict[int, list[str]] = defaultdict(list)
     for pid, org in session.execute(
@@ -103,13 +81,37 @@ def people_rows(session: Session, city: str, start: date, end: date,
                                     .where(HousingReferral.person_id.in_(ids))).all())
     # Privacy: naming people is audited, like every other view of a person.
     audit.record(session, None, "view", ids, f"report: housing follow-up, {city} {start} to {end}")
-    for nights in (*all_nights.values(), *away_nights.values()):
-        nights.sort()
     return [[names.get(t.person_id, f"person {t.person_id}"), t.person_id, t.nights,
-             t.nights - t.away, t.away, longest_run(all_nights[t.person_id]),
-             longest_run(away_nights[t.person_id]), "; ".join(partners[t.person_id]) or "no",
+             t.nights - t.away, t.away, runs.get(t.person_id, 0),
+             away_runs.get(t.person_id, 0), "; ".join(partners[t.person_id]) or "no",
              referred[t.person_id].date().isoformat() if t.person_id in referred else "no"]
             for t in ranked]
+
+
+def _longest_runs(session: Session, city: str, start: date, end: date,
+                  ids: list[int] | None) -> tuple[dict[int, int], dict[int, int]]:
+    """Each person's longest run of emergency nights, and of nights turned away, worked out
+    in the database (gaps and islands: a night's day number minus its rank is constant along
+    a run), so the CSV of everyone does not pull ~700,000 rows into Python. A person has at
+    most one open request a night (a unique index), so the nights are distinct."""
+    if session.get_bind().dialect.name == "sqlite":
+        day = func.julianday(Request.night)
+    else:  # PostgreSQL: date - date is a whole number of days
+        day = type_coerce(Request.night - literal(EPOCH), Integer)
+    out = []
+    for statuses in (EMERGENCY, (RequestStatus.TURNED_AWAY,)):
+        rank = func.row_number().over(partition_by=Request.person_id, order_by=Request.night)
+        nights = (select(Request.person_id.label("pid"), (day - rank).label("island"))
+                  .where(Request.city == city, Request.night >= start, Request.night <= end,
+                         Request.status.in_(statuses)))
+        if ids is not None:
+            nights = nights.where(Request.person_id.in_(ids))
+        nights = nights.subquery()
+        islands = (select(nights.c.pid, func.count().label("n"))
+                   .group_by(nights.c.pid, nights.c.island).subquery())
+        out.append({pid: int(n) for pid, n in session.execute(
+            select(islands.c.pid, func.max(islands.c.n)).group_by(islands.c.pid))})
+    return out[0], out[1]
 
 
 def band_rows(found: list[Totals], end: date) -> list[list[Any]]:
