@@ -13,10 +13,9 @@ import time
 from datetime import date
 from pathlib import Path
 
-from shelter import ROOT, create_app
-from shelter.auth import hash_password
+from bench.toronto_db import manager_client, toronto_app
+from shelter import ROOT
 from shelter.extensions import db
-from shelter.models import Role, User
 
 START, END = date(2024, 1, 1), date(2024, 3, 30)
 
@@ -35,23 +34,8 @@ def main() -> None:
     parser.add_argument("--db", type=Path, default=ROOT / "instance" / "bench-housing.db")
     parser.add_argument("--repeat", type=int, default=5)
     args = parser.parse_args()
-    args.db.parent.mkdir(parents=True, exist_ok=True)
-    fresh = not args.db.exists()
-    app = create_app({"SQLALCHEMY_DATABASE_URI": f"sqlite:///{args.db}", "SCHEDULER_ENABLED": False,
-                      "WTF_CSRF_ENABLED": False, "SECRET_KEY": "bench", "TESTING": True})
+    app = toronto_app(args.db, allocate_last=0)
     with app.app_context():
-        if fresh:
-            from flask_migrate import upgrade
-
-            from shelter.services.toronto_import import default_csv, import_toronto
-
-            upgrade()
-            t = time.perf_counter()
-            print(*import_toronto(db.session, default_csv(), 90, allocate_last=0), sep="\n")
-            db.session.add(User(username="bench", display_name="Bench", role=Role.MANAGER,
-                                password_hash=hash_password("bench-password")))
-            db.session.commit()
-            print(f"import: {time.perf_counter() - t:.1f} s")
         from shelter.services.reports_housing import housing_report
 
         def service() -> None:
@@ -59,8 +43,7 @@ def main() -> None:
             db.session.rollback()  # the audit rows of a bench run are not kept
 
         print(f"service        {_median_ms(service, args.repeat):>8.0f} ms median")
-    client = app.test_client()
-    client.post("/login", data={"username": "bench", "password": "bench-password"})
+    client = manager_client(app)
     rng = {"city": "Toronto", "start": START.isoformat(), "end": END.isoformat()}
 
     def page() -> None:

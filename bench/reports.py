@@ -14,10 +14,9 @@ from pathlib import Path
 
 from sqlalchemy import event
 
-from shelter import ROOT, create_app
-from shelter.auth import hash_password
+from bench.toronto_db import manager_client, toronto_app
+from shelter import ROOT
 from shelter.extensions import db
-from shelter.models import Role, User
 
 
 def main() -> None:
@@ -25,27 +24,11 @@ def main() -> None:
     parser.add_argument("--db", type=Path, default=ROOT / "instance" / "bench-reports.db")
     parser.add_argument("--repeat", type=int, default=5)
     args = parser.parse_args()
-    args.db.parent.mkdir(parents=True, exist_ok=True)
-    fresh = not args.db.exists()
-    app = create_app({"SQLALCHEMY_DATABASE_URI": f"sqlite:///{args.db}", "SCHEDULER_ENABLED": False,
-                      "WTF_CSRF_ENABLED": False, "SECRET_KEY": "bench", "TESTING": True})
+    app = toronto_app(args.db, allocate_last=7)
     with app.app_context():
-        if fresh:
-            from flask_migrate import upgrade
-
-            from shelter.services.toronto_import import default_csv, import_toronto
-
-            upgrade()
-            t = time.perf_counter()
-            print(*import_toronto(db.session, default_csv(), 90, allocate_last=7), sep="\n")
-            db.session.add(User(username="bench", display_name="Bench", role=Role.MANAGER,
-                                password_hash=hash_password("bench-password")))
-            db.session.commit()
-            print(f"import: {time.perf_counter() - t:.1f} s")
         queries = [0]
         event.listen(db.engine, "before_cursor_execute", lambda *a: queries.__setitem__(0, queries[0] + 1))
-    client = app.test_client()
-    client.post("/login", data={"username": "bench", "password": "bench-password"})
+    client = manager_client(app)
     rng = {"city": "Toronto", "start": "2024-01-01", "end": "2024-03-30"}
     print(f"{'report':<14}{'median ms':>10}{'queries':>9}")
     for slug in ("occupancy", "turnaways", "prebookings", "women", "whatif", "fairness"):

@@ -81,7 +81,7 @@ class Cluster:
             try:
                 os.kill(pid, signal.SIGCONT)
             except ProcessLookupError:
-                pass
+                pass  # the process has already gone: nothing to resume
         self._stopped = []
 
     def remove(self) -> None:
@@ -90,5 +90,5 @@ class Cluster:
             try:
                 self._run("pg_ctl", "-D", str(self.data), "-m", "immediate", "-w", "stop")
             except subprocess.CalledProcessError:
-                pass
+                pass  # cleanup: a server that will not stop is removed with its folder below
         shutil.rmtree(self.root, ignore_errors=True)

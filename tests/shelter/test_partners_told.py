@@ -76,7 +76,7 @@ class _Receiver(BaseHTTPRequestHandler):
         self.end_headers()
 
     def log_message(self, *args: Any) -> None:
-        pass
+        pass  # keep http.server's per-request lines out of the test output
 
 
 @pytest.fixture()
