@@ -3,17 +3,28 @@ PY ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+# Compiled catalogues (nb, en): built from the .po files whenever they change.
+MO := shelter/translations/nb/LC_MESSAGES/messages.mo shelter/translations/en/LC_MESSAGES/messages.mo
 export FLASK_APP := shelter
 
-.PHONY: install run serve scheduler test bench load clean chromium
+.PHONY: install run serve scheduler test bench load clean chromium translations
 
-install: $(STAMP)
+install: $(STAMP) $(MO)
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
 	$(BIN)/pip install -q -e '.[test]'
 	touch $(STAMP)
+
+%/LC_MESSAGES/messages.mo: %/LC_MESSAGES/messages.po $(STAMP)
+	$(BIN)/python -m shelter.catalogue compile
+
+# make translations: extract every translatable string, update the nb and en catalogues
+# (write the bokmål for new strings in shelter/translations/nb/LC_MESSAGES/messages.po), compile.
+translations: $(STAMP)
+	$(BIN)/python -m shelter.catalogue extract
+	$(BIN)/python -m shelter.catalogue compile
 
 # make run: one process, no reloader, so the in-process scheduler (hold expiry, the
 # evening's first proposal) runs once.

@@ -76,12 +76,14 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     with app.app_context():
         configure_engine(db.engine, app.config)
 
-    from shelter import auth, cli, errors, requestlog, security, templating
+    from shelter import auth, cli, errors, i18n, requestlog, security, templating, words
 
     requestlog.init_app(app)
     auth.init_app(app)
     errors.init_app(app)
+    i18n.init_app(app)
     templating.init_app(app)
+    words.init_app(app)
     cli.init_app(app)
     security.init_app(app)  # before the blueprints: it bounds <int:...> in their URLs
 

@@ -49,6 +49,9 @@ def from_environment(instance_path: Path) -> dict[str, Any]:
         "SQLALCHEMY_DATABASE_URI": normalise_database_url(url),
         "CITY": os.environ.get("SHELTER_CITY", DEFAULT_CITY),
         "TIMEZONE": os.environ.get("SHELTER_TIMEZONE", DEFAULT_TIMEZONE),
+        # The instance's language ("nb" or "en"): users who have not chosen one, mails, the
+        # CLI (shelter.i18n).
+        "SHELTER_LANGUAGE": os.environ.get("SHELTER_LANGUAGE", "nb"),
         # Run the APScheduler jobs inside this process (dev/demo). In production run one
         # `flask scheduler` process instead and leave this off in the web workers.
         "SCHEDULER_ENABLED": os.environ.get("SCHEDULER_ENABLED", "0") == "1",

@@ -89,6 +89,8 @@ class User(Base):
     # or SESSION_MAX_HOURS after session_started_at (shelter.auth.session_is_live).
     session_started_at: Mapped[datetime | None]
     session_seen_at: Mapped[datetime | None]
+    # "nb" or "en", chosen with the switch in the header; None: the instance's language.
+    language: Mapped[str | None] = mapped_column(String(8))
 
     organisation: Mapped[Organisation | None] = relationship(back_populates="users")
     sites: Mapped[list[Site]] = relationship(secondary=user_sites)

@@ -1,11 +1,12 @@
 """Login, logout and the landing page."""
 from __future__ import annotations
 
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, session, url_for
 from flask_login import current_user, login_required, login_user, logout_user
 
 from shelter.auth import authenticate, home_endpoint, start_session
 from shelter.extensions import db
+from shelter.i18n import LANGUAGES, _
 from shelter.forms.public import ChangePasswordForm, LoginForm
 from shelter.models import utcnow
 from shelter.models.accounts import new_session_token
@@ -31,7 +32,7 @@ def login():  # type: ignore[no-untyped-def]
             start_session(user, utcnow())
             login_user(user)
             return redirect(local_path(request.args.get("next"), home_endpoint(user)))
-        form.password.errors.append("Wrong username or password.")
+        form.password.errors.append(_("Wrong username or password."))
     return render_template("public/login.html", form=form), (200 if not form.errors else 422)
 
 
@@ -51,7 +52,7 @@ def change_password():  # type: ignore[no-untyped-def]
             # The new password ended every session; this one carries on under a new token.
             start_session(user, utcnow())
             login_user(user)
-            flash("Your password is changed. Other devices are logged out.", "success")
+            flash(_("Your password is changed. Other devices are logged out."), "success")
             return redirect(url_for(home_endpoint(user)))
     return render_template("public/password.html", form=form), (422 if form.errors else 200)
 
@@ -62,5 +63,18 @@ def logout():  # type: ignore[no-untyped-def]
     # Rotate the token: the old cookie, replayed, no longer identifies anyone.
     current_user.session_token = new_session_token()
     logout_user()
-    flash("You are logged out.", "info")
+    flash(_("You are logged out."), "info")
     return redirect(url_for("public.login"))
+
+
+@bp.post("/language")
+def choose_language():  # type: ignore[no-untyped-def]
+    """The switch in the header: stored on the user (or, before log-in, in the session)."""
+    code = request.form.get("language", "")
+    if code not in LANGUAGES:
+        abort(422)
+    if current_user.is_authenticated:
+        current_user.language = code
+    else:
+        session["language"] = code
+    return redirect(local_path(request.form.get("next"), "public.index"))

@@ -101,6 +101,8 @@ def build_app(url: str, **extra: Any) -> Flask:
         "SECRET_KEY": "test-secret",
         "WTF_CSRF_ENABLED": False,
         "SCHEDULER_ENABLED": False,
+        # The tests read English; the bokmål tests ask for "nb" (test_i18n.py).
+        "SHELTER_LANGUAGE": "en",
         **extra,
     }
     app = create_app(config)
