@@ -20,6 +20,7 @@ class ShelterFlask(Flask):
     def dispatch_request(self) -> ResponseReturnValue:
         from shelter.database import unit_of_work
         from shelter.extensions import db
+        from shelter.services import audit
 
         flashes = list(session.get("_flashes", []))
 
@@ -29,12 +30,26 @@ class ShelterFlask(Flask):
             else:
                 session.pop("_flashes", None)
 
-        return unit_of_work(
-            db.session, lambda: self.make_response(Flask.dispatch_request(self)),
-            read_only=request.method in READ_METHODS,
-            attempts=int(self.config.get("DB_RETRY_ATTEMPTS", 3)),
-            commit=lambda response: response.status_code < 400,
-            on_retry=forget_flashes)
+        def retry() -> None:
+            forget_flashes()
+            audit.forget_reads()
+
+        audit.keep_reads()
+        try:
+            response = unit_of_work(
+                db.session, lambda: self.make_response(Flask.dispatch_request(self)),
+                read_only=request.method in READ_METHODS,
+                attempts=int(self.config.get("DB_RETRY_ATTEMPTS", 3)),
+                commit=lambda response: response.status_code < 400,
+                on_retry=retry)
+        except BaseException:  # who saw whom is kept even when the answer is an error
+            try:
+                audit.write_reads(db.session)
+            except Exception:  # e.g. the database is down: the first error is the answer
+                self.logger.warning("could not write the read-audit of a failed request")
+            raise
+        audit.write_reads(db.session)
+        return response
 
 
 def _from_flask_command() -> bool:

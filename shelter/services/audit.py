@@ -1,10 +1,15 @@
-"""The append-only audit trail: every view or change of a person's record. One writer."""
+"""The append-only audit trail: every view or change of a person's record. One writer.
+
+A change is written in the transaction that makes it (it is rolled back with it). A read
+("view...", "list") inside a web request is kept aside and written in a transaction of its
+own once the request's work is over (``write_reads``), so it survives an error answer, and a
+page that only reads never takes a write lock for its audit rows."""
 from __future__ import annotations
 
 from collections.abc import Iterable
 from typing import Any
 
-from flask import has_request_context
+from flask import g, has_request_context
 from flask_login import current_user
 from sqlalchemy.orm import Session
 
@@ -30,9 +35,48 @@ def record(session: Session, actor: Any, action: str,
     if not ids:
         return
     now = utcnow()
+    if is_read(action) and has_request_context() and g.get("audit_reads") is not None:
+        g.audit_reads.append((actor, action, ids, detail, now))
+        return
+    _insert(session, actor, action, ids, detail, now)
+
+
+def is_read(action: str) -> bool:
+    return action == "list" or action.startswith("view")
+
+
+def _insert(session: Session, actor: Any, action: str, ids: list[int | None], detail: str,
+            now: Any) -> None:
     who = {"user_id": getattr(actor, "id", None),
            "username": getattr(actor, "username", "system"),
            "role": str(getattr(actor, "role", "system")),
            "organisation_id": getattr(actor, "organisation_id", None)}
     session.execute(AuditEvent.__table__.insert(), [
         {**who, "person_id": pid, "action": action, "detail": detail, "at": now} for pid in ids])
+
+
+def keep_reads() -> None:
+    """From now on this request's reads are kept aside until ``write_reads`` (the web
+    request's dispatch calls both)."""
+    g.audit_reads = []
+
+
+def forget_reads() -> None:
+    """A request's work is run again (a retried unit of work): its reads are recorded anew."""
+    if has_request_context() and g.get("audit_reads") is not None:
+        g.audit_reads = []
+
+
+def write_reads(session: Session) -> None:
+    """Write the reads this request kept aside (after its own transaction ended, whether it
+    committed, rolled back or raised), in one transaction of their own."""
+    reads = g.pop("audit_reads", None) if has_request_context() else None
+    if not reads:
+        return
+    from shelter.database import unit_of_work
+
+    def write() -> None:
+        for actor, action, ids, detail, now in reads:
+            _insert(session, actor, action, ids, detail, now)
+
+    unit_of_work(session, write)

@@ -237,7 +237,8 @@ def test_search_and_person_page_use_few_queries_with_many_people(client, db, sta
     finally:
         event.remove(engine, "before_cursor_execute", listener)
     assert "Anna Test" in html and "first 50" in html
-    assert search_queries <= 8 and page_queries <= 16  # a fixed number, not one per row
+    # a fixed number, not one per row (+2: the read-audit's own transaction after the page)
+    assert search_queries <= 10 and page_queries <= 18
 
 
 def test_only_admins_see_the_link_to_a_persons_audit_trail(client, db, make_user):
