@@ -19,6 +19,8 @@ SELECT format('GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA publ
 SELECT format('GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA public TO %I', :'app_role') \gexec
 SELECT format('REVOKE ALL ON audit_events FROM %I', :'app_role') \gexec
 SELECT format('GRANT SELECT, INSERT ON audit_events TO %I', :'app_role') \gexec
+SELECT format('REVOKE ALL ON audit_event_people FROM %I', :'app_role') \gexec
+SELECT format('GRANT SELECT, INSERT ON audit_event_people TO %I', :'app_role') \gexec
 -- Alembic's bookkeeping: the app reads it (/readyz checks the schema is at head).
 SELECT format('REVOKE ALL ON alembic_version FROM %I', :'app_role') \gexec
 SELECT format('GRANT SELECT ON alembic_version TO %I', :'app_role') \gexec

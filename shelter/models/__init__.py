@@ -1,6 +1,6 @@
 """All models, importable from one place (one module per aggregate)."""
 from shelter.models.accounts import ApiToken, Organisation, OrgKind, Quota, Role, User, user_sites
-from shelter.models.audit import AuditEvent, JobRun
+from shelter.models.audit import AuditEvent, AuditEventPerson, JobRun
 from shelter.models.base import Base, utcnow
 from shelter.models.bookings import (
     ACTIVE_PLACEMENT,
@@ -33,7 +33,7 @@ from shelter.models.sites import (
 )
 
 __all__ = [
-    "ACTIVE_PLACEMENT", "AllocationRun", "ApiToken", "Area", "Authority", "Assessment", "AuditEvent", "Base", "Bed",
+    "ACTIVE_PLACEMENT", "AllocationRun", "ApiToken", "Area", "Authority", "Assessment", "AuditEvent", "AuditEventPerson", "Base", "Bed",
     "BedOutage", "ColdNight", "DeliveryAttempt", "HousingReferral", "Notification", "Gender",
     "GenderRule", "Hold", "HoldRefusal", "HoldStatus", "JobRun",
     "KeepApart", "NeedScheme", "OrgKind", "Organisation", "OrganisationPerson", "OtherService",

@@ -44,3 +44,15 @@ class JobRun(Base):
     lease_until: Mapped[datetime | None]
 
     __table_args__ = (Index("uq_job_runs_job_key", "job", "key", unique=True),)
+
+
+class AuditEventPerson(Base):
+    """The people one audit event names when it names more than one (a board view, a
+    confirmed run): one event, a row here per person, so a person's trail still finds it.
+    Append-only like audit_events."""
+
+    __tablename__ = "audit_event_people"
+    __table_args__ = (Index("ix_audit_event_people_person", "person_id", "event_id"),)
+
+    event_id: Mapped[int] = mapped_column(ForeignKey("audit_events.id"), primary_key=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("people.id"), primary_key=True)

@@ -319,6 +319,6 @@ def person_audit_trail(session: Session, person_id: int, limit: int = 500
     audit.record(session, None, "view_audit", person.id, "admin audit trail")
     session.flush()
     events = list(session.scalars(
-        select(AuditEvent).where(AuditEvent.person_id == person.id)
+        select(AuditEvent).where(audit.naming(person.id))
         .order_by(AuditEvent.at.desc(), AuditEvent.id.desc()).limit(limit)))
     return person, events

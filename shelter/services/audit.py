@@ -11,9 +11,10 @@ from typing import Any
 
 from flask import g, has_request_context
 from flask_login import current_user
+from sqlalchemy import ColumnElement, or_, select
 from sqlalchemy.orm import Session
 
-from shelter.models import AuditEvent, utcnow
+from shelter.models import AuditEvent, AuditEventPerson, utcnow
 
 
 def current_actor() -> Any:
@@ -26,8 +27,9 @@ def current_actor() -> Any:
 
 def record(session: Session, actor: Any, action: str,
            people: int | None | Iterable[int | None], detail: str = "") -> None:
-    """Write the audit rows of one event: one row per person shown or changed (one bulk
-    insert, no query per row), or one row without a person (e.g. an allocation run).
+    """Write one audit event: naming the one person shown or changed (``person_id``), or
+    several (one event plus a row per person in ``audit_event_people``: find a person's
+    events with ``naming``), or nobody (e.g. an allocation run).
     `actor` is a User or an API token's actor; None means the logged-in user inside a
     request and 'system' outside one. Nothing is written for an empty list of people."""
     actor = actor if actor is not None else current_actor()
@@ -41,6 +43,12 @@ def record(session: Session, actor: Any, action: str,
     _insert(session, actor, action, ids, detail, now)
 
 
+def naming(person_id: int) -> ColumnElement[bool]:
+    """The audit events that name this person: alone (person_id) or among others."""
+    return or_(AuditEvent.person_id == person_id, AuditEvent.id.in_(
+        select(AuditEventPerson.event_id).where(AuditEventPerson.person_id == person_id)))
+
+
 def is_read(action: str) -> bool:
     return action == "list" or action.startswith("view")
 
@@ -51,8 +59,17 @@ def _insert(session: Session, actor: Any, action: str, ids: list[int | None], de
            "username": getattr(actor, "username", "system"),
            "role": str(getattr(actor, "role", "system")),
            "organisation_id": getattr(actor, "organisation_id", None)}
-    session.execute(AuditEvent.__table__.insert(), [
-        {**who, "person_id": pid, "action": action, "detail": detail, "at": now} for pid in ids])
+    named = list(dict.fromkeys(pid for pid in ids if pid is not None))
+    if len(named) <= 1:
+        session.execute(AuditEvent.__table__.insert(), {
+            **who, "person_id": named[0] if named else None, "action": action,
+            "detail": detail, "at": now})
+        return
+    # One event naming many people (a board view, a confirmed run): the event, then who.
+    event_id = session.execute(AuditEvent.__table__.insert().returning(AuditEvent.id), {
+        **who, "person_id": None, "action": action, "detail": detail, "at": now}).scalar_one()
+    session.execute(AuditEventPerson.__table__.insert(),
+                    [{"event_id": event_id, "person_id": pid} for pid in named])
 
 
 def keep_reads() -> None:

@@ -8,9 +8,10 @@ import pytest
 from sqlalchemy import select
 
 from shelter.models import (
-    AuditEvent, Gender, OtherService, Placement, PlacementStatus, RequestStatus, Restriction, Role,
+    AuditEvent, AuditEventPerson, Gender, OtherService, Placement, PlacementStatus, RequestStatus, Restriction, Role,
 )
 from shelter.services import allocation as svc
+from shelter.services import audit
 from shelter.clock import tonight
 from tests.shelter.conftest import login
 from tests.shelter.intake_factories import ask, beds_of, hold_for
@@ -37,8 +38,14 @@ def test_board_lists_by_need_with_flags_and_counts(client, db, evening):
     assert "ban: Strax" in html and "Nowhere to sleep: 80" in html
     assert "Allocate beds" in html and "waiting" in html
     assert f'href="/people/{evening["high"].person_id}"' in html
-    views = db.session.scalars(select(AuditEvent).where(AuditEvent.action == "view_board"))
-    assert {e.person_id for e in views} == {evening["high"].person_id, evening["low"].person_id}
+    views = db.session.scalars(select(AuditEvent).where(AuditEvent.action == "view_board")).all()
+    assert len(views) == 1, "one event per board view, naming the people shown"
+    named = set(db.session.scalars(select(AuditEventPerson.person_id).where(
+        AuditEventPerson.event_id == views[0].id)))
+    assert named == {evening["high"].person_id, evening["low"].person_id}
+    for person_id in named:  # each person's trail finds the view
+        assert db.session.scalar(select(AuditEvent.id).where(
+            audit.naming(person_id), AuditEvent.action == "view_board")) == views[0].id
 
 
 def test_partner_cannot_see_board(client, db, make_user, make_org):

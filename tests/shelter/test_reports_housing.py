@@ -7,12 +7,13 @@ import csv
 import io
 from datetime import date, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from shelter.models import (
-    AuditEvent, Gender, HousingReferral, OrganisationPerson, Person, Request, RequestSource,
+    AuditEvent, AuditEventPerson, Gender, HousingReferral, OrganisationPerson, Person, Request, RequestSource,
     RequestStatus, Role,
 )
+from shelter.services import audit
 from shelter.services.reports_housing import band_rows, people_rows, totals
 from tests.shelter.conftest import login, new_client
 from tests.shelter.partners_fixtures import add_org
@@ -88,9 +89,14 @@ def test_the_list_counts_nights_runs_and_turn_aways_and_is_audited(db):
         ["Bo Away", bo.id, 3, 0, 3, 3, 3, "no", "no"],
         ["Cy Once", cy.id, 1, 1, 0, 1, 0, "no", "no"],
     ]
-    audited = set(db.session.scalars(select(AuditEvent.person_id).where(
-        AuditEvent.action == "view", AuditEvent.detail.like("report: housing follow-up%"))))
+    shown = select(AuditEvent.id).where(
+        AuditEvent.action == "view", AuditEvent.detail.like("report: housing follow-up%"))
+    assert len(db.session.scalars(shown).all()) == 1  # one event naming the three
+    audited = set(db.session.scalars(select(AuditEventPerson.person_id).where(
+        AuditEventPerson.event_id.in_(shown))))
     assert audited == {anna.id, bo.id, cy.id}
+    assert all(db.session.scalar(select(func.count()).select_from(AuditEvent).where(
+        audit.naming(p), AuditEvent.id.in_(shown))) == 1 for p in audited)
     bands = {r[0]: r for r in band_rows(totals(db.session, "Bergen", START, END), END)}
     # columns: band, woman, man, nonbinary, unknown, people, nights, nights per person
     assert bands["18–23"] == ["18–23", 0, 1, 0, 0, 1, 3, 3.0]
