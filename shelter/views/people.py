@@ -13,7 +13,7 @@ from shelter import clock
 from shelter.auth import STAFF_ROLES, roles_required
 from shelter.config import instance_city
 from shelter.extensions import db
-from shelter.i18n import _, day, day_month, ngettext, stamp
+from shelter.i18n import _, day_month, day_short, ngettext, stamp
 from shelter.forms.people import (
     BanForm, KeepApartForm, PersonEditForm, PersonForm, RequestForm, ReviewForm, SchemeForm,
     WithdrawForm, answers_from, apply_errors,
@@ -378,7 +378,7 @@ def review_ban(ban_id: int):  # type: ignore[no-untyped-def]
         flash(str(next(iter(err.errors.values()))), "warning")
         return redirect(url_for("people.bans_review"))
     flash(_("Ban for %(name)s reviewed: next review %(day)s.", name=ban.person.display_name,
-            day=day(ban.review_on)), "success")
+            day=day_short(ban.review_on)), "success")
     return redirect(url_for("people.bans_review"))
 
 
