@@ -59,6 +59,7 @@ def test_search_and_new_person_read_bokmal(client, db, staff):
     assert client.get("/people/?q=ingen").get_data(as_text=True).count("Fant ingen for") == 1
     form = client.get("/people/new").get_data(as_text=True)
     _reads(form, ["Ny person", "Alias eller kallenavn", "Vil ikke oppgi navn", "Fødselsår",
+                  "Faste behov for tilrettelegging",
                   "Kjønn", "Vil ikke oppgi", "Universelt utformet (rullestol, ingen trapper)",
                   "Registrer person", "Avbryt"],
            ["Alias or nickname", "Birth year", "Prefers not to say", "Create person", "Cancel"])
@@ -123,7 +124,7 @@ def test_request_page_and_flash_in_bokmal(client, db, staff):
     p = _person(db)
     form = client.get(f"/people/{p.id}/request").get_data(as_text=True)
     _reads(form, ["Be om seng for i natt", "Hvordan tok de kontakt?", "Oppmøte",
-                  "Henvist fra samarbeidspartner", "Ønsket sted (valgfritt)", "Ingen ønsker",
+                  "Henvist fra samarbeidspartner", "Ønsket sted (valgfritt)", "Ikke noe ønske",
                   "Ingen vurdering nå (behovet regnes som 0)", "Vurder nå",
                   "Registrer for i kveld"],
            ["How did they ask?", "Partner referral", "No preference", "Register for tonight"])
