@@ -6,6 +6,7 @@ from typing import Any
 from wtforms import DateField
 
 from shelter.clock import FIRST_NIGHT, LAST_NIGHT, night_in_range
+from shelter.i18n import _, day_short
 
 
 class NightField(DateField):
@@ -16,5 +17,5 @@ class NightField(DateField):
         super().process_formdata(valuelist)
         if self.data is not None and not night_in_range(self.data):
             self.data = None
-            raise ValueError(f"Choose a night between {FIRST_NIGHT.isoformat()} and "
-                             f"{LAST_NIGHT.isoformat()}.")
+            raise ValueError(_("Choose a night between %(first)s and %(last)s.",
+                               first=day_short(FIRST_NIGHT), last=day_short(LAST_NIGHT)))

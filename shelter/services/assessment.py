@@ -15,6 +15,7 @@ from typing import Any
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
+from shelter.i18n import _, _l, ngettext
 from shelter.models import Assessment, NeedScheme, Person, User, utcnow
 from shelter.services import audit
 
@@ -39,7 +40,46 @@ DEFAULT_FACTORS: list[dict[str, Any]] = [
     {"key": "cold_night", "label": "Cold-weather night (counts for people sleeping outside)",
      "points": 10, "group": "", "requires": "sleeps_outside"},
 ]
-GROUP_TITLES = {"sleeps": "Where do they sleep tonight?"}
+GROUP_TITLES = {"sleeps": _l("Where do they sleep tonight?")}
+
+# The built-in factors' labels for the reader. The scheme stores the English label (data: a
+# manager may retype it); while a stored label is still the built-in one, people read it in
+# their own language. A label a manager typed is shown as typed.
+BUILTIN_LABELS = {
+    "sleeps_outside": _l("Sleeps outside or has nowhere to sleep tonight"),
+    "own_flat": _l("Has their own flat"),
+    "temporary_housing": _l("Has a room in temporary housing tonight"),
+    "violence": _l("Exposed to or fleeing violence"),
+    "acute_health": _l("Recent overdose, acute illness or pregnancy"),
+    YOUNG_KEY: _l("Aged 18-23"),
+    "mental_health": _l("Acute mental-health crisis"),
+    "cold_night": _l("Cold-weather night (counts for people sleeping outside)"),
+}
+_STORED_LABELS = {f["key"]: f["label"] for f in DEFAULT_FACTORS}
+#: The note of version 1 (stored in English, shown in the reader's language).
+STARTING_NOTE = "Starting scheme"
+
+
+def factor_label(factor: dict[str, Any]) -> str:
+    """A factor's (or an assessment part's) label in the reader's language: built-in labels
+    are translated, labels a manager typed are data and shown as they are."""
+    key, label = factor.get("key"), str(factor.get("label") or "")
+    if key in BUILTIN_LABELS and label == _STORED_LABELS[key]:
+        return str(BUILTIN_LABELS[key])
+    return label
+
+
+def scheme_note(scheme: NeedScheme) -> str:
+    """A scheme version's note; the built-in first version's note in the reader's language."""
+    return _("Starting scheme") if scheme.note == STARTING_NOTE else (scheme.note or "")
+
+
+def _stored_label(key: str, label: str) -> str:
+    """What to store for a label typed back in the scheme form: a built-in label shown in
+    the reader's language and left unchanged stays the built-in (English) one."""
+    if key in BUILTIN_LABELS and label == str(BUILTIN_LABELS[key]):
+        return _STORED_LABELS[key]
+    return label
 
 
 class AssessmentError(ValueError):
@@ -64,7 +104,7 @@ def current_scheme(session: Session) -> NeedScheme:
     )
     if scheme is None:
         scheme = NeedScheme(version=1, factors=[dict(f) for f in DEFAULT_FACTORS], active=True,
-                            note="Starting scheme")
+                            note=STARTING_NOTE)
         session.add(scheme)
         session.flush()
     return scheme
@@ -96,7 +136,8 @@ def score(scheme: NeedScheme, answers: dict[str, Any]) -> tuple[int, list[dict[s
     chosen = {k for k, v in answers.items() if v}
     unknown = chosen - by_key.keys()
     if unknown:
-        raise AssessmentError(f"unknown factor(s): {', '.join(sorted(unknown))}")
+        raise AssessmentError(ngettext("unknown factor: %(keys)s", "unknown factors: %(keys)s",
+                                       len(unknown), keys=", ".join(sorted(unknown))))
     seen_group: dict[str, str] = {}
     parts: list[dict[str, Any]] = []
     for factor in scheme.factors:  # scheme order keeps the parts in a stable order
@@ -106,10 +147,9 @@ def score(scheme: NeedScheme, answers: dict[str, Any]) -> tuple[int, list[dict[s
         g = factor.get("group") or ""
         if g:
             if g in seen_group:
-                raise AssessmentError(
-                    f"'{by_key[seen_group[g]]['label']}' and '{factor['label']}' are "
-                    "alternatives: choose one"
-                )
+                raise AssessmentError(_(
+                    "'%(first)s' and '%(second)s' are alternatives: choose one.",
+                    first=factor_label(by_key[seen_group[g]]), second=factor_label(factor)))
             seen_group[g] = key
         required = factor.get("requires")
         if required and required not in chosen:
@@ -184,18 +224,19 @@ def save_scheme(session: Session, rows: list[dict[str, Any]], *, user: User | No
         if not label:
             if not row.get("key") and raw in (None, ""):
                 continue  # the blank 'new factor' row
-            errors[f"factors-{i}-label"] = "Give the factor a label."
+            errors[f"factors-{i}-label"] = _("Give the factor a label.")
         points: int | None = None
         try:
             points = int(str(raw).strip())
             if str(raw).strip() != str(points):
                 raise ValueError
         except (TypeError, ValueError):
-            errors[f"factors-{i}-points"] = "Points must be a whole number from 0 to 100."
+            errors[f"factors-{i}-points"] = _("Points must be a whole number from 0 to 100.")
         else:
             if not 0 <= points <= MAX_NEED:
-                errors[f"factors-{i}-points"] = "Points must be a whole number from 0 to 100."
+                errors[f"factors-{i}-points"] = _("Points must be a whole number from 0 to 100.")
         key = str(row.get("key") or "") or _slug(label)
+        label = _stored_label(key, label)
         base, n = key, 2
         while key in used:
             key, n = f"{base}_{n}", n + 1
@@ -207,7 +248,7 @@ def save_scheme(session: Session, rows: list[dict[str, Any]], *, user: User | No
             factor["requires"] = requires
         factors.append(factor)
     if not factors and not errors:
-        errors["factors-0-label"] = "A scheme needs at least one factor."
+        errors["factors-0-label"] = _("A scheme needs at least one factor.")
     if errors:
         raise SchemeError(errors)
     keys = {f["key"] for f in factors}

@@ -13,6 +13,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from shelter.i18n import _
 from shelter.models import AllocationRun, ColdNight, User
 from shelter.services import audit
 
@@ -45,16 +46,17 @@ def declare(session: Session, *, city: str, first: date | None, last: date | Non
     missing or past first night, a last night before the first, more than MAX_NIGHTS nights
     or no reason. Audited."""
     if first is None:
-        raise ColdNightError("first", "Give the first cold night.")
+        raise ColdNightError("first", _("Give the first cold night."))
     if first < today:
-        raise ColdNightError("first", "A past night cannot be declared cold afterwards.")
+        raise ColdNightError("first", _("A past night cannot be declared cold afterwards."))
     last = last or first
     if last < first:
-        raise ColdNightError("last", "The last night cannot be before the first night.")
+        raise ColdNightError("last", _("The last night cannot be before the first night."))
     if (last - first).days >= MAX_NIGHTS:
-        raise ColdNightError("last", f"Declare at most {MAX_NIGHTS} nights at a time.")
+        raise ColdNightError("last", _("Declare at most %(num)s nights at a time.",
+                                       num=MAX_NIGHTS))
     if not (reason or "").strip():
-        raise ColdNightError("reason", "Give the reason (e.g. the forecast: -12 °C).")
+        raise ColdNightError("reason", _("Give the reason (e.g. the forecast: -12 °C)."))
     existing = {c.night for c in cold_nights(session, city, first, last)}
     made = []
     for n in range((last - first).days + 1):
@@ -74,9 +76,9 @@ def cancel(session: Session, cold_id: int, *, user: User | None, today: date) ->
     so its reports stay true). Raises ColdNightError('night'). Audited."""
     cold = session.get(ColdNight, cold_id)
     if cold is None:
-        raise ColdNightError("missing", "No such cold night.")
+        raise ColdNightError("missing", _("No such cold night."))
     if cold.night < today:
-        raise ColdNightError("night", "A past cold night stays in the record.")
+        raise ColdNightError("night", _("A past cold night stays in the record."))
     session.delete(cold)
     session.flush()
     audit.record(session, user, "cold_night_cancelled", None, f"{cold.city}: {cold.night}")

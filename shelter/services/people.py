@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session, joinedload
 
 from shelter import clock
 from shelter.config import instance_city
+from shelter.i18n import _, _l
 from shelter.models import (
     Assessment, Gender, HoldStatus, KeepApart, Person, Placement, PlacementStatus, Request,
     RequestSource, RequestStatus, Restriction, Room, Site, User, utcnow,
@@ -25,10 +26,13 @@ from shelter.services import audit
 from shelter.services.assessment import latest_assessment
 from shelter.services.prebooking import end_hold
 from shelter.services.safety import current_bans, current_keep_aparts
+from shelter.words import word
 
 # Bed features a person can need (a subset of the features admins give beds).
-BED_FEATURES = {"accessible": "Accessible (wheelchair, no stairs)",
-                "ground_floor": "Ground floor", "single_room": "Single room"}
+# Labels are lazy: the form shows them in the reader's language (words.FEATURES has the
+# short ones for badges and tables).
+BED_FEATURES = {"accessible": _l("Accessible (wheelchair, no stairs)"),
+                "ground_floor": _l("Ground floor"), "single_room": _l("Single room")}
 HISTORY_NIGHTS = 14
 
 
@@ -63,11 +67,16 @@ def normalise(text: str | None) -> str:
     return " ".join(re.sub(r"[^a-z0-9]+", " ", plain).split())
 
 
+#: "born 1990", "b.1990", "født 1990", "f. 1990" or just "1990".
+YEAR_IN_QUERY = re.compile(r"(?:born\s*|b\.\s*|født\s*|f\.\s*)?\b((?:19|20)\d\d)\b")
+
+
 def parse_query(q: str) -> tuple[list[str], int | None]:
-    """Split a search into name words and a birth year ('born 1990', 'b.1990' or '1990')."""
+    """Split a search into name words and a birth year ('born 1990', 'født 1990', 'b.1990',
+    'f. 1990' or '1990')."""
     text = q.strip().lower()
     year = None
-    match = re.search(r"(?:born\s*|b\.\s*)?\b((?:19|20)\d\d)\b", text)
+    match = YEAR_IN_QUERY.search(text)
     if match:
         year = int(match.group(1))
         text = (text[: match.start()] + " " + text[match.end():])
@@ -148,7 +157,8 @@ def birth_year_problem(year: int | None, this_year: int | None = None) -> str | 
     over OLDEST_AGE years ago. None when the year is fine or not given."""
     now = this_year or clock.tonight().year
     if year is not None and not (now - OLDEST_AGE <= year <= now):
-        return f"Birth year must be between {now - OLDEST_AGE} and {now}."
+        return _("Birth year must be between %(first)s and %(last)s.", first=now - OLDEST_AGE,
+                 last=now)
     return None
 
 
@@ -157,18 +167,19 @@ def _check_person(errors: dict[str, str], name: str | None, alias: str | None,
                   needs: list[str] | None, this_year: int | None) -> None:
     if refused_name:
         if not alias:
-            errors["alias"] = "They refused to give a name: give an alias so staff can find them."
+            errors["alias"] = _("They refused to give a name: give an alias so staff can find "
+                                "them.")
     elif not name and not alias:
-        errors["name"] = "Give a name or an alias (or tick 'refused to give a name')."
+        errors["name"] = _("Give a name or an alias (or tick 'refused to give a name').")
     if problem := birth_year_problem(birth_year, this_year):
         errors["birth_year"] = problem
     unknown = set(needs or []) - BED_FEATURES.keys()
     if unknown:
-        errors["needs"] = f"Unknown bed need: {', '.join(sorted(unknown))}."
+        errors["needs"] = _("Unknown bed need: %(needs)s.", needs=", ".join(sorted(unknown)))
     try:
         Gender(gender)
     except ValueError:
-        errors["gender"] = "Choose woman, man, nonbinary or 'prefers not to say'."
+        errors["gender"] = _("Choose woman, man, nonbinary or 'prefers not to say'.")
 
 
 def update_person(session: Session, person: Person, *, name: str | None, alias: str | None,
@@ -294,18 +305,18 @@ def register_request(session: Session, person: Person, night: date, *, source: R
     try:
         source = RequestSource(source)
     except ValueError:
-        errors["source"] = "Choose walk-in, phone or partner referral."
+        errors["source"] = _("Choose walk-in, phone or partner referral.")
     unknown = set(needs or []) - BED_FEATURES.keys()
     if unknown:
-        errors["needs"] = f"Unknown bed need: {', '.join(sorted(unknown))}."
+        errors["needs"] = _("Unknown bed need: %(needs)s.", needs=", ".join(sorted(unknown)))
     if preferred_site_id is not None:
         site = session.get(Site, preferred_site_id)
         if site is None or not site.active:
-            errors["preferred_site_id"] = "That site does not exist or is closed."
+            errors["preferred_site_id"] = _("That site does not exist or is closed.")
         elif city is not None and site.city != city:
-            errors["preferred_site_id"] = "That site is in another city."
+            errors["preferred_site_id"] = _("That site is in another city.")
     if assessment is not None and assessment.person_id != person.id:
-        errors["assessment_id"] = "That assessment belongs to someone else."
+        errors["assessment_id"] = _("That assessment belongs to someone else.")
     if errors:
         raise PeopleError(errors)
     city = city or (site.city if site is not None else instance_city())
@@ -325,19 +336,20 @@ def register_request(session: Session, person: Person, night: date, *, source: R
             session.flush()
     except IntegrityError:
         # Someone registered the same person a moment ago: the unique index said no.
-        raise PeopleError({"night": "This person already has an open request for this night."})
+        raise PeopleError({"night": _("This person already has an open request for this "
+                                      "night.")})
     audit.record(session, user, "request", person.id, f"request for {night.isoformat()} ({source.value}), "
                  f"arrival {arrival}")
     return request
 
 
 def _already(existing: Request) -> str:
-    return (f"Already registered for this night (queue number {existing.arrival}, "
-            f"{existing.status.value.replace('_', ' ')}). No second request is needed.")
+    return _("Already registered for this night (queue number %(arrival)s, %(status)s). No "
+             "second request is needed.", arrival=existing.arrival, status=word(existing.status))
 
 
-WITHDRAW_REASONS = {"left": "Left before getting a bed", "bed_elsewhere": "Got a bed elsewhere",
-                    "other": "Other"}
+WITHDRAW_REASONS = {"left": _l("Left before getting a bed"),
+                    "bed_elsewhere": _l("Got a bed elsewhere"), "other": _l("Other")}
 
 
 def withdraw_request(session: Session, person_id: int, night: date, *, reason: str, note: str,
@@ -349,24 +361,27 @@ def withdraw_request(session: Session, person_id: int, night: date, *, reason: s
     the board instead). Audited."""
     req = open_request(session, person_id, night)
     if req is None:
-        raise PeopleError({"request": "This person has no open request tonight."})
+        raise PeopleError({"request": _("This person has no open request tonight.")})
     if reason not in WITHDRAW_REASONS:
-        raise PeopleError({"reason": "Choose why the request is withdrawn."})
+        raise PeopleError({"reason": _("Choose why the request is withdrawn.")})
     if reason == "other" and not (note or "").strip():
-        raise PeopleError({"note": "Say why (a few words)."})
+        raise PeopleError({"note": _("Say why (a few words).")})
     placement = session.scalar(select(Placement).where(
         Placement.person_id == person_id, Placement.night == night, Placement.is_active))
     if placement is not None and placement.status == PlacementStatus.CHECKED_IN:
-        raise PeopleError({"request": "The person is checked in: release the bed on the board "
-                                      "instead."})
+        raise PeopleError({"request": _("The person is checked in: release the bed on the "
+                                        "board instead.")})
     now = utcnow()
     if placement is not None:
         placement.status, placement.ended_at = PlacementStatus.RELEASED, now
     if req.hold_id is not None and req.hold is not None and req.hold.status == HoldStatus.HELD:
         end_hold(session, req.hold_id, HoldStatus.RELEASED, now)
     req.status = RequestStatus.WITHDRAWN
-    why = WITHDRAW_REASONS[reason] + (f": {note.strip()}" if (note or "").strip() else "")
-    req.note = (req.note + "\n" if req.note else "") + f"Withdrawn: {why}"
+    # The note on the request is written in the words of the staff member who withdrew it
+    # (like a note they typed); the audit row keeps the reason code.
+    said = f": {note.strip()}" if (note or "").strip() else ""
+    why = str(WITHDRAW_REASONS[reason]) + said
+    req.note = (req.note + "\n" if req.note else "") + _("Withdrawn: %(why)s", why=why)
     session.flush()
-    audit.record(session, user, "withdraw", person_id, f"request {req.id} for {night}: {why}")
+    audit.record(session, user, "withdraw", person_id, f"request {req.id} for {night}: {reason}{said}")
     return req

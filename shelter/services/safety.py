@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session, joinedload
 
 from allocator.rulebook import BAN_CATEGORIES
 from shelter import clock
+from shelter.i18n import _
 from shelter.models import Area, Authority, KeepApart, Person, Restriction, Site, User, utcnow
 from shelter.services import audit
 from shelter.services.safety_conflicts import (
@@ -77,11 +78,12 @@ SANE_DAYS = 366
 def _check_dates(errors: dict[str, str], starts_on: date | None, ends_on: date | None) -> None:
     today = clock.tonight()
     if starts_on is None:
-        errors["starts_on"] = "Give the first night it applies."
+        errors["starts_on"] = _("Give the first night it applies.")
     elif starts_on < EARLIEST or (starts_on - today).days > SANE_DAYS:
-        errors["starts_on"] = "The first night must be after 2000 and within a year from tonight."
+        errors["starts_on"] = _("The first night must be after 2000 and within a year from "
+                                "tonight.")
     elif ends_on is not None and ends_on < starts_on:
-        errors["ends_on"] = "The last night cannot be before the first night."
+        errors["ends_on"] = _("The last night cannot be before the first night.")
 
 
 def _check_ban_end(errors: dict[str, str], starts_on: date | None, ends_on: date | None,
@@ -92,13 +94,13 @@ def _check_ban_end(errors: dict[str, str], starts_on: date | None, ends_on: date
         return
     longest = max_ban_days()
     if ends_on is None and review_on is None:
-        errors["ends_on"] = "Give the last night or a review date: bans are time-limited."
+        errors["ends_on"] = _("Give the last night or a review date: bans are time-limited.")
     elif ends_on is not None and (ends_on - starts_on).days >= longest:
-        errors["ends_on"] = (f"A ban may run at most {longest} nights; choose an earlier last "
-                             f"night or a review date.")
+        errors["ends_on"] = _("A ban may run at most %(days)s nights; choose an earlier last "
+                              "night or a review date.", days=longest)
     if review_on is not None and not 0 <= (review_on - starts_on).days < longest:
-        errors["review_on"] = (f"The review date must be within {longest} nights of the "
-                               f"first night, not before it.")
+        errors["review_on"] = _("The review date must be within %(days)s nights of the first "
+                                "night, not before it.", days=longest)
 
 
 def max_ban_days() -> int:
@@ -124,11 +126,11 @@ def set_review(session: Session, ban_id: int, review_on: date | None, *, user: U
     Raises SafetyError('review_on') or ('missing'). Audited."""
     ban = session.get(Restriction, ban_id)
     if ban is None:
-        raise SafetyError({"missing": "No such ban."})
+        raise SafetyError({"missing": _("No such ban.")})
     today = clock.tonight()
     if review_on is None or not 0 < (review_on - today).days < max_ban_days():
-        raise SafetyError({"review_on": f"Choose a review date after tonight and within "
-                                        f"{max_ban_days()} nights."})
+        raise SafetyError({"review_on": _("Choose a review date after tonight and within "
+                                          "%(days)s nights.", days=max_ban_days())})
     ban.review_on = review_on
     session.flush()
     audit.record(session, user, "review_ban", ban.person_id, f"ban #{ban.id}: next review {review_on}")
@@ -148,21 +150,21 @@ def add_ban(session: Session, *, person_id: int | None, site_id: int | None, sta
     errors: dict[str, str] = {}
     person = session.get(Person, person_id) if person_id is not None else None
     if person is None:
-        errors["person_id"] = "No person with that number."
+        errors["person_id"] = _("No person with that number.")
     if site_id is not None and session.get(Site, site_id) is None:
-        errors["site_id"] = "No such site."
+        errors["site_id"] = _("No such site.")
     if area_id is not None and session.get(Area, area_id) is None:
-        errors["area_id"] = "No such area."
+        errors["area_id"] = _("No such area.")
     if site_id is not None and area_id is not None:
-        errors["area_id"] = "Choose a site or an area, not both."
+        errors["area_id"] = _("Choose a site or an area, not both.")
     if authority not in {a.value for a in Authority}:
-        errors["authority"] = "Choose who issued it."
+        errors["authority"] = _("Choose who issued it.")
     if category not in BAN_CATEGORIES:
-        errors["category"] = "Choose the kind of ban."
+        errors["category"] = _("Choose the kind of ban.")
     _check_dates(errors, starts_on, ends_on)
     _check_ban_end(errors, starts_on, ends_on, review_on)
     if not (reason or "").strip():
-        errors["reason"] = "Give the reason (staff only; partners never see it)."
+        errors["reason"] = _("Give the reason (staff only; partners never see it).")
     if errors:
         raise SafetyError(errors)
     assert person_id is not None and starts_on is not None
@@ -196,12 +198,12 @@ def add_keep_apart(session: Session, *, person_a_id: int | None, person_b_id: in
     errors: dict[str, str] = {}
     for fname, pid in (("person_a_id", person_a_id), ("person_b_id", person_b_id)):
         if pid is None or session.get(Person, pid) is None:
-            errors[fname] = "No person with that number."
+            errors[fname] = _("No person with that number.")
     if not errors and person_a_id == person_b_id:
-        errors["person_b_id"] = "Choose two different people."
+        errors["person_b_id"] = _("Choose two different people.")
     _check_dates(errors, starts_on, ends_on)
     if not (reason or "").strip():
-        errors["reason"] = "Give the reason (staff only)."
+        errors["reason"] = _("Give the reason (staff only).")
     if errors:
         raise SafetyError(errors)
     a, b = sorted((int(person_a_id), int(person_b_id)))  # type: ignore[arg-type]
@@ -209,7 +211,8 @@ def add_keep_apart(session: Session, *, person_a_id: int | None, person_b_id: in
     duplicate = session.scalar(select(KeepApart.id).where(
         KeepApart.person_a_id == a, KeepApart.person_b_id == b, KeepApart.not_over_on(today)))
     if duplicate is not None:
-        raise SafetyError({"person_b_id": "These two are already kept apart (an active record exists)."})
+        raise SafetyError({"person_b_id": _("These two are already kept apart (an active record "
+                                            "exists).")})
     assert starts_on is not None
     affected = affected_by_keep_apart(session, person_a_id=a, person_b_id=b, starts_on=starts_on,
                                       ends_on=ends_on)
@@ -238,9 +241,9 @@ def end_ban(session: Session, ban_id: int, *, user: User | None, today: date) ->
     """End a ban (audited). Raises SafetyError if there is no such ban or it already ended."""
     ban = session.get(Restriction, ban_id)
     if ban is None:
-        raise SafetyError({"missing": "No such ban."})
+        raise SafetyError({"missing": _("No such ban.")})
     if ban.ended_at is not None:
-        raise SafetyError({"ban": "This ban has already been ended."})
+        raise SafetyError({"ban": _("This ban has already been ended.")})
     _end(ban, user, today)
     session.flush()
     audit.record(session, user, "end_ban", ban.person_id, f"ban #{ban.id} ended")
@@ -251,9 +254,9 @@ def end_keep_apart(session: Session, pair_id: int, *, user: User | None, today: 
     """End a keep-apart pair (audited for both). Raises SafetyError if missing or ended."""
     pair = session.get(KeepApart, pair_id)
     if pair is None:
-        raise SafetyError({"missing": "No such keep-apart record."})
+        raise SafetyError({"missing": _("No such keep-apart record.")})
     if pair.ended_at is not None:
-        raise SafetyError({"pair": "This keep-apart record has already been ended."})
+        raise SafetyError({"pair": _("This keep-apart record has already been ended.")})
     _end(pair, user, today)
     session.flush()
     for pid in (pair.person_a_id, pair.person_b_id):

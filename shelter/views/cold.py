@@ -10,6 +10,7 @@ from shelter import clock
 from shelter.auth import roles_required
 from shelter.extensions import db
 from shelter.forms.reports import ColdNightForm
+from shelter.i18n import _, day, ngettext
 from shelter.models import Role
 from shelter.services import cold as svc
 
@@ -50,8 +51,10 @@ def declare():  # type: ignore[no-untyped-def]
         except svc.ColdNightError as err:
             getattr(form, err.field).errors = [err.message]
         else:
-            flash(f"{len(made)} cold night(s) declared: overflow beds open and minor bans "
-                  f"suspended on those nights.", "success")
+            flash(ngettext("%(num)d cold night declared: overflow beds open and minor bans "
+                           "suspended that night.",
+                           "%(num)d cold nights declared: overflow beds open and minor bans "
+                           "suspended on those nights.", len(made)), "success")
             return redirect(url_for("cold.index"))
     return _page(form, 422)
 
@@ -69,5 +72,5 @@ def cancel(cold_id: int):  # type: ignore[no-untyped-def]
             abort(404)
         flash(err.message, "warning")
     else:
-        flash(f"{cold.night} is no longer a cold night.", "success")
+        flash(_("%(night)s is no longer a cold night.", night=day(cold.night)), "success")
     return redirect(url_for("cold.index"))

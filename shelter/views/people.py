@@ -13,6 +13,7 @@ from shelter import clock
 from shelter.auth import STAFF_ROLES, roles_required
 from shelter.config import instance_city
 from shelter.extensions import db
+from shelter.i18n import _, day_month, day_short, ngettext, stamp
 from shelter.forms.people import (
     BanForm, KeepApartForm, PersonEditForm, PersonForm, RequestForm, ReviewForm, SchemeForm,
     WithdrawForm, answers_from, apply_errors,
@@ -32,10 +33,29 @@ bp = Blueprint("people", __name__)
 
 @bp.app_template_filter("local")
 def local_time(value: datetime | None) -> str:
-    """A naive-UTC timestamp as local date and time (app.config['TIMEZONE'])."""
-    if value is None:
-        return ""
-    return clock.to_local(value).strftime("%a %d %b %Y %H:%M")
+    """A naive-UTC timestamp as local date and time, in the reader's language (i18n.stamp)."""
+    return stamp(value)
+
+
+@bp.app_template_global()
+def factor_label(factor: dict[str, Any]) -> str:
+    """A need factor's or assessment part's label (built-in ones translated)."""
+    return assessing.factor_label(factor)
+
+
+@bp.app_template_global()
+def scheme_note(scheme: NeedScheme) -> str:
+    return assessing.scheme_note(scheme)
+
+
+@bp.app_template_global()
+def ban_where(ban: Any) -> str:
+    """Where a ban applies, in the reader's language (a site's name, an area, all sites)."""
+    if ban.site is not None:
+        return str(ban.site.name)
+    if ban.area is not None:
+        return _("area %(name)s", name=ban.area.name)
+    return _("all sites")
 
 
 def _status(form_or_errors: object) -> int:
@@ -57,9 +77,13 @@ def search():  # type: ignore[no-untyped-def]
 def new():  # type: ignore[no-untyped-def]
     form = PersonForm()
     if request.method == "GET" and request.args.get("q"):
-        words, year = people_svc.parse_query(request.args["q"])
-        form.name.data = request.args["q"].split(str(year))[0].replace("born", "").strip() \
-            if year else request.args["q"].strip()
+        q = request.args["q"]
+        unused, year = people_svc.parse_query(q)
+        if year:
+            before = q[:people_svc.YEAR_IN_QUERY.search(q.lower()).start()]  # type: ignore[union-attr]
+            form.name.data = before.strip()
+        else:
+            form.name.data = q.strip()
         form.birth_year.data = year
     candidates: list[Person] = []
     this_year = clock.tonight().year
@@ -76,7 +100,8 @@ def new():  # type: ignore[no-untyped-def]
         except people_svc.LikelyDuplicate as dup:
             candidates = dup.candidates
         else:
-            flash(f"Created {person.display_name} (#{person.id}).", "success")
+            flash(_("Created %(name)s (#%(number)s).", name=person.display_name,
+                    number=person.id), "success")
             return redirect(url_for("people.show", person_id=person.id))
     failed = bool(form.errors) or bool(candidates)
     return render_template("people/new.html", form=form, candidates=candidates,
@@ -118,8 +143,9 @@ def edit_person(person_id: int):  # type: ignore[no-untyped-def]
         except people_svc.PeopleError as err:
             apply_errors(form, err.errors)
         else:
-            flash(f"Saved {person.display_name}: {len(changes)} change(s)." if changes
-                  else "Nothing changed.", "success")
+            flash(ngettext("Saved %(name)s: %(num)d change.", "Saved %(name)s: %(num)d changes.",
+                           len(changes), name=person.display_name) if changes
+                  else _("Nothing changed."), "success")
             return redirect(url_for("people.show", person_id=person.id))
     audit.record(db.session, None, "view", person.id, "edit form")
     return render_template("people/edit.html", form=form, p=person), _status(form.errors)
@@ -131,7 +157,7 @@ def withdraw(person_id: int):  # type: ignore[no-untyped-def]
     person = db.get_or_404(Person, person_id)
     form = WithdrawForm()
     if not form.validate_on_submit():
-        flash("Choose why the request is withdrawn.", "warning")
+        flash(_("Choose why the request is withdrawn."), "warning")
         return redirect(url_for("people.show", person_id=person.id))
     try:
         people_svc.withdraw_request(db.session, person.id, clock.tonight(), reason=form.reason.data,
@@ -139,7 +165,8 @@ def withdraw(person_id: int):  # type: ignore[no-untyped-def]
     except people_svc.PeopleError as err:
         flash(" ".join(err.errors.values()), "warning")
     else:
-        flash(f"{person.display_name}'s request for tonight is withdrawn.", "success")
+        flash(_("%(name)s's request for tonight is withdrawn.", name=person.display_name),
+              "success")
     return redirect(url_for("people.show", person_id=person.id))
 
 
@@ -154,10 +181,11 @@ def request_bed(person_id: int):  # type: ignore[no-untyped-def]
         .order_by(Site.name)).all()
     form = RequestForm()
     form.preferred_site_id.choices = options(
-        [("", "No preference")] + [(str(s.id), s.name) for s in sites])
+        [("", _("No preference"))] + [(str(s.id), s.name) for s in sites])
     form.assessment_id.choices = options(
-        ([(str(recent.id), f"Use the assessment of {recent.assessed_at:%d %b}: need {recent.need}")]
-         if recent else []) + [("", "No assessment now (need counts as 0)")])
+        ([(str(recent.id), _("Use the assessment of %(day)s: need %(need)s",
+                             day=day_month(recent.assessed_at), need=recent.need))]
+         if recent else []) + [("", _("No assessment now (need counts as 0)"))])
     if request.method == "GET":
         form.needs.data = list(person.needs or [])
         form.assessment_id.data = str(recent.id) if recent else ""
@@ -175,8 +203,8 @@ def request_bed(person_id: int):  # type: ignore[no-untyped-def]
         except people_svc.PeopleError as err:
             night_errors = apply_errors(form, err.errors)
         else:
-            flash(f"{person.display_name} is registered for tonight: queue number {req.arrival}.",
-                  "success")
+            flash(_("%(name)s is registered for tonight: queue number %(arrival)s.",
+                    name=person.display_name, arrival=req.arrival), "success")
             if request.args.get("next") == "board":
                 return redirect(url_for("intake.board"))
             return redirect(url_for("people.show", person_id=person.id))
@@ -204,8 +232,9 @@ def assess(person_id: int):  # type: ignore[no-untyped-def]
         except assessing.AssessmentError as err:
             problems.append(str(err))
         else:
-            parts = ", ".join(f"{p['label']} {p['points']}" for p in done.parts) or "no factors"
-            flash(f"Need {done.need} ({parts}).", "success")
+            parts = ", ".join(f"{assessing.factor_label(p)} {p['points']}" for p in done.parts)
+            flash(_("Need %(need)s (%(parts)s).", need=done.need, parts=parts or _("no factors")),
+                  "success")
             if request.args.get("next") == "request":
                 return redirect(url_for("people.request_bed", person_id=person.id))
             return redirect(url_for("people.show", person_id=person.id))
@@ -223,7 +252,9 @@ def scheme():  # type: ignore[no-untyped-def]
     if request.method == "POST":
         form = SchemeForm()
     else:
-        form = SchemeForm(data={"factors": [dict(f) for f in current.factors] + [blank]})
+        # built-in labels in the reader's language (saved back as the built-in ones)
+        form = SchemeForm(data={"factors": [dict(f, label=assessing.factor_label(f))
+                                            for f in current.factors] + [blank]})
     leftover: list[str] = []
     if form.validate_on_submit():
         rows = [entry.form.data for entry in form.factors.entries]
@@ -233,8 +264,8 @@ def scheme():  # type: ignore[no-untyped-def]
         except assessing.SchemeError as err:
             leftover = apply_errors(form, err.errors)
         else:
-            flash(f"Saved as version {saved.version}. Earlier assessments keep their own parts.",
-                  "success")
+            flash(_("Saved as version %(version)s. Earlier assessments keep their own parts.",
+                    version=saved.version), "success")
             return redirect(url_for("people.scheme"))
     versions = db.session.scalars(select(NeedScheme).order_by(NeedScheme.version.desc())).all()
     failed = bool(form.errors) or any(e.form.errors for e in form.factors.entries) or bool(leftover)
@@ -251,8 +282,8 @@ def _back() -> str:
 
 def _ban_choices(form: BanForm) -> None:
     sites = db.session.scalars(select(Site).where(Site.active.is_(True)).order_by(Site.name)).all()
-    form.site_id.choices = options([("", "All sites")] + [(str(s.id), s.name) for s in sites])
-    form.area_id.choices = options([("", "No area")] + [
+    form.site_id.choices = options([("", _("All sites"))] + [(str(s.id), s.name) for s in sites])
+    form.area_id.choices = options([("", _("No area"))] + [
         (str(a.id), f"{a.name} ({a.city})") for a in admin_svc.list_areas(db.session)])
 
 
@@ -317,7 +348,7 @@ def add_ban():  # type: ignore[no-untyped-def]
         except conflicts_svc.DecisionsNeeded as need:
             return _safety_page(ban_form=form, decide=need, decide_for="ban")
         else:
-            flash(f"Ban added for {ban.person.display_name}.", "success")
+            flash(_("Ban added for %(name)s.", name=ban.person.display_name), "success")
             return redirect(url_for("people.safety"))
     return _safety_page(ban_form=form, status=422)
 
@@ -337,7 +368,7 @@ def bans_review():  # type: ignore[no-untyped-def]
 def review_ban(ban_id: int):  # type: ignore[no-untyped-def]
     form = ReviewForm()
     if not form.validate_on_submit():
-        flash("Give the next review date as a date.", "warning")
+        flash(_("Give the next review date as a date."), "warning")
         return redirect(url_for("people.bans_review"))
     try:
         ban = safety_svc.set_review(db.session, ban_id, form.review_on.data, user=current_user)
@@ -346,7 +377,8 @@ def review_ban(ban_id: int):  # type: ignore[no-untyped-def]
             abort(404)
         flash(str(next(iter(err.errors.values()))), "warning")
         return redirect(url_for("people.bans_review"))
-    flash(f"Ban for {ban.person.display_name} reviewed: next review {ban.review_on}.", "success")
+    flash(_("Ban for %(name)s reviewed: next review %(day)s.", name=ban.person.display_name,
+            day=day_short(ban.review_on)), "success")
     return redirect(url_for("people.bans_review"))
 
 
@@ -360,7 +392,7 @@ def end_ban(ban_id: int):  # type: ignore[no-untyped-def]
             abort(404)
         flash(str(next(iter(err.errors.values()))), "warning")
         return redirect(_back())
-    flash(f"Ban for {ban.person.display_name} ended.", "success")
+    flash(_("Ban for %(name)s ended.", name=ban.person.display_name), "success")
     return redirect(_back())
 
 
@@ -380,7 +412,7 @@ def add_keep_apart():  # type: ignore[no-untyped-def]
         except conflicts_svc.DecisionsNeeded as need:
             return _safety_page(pair_form=form, decide=need, decide_for="pair")
         else:
-            flash("Keep-apart pair added.", "success")
+            flash(_("Keep-apart pair added."), "success")
             return redirect(url_for("people.safety"))
     return _safety_page(pair_form=form, status=422)
 
@@ -396,5 +428,5 @@ def end_keep_apart(pair_id: int):  # type: ignore[no-untyped-def]
             abort(404)
         flash(str(next(iter(err.errors.values()))), "warning")
         return redirect(_back())
-    flash("Keep-apart pair ended.", "success")
+    flash(_("Keep-apart pair ended."), "success")
     return redirect(_back())
