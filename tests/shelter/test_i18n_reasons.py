@@ -232,3 +232,22 @@ def test_allocation_messages_and_check_in_refusal_in_bokmal(nb_app, db, make_sit
         assert barred.value.problems == [
             "Utestengelse: personen er utestengt fra dette stedet i natt."]
         assert not re.search(r"\bbarred\b|\bBan\b", str(barred.value))
+
+
+def test_demo_turn_aways_carry_params_worded_in_bokmal(nb_app, db, make_site) -> None:
+    from shelter.demo.evening import _turned_away_why
+    from shelter.models import GenderRule
+    from shelter.services.inventory import beds_in_service
+
+    night = tonight()
+    make_site("strax", beds=2, name="Strax")
+    make_site("kvinne", beds=1, name="Kvinnehuset", gender=GenderRule.WOMEN)
+    man = ask(db.session, "Ola", need=10, night=night).person
+    reason, params = _turned_away_why(man, night, beds_in_service(db.session, night, "Bergen"))
+    assert (reason, params) == ("capacity", {"beds": 2, "takers": ["need"]})
+    assert english(reason, params) == ("All 2 beds you are eligible for are taken by people with "
+                                       "equal or higher need.")
+    with nb_app.test_request_context():
+        assert reasons.explain(reason, params) == ("Alle de 2 sengene som passer for deg, er "
+                                                   "tatt av personer med like høyt eller "
+                                                   "høyere behov.")
