@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Mapping
 
 from allocator.problem import InputError, validate_against_schema
@@ -32,11 +32,15 @@ class Assignment:
 
 @dataclass(frozen=True)
 class TurnAway:
-    """``person`` gets no bed; ``reason`` is one of allocation.md's three reasons."""
+    """``person`` gets no bed; ``reason`` is one of allocation.md's three reasons.
+
+    ``params`` are the facts behind the reason (JSON-safe; see :mod:`allocator.words`), so a
+    reader can word it in any language; ``explanation`` is the English sentence."""
 
     person: str
     reason: str
     explanation: str = ""
+    params: Mapping[str, Any] = field(default_factory=dict, compare=False, hash=False)
 
     def __post_init__(self) -> None:
         if self.reason not in REASONS:
@@ -74,8 +78,10 @@ class Result:
         """person -> bed for everyone placed."""
         return {a.person: a.bed for a in self.assignments}
 
-    def to_json(self) -> dict[str, Any]:
-        """The result as a JSON object matching result.schema.json."""
+    def to_json(self, params: bool = False) -> dict[str, Any]:
+        """The result as a JSON object matching result.schema.json; ``params`` adds each
+        turn-away's params (the schema allows extra fields; the command line leaves them out,
+        so its output is the spec's)."""
         return {
             "night": self.night,
             "rule": self.rule,
@@ -85,7 +91,8 @@ class Result:
                  **({"hold": a.hold} if a.hold is not None else {})} for a in self.assignments],
             "turned_away": [
                 {"person": t.person, "reason": t.reason,
-                 **({"explanation": t.explanation} if t.explanation else {})}
+                 **({"explanation": t.explanation} if t.explanation else {}),
+                 **({"params": t.params} if params else {})}
                 for t in self.turned_away],
             "placed_by_need": dict(self.placed_by_need),
             "solve_seconds": round(self.solve_seconds, 6),
@@ -102,7 +109,8 @@ class Result:
             night=data["night"], rule=data["rule"], status=Status(data["status"]),
             assignments=tuple(Assignment(a["person"], a["bed"], a["site"], a.get("hold"))
                               for a in data["assignments"]),
-            turned_away=tuple(TurnAway(t["person"], t["reason"], t.get("explanation", ""))
+            turned_away=tuple(TurnAway(t["person"], t["reason"], t.get("explanation", ""),
+                                       t.get("params") or {})
                               for t in data["turned_away"]),
             placed_by_need=dict(data.get("placed_by_need", {})),
             solve_seconds=float(data.get("solve_seconds", 0.0)),

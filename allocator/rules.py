@@ -13,9 +13,7 @@ from allocator.holds import match_all
 from allocator.layout import Prepared
 from allocator.problem import InputError, Night, Request
 from allocator.result import Assignment, Result, Status, TurnAway
-
-NOUN = {"woman": "a woman", "man": "a man", "nonbinary": "a nonbinary person",
-        "unknown": "a person whose gender is not recorded"}
+from allocator.words import explain, need_params, site_params, sites_text
 
 
 def queue_key(request: Request) -> tuple[bool, int, str]:
@@ -126,33 +124,23 @@ def _pop_first(heaps: dict[int, list[tuple[int, int]]], key: int, classes: tuple
 
 
 # -- turn-away reasons -----------------------------------------------------------------------
+# Each turn-away is a reason code with the facts behind it (JSON-safe params); the English
+# sentence is allocator.words.explain's (the web app words the same params in its language).
 
-def _sites_text(night: Night, sites: Iterable[str]) -> str:
-    names = sorted({night.site_label(s) for s in sites})
-    if len(names) <= 3:
-        return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
-    return f"{len(names)} sites"
-
-
-def _needs_text(needs: list[int]) -> str:
-    if len(needs) <= 6:
-        return ", ".join(str(n) for n in needs)
-    return f"{needs[0]} to {needs[-1]}"
+def _site_params(night: Night, sites: Iterable[str]) -> dict:
+    return site_params(night.site_label(s) for s in sites)
 
 
-def _who(night: Night, request: Request) -> str:
-    who = NOUN[request.gender]
-    if any(s.min_age is not None or s.max_age is not None for s in night.sites):
-        who += f" aged {request.age}" if request.age is not None else " whose age is not recorded"
-    if request.needs:
-        items = sorted(request.needs)
-        who += " who needs " + ("an " if items[0][:1] in "aeiou" else "a ") + \
-            " and ".join(items) + " bed"
-    return who
+def _who_params(night: Night, request: Request) -> dict:
+    return {"gender": request.gender, "needs": sorted(request.needs),
+            "age_limited": any(s.min_age is not None or s.max_age is not None
+                               for s in night.sites),
+            "age": request.age}
 
 
 def turn_aways(prep: Prepared, bed_of: dict[str, str], rule: str) -> list[TurnAway]:
-    """Reason and a sentence staff can read out, for everyone without a bed.
+    """Reason, its facts (``params``) and a sentence staff can read out (English, from
+    :func:`allocator.words.explain`), for everyone without a bed.
 
     ``no_eligible_bed``: no bed at all is eligible; ``keep_apart``: the only free eligible beds
     are at sites where a partner is placed; ``capacity``: every eligible bed is taken. The
@@ -186,28 +174,32 @@ def turn_aways(prep: Prepared, bed_of: dict[str, str], rule: str) -> list[TurnAw
                 occupant_needs[c.index].add(req[person_in[b]].need)
     summary = _Summaries(layout, free, held, fixed, occupant_needs)
     out: list[TurnAway] = []
+    # People with the same eligibility share one params dict and sentence (read-only).
+    shared: dict[tuple, tuple[str, dict, str]] = {}
     for request in night.requests:
         if request.person in bed_of:
             continue
         found = summary.of(layout.eligibility(request))
         if found is None:
-            out.append(TurnAway(request.person, "no_eligible_bed", _no_bed(night, layout, request)))
+            reason, params = "no_eligible_bed", _no_bed_params(night, layout, request)
+            out.append(TurnAway(request.person, reason, explain(reason, params), params))
             continue
         open_sites, total, n_held, needs, lowest, n_fixed = found
-        if open_sites:
-            out.append(TurnAway(request.person, "keep_apart",
-                                f"The only free beds you could take are at "
-                                f"{_sites_text(night, open_sites)}, where someone you must be "
-                                f"kept apart from is placed."))
-            continue
         lower = []
-        for n, c in lowest if rule == "need" else ():  # sorted by the lowest occupant need
+        for n, c in lowest if rule == "need" and not open_sites else ():  # by lowest need
             if n >= request.need:
                 break
             lower.append(c)
-        out.append(TurnAway(request.person, "capacity",
-                            _capacity_text(night, rule, total, n_held, needs, lower, layout,
-                                           n_fixed)))
+        key = (id(found), tuple(lower))
+        known = shared.get(key)
+        if known is None:
+            if open_sites:
+                reason, params = "keep_apart", _site_params(night, open_sites)
+            else:
+                reason, params = "capacity", _capacity_params(rule, total, n_held, needs, lower,
+                                                              layout, night, n_fixed)
+            known = shared[key] = (reason, params, explain(reason, params))
+        out.append(TurnAway(request.person, known[0], known[2], known[1]))
     return out
 
 
@@ -266,38 +258,49 @@ class _Summaries:
         return out
 
 
-def _no_bed(night: Night, layout, request: Request) -> str:
+def _no_bed_params(night: Night, layout, request: Request) -> dict:
     unbanned = layout.unbanned_classes(request)
     if unbanned:
         sites = {layout.classes[c].site for c in unbanned}
-        return (f"The only beds that would admit you are at {_sites_text(night, sites)}, "
-                f"where you are barred tonight.")
-    return f"No bed tonight admits {_who(night, request)}."
+        return {"barred": True, **_site_params(night, sites)}
+    return {"barred": False, **_who_params(night, request)}
+
+
+def _capacity_params(rule: str, total: int, n_held: int, needs: list[int], lower: list[int],
+                     layout, night: Night, n_fixed: int = 0) -> dict:
+    """Capacity params: the beds, and who took them (see allocator.words)."""
+    if lower:
+        sites = {layout.classes[c].site for c in lower}
+        return {"beds": total, "lower": True, **_site_params(night, sites)}
+    params: dict = {"beds": total, "takers": []}
+    if needs:
+        if rule == "first-come":
+            params["takers"].append("queue")
+        else:
+            params["takers"].append("need")
+            params.update(need_params(needs))
+    if n_fixed:
+        params["takers"].append("fixed")
+    if n_held:
+        params["takers"].append("held")
+    return params
+
+
+# The sentences alone, as the functions before params were kept (tests/allocator/alloc_legacy.py,
+# a frozen oracle, still calls them).
+
+def _sites_text(night: Night, sites: Iterable[str]) -> str:
+    return sites_text(_site_params(night, sites))
+
+
+def _no_bed(night: Night, layout, request: Request) -> str:
+    return explain("no_eligible_bed", _no_bed_params(night, layout, request))
 
 
 def _capacity_text(night: Night, rule: str, total: int, n_held: int, needs: list[int],
                    lower: list[int], layout, n_fixed: int = 0) -> str:
-    head = ("The only bed you are eligible for is" if total == 1
-            else f"All {total:,} beds you are eligible for are")
-    if rule == "first-come":
-        by = "people ahead of you in the queue" if needs else ""
-    elif lower:
-        sites = {layout.classes[c].site for c in lower}
-        return (f"{head} taken; those taken by people with lower need are at "
-                f"{_sites_text(night, sites)}, where someone you must be kept apart from is placed.")
-    elif needs:
-        by = ("someone with equal or higher need" if total == 1 else
-              "people with equal or higher need") + f" ({_needs_text(needs)})"
-    else:
-        by = ""
-    takers = [by] if by else []
-    if n_fixed:
-        takers.append("people already placed tonight")
-    if n_held:
-        takers.append("pre-bookings")
-    if len(takers) > 1:  # "A or by B", "A, by B or by C"
-        takers = [", by ".join(takers[:-1]) + " or by " + takers[-1]]
-    return f"{head} taken by {takers[0] if takers else ''}."
+    return explain("capacity", _capacity_params(rule, total, n_held, needs, lower, layout, night,
+                                                n_fixed))
 
 
 def build_result(prep: Prepared, bed_of: dict[str, str], rule: str, status: Status,

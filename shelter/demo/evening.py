@@ -24,6 +24,7 @@ from shelter.services import people as people_svc
 from shelter.services import rules
 from shelter.services import safety
 from shelter.services.inventory import beds_in_service
+from allocator.words import explain
 
 WOMEN = ["Kari", "Ingrid", "Sigrid", "Marte", "Hanne", "Aisha", "Agnieszka", "Liv", "Fatima",
          "Tone", "Ewa", "Silje", "Nora", "Ida", "Amina", "Randi", "Mona", "Lina"]
@@ -191,16 +192,35 @@ def _history(session: Session, rng: random.Random, people: list[Person], today: 
     # Turned away: three nights running for some, fewer for others (consecutive, up to last night).
     streaks = {people[10]: 3, people[11]: 3, people[12]: 2, people[14]: 1, people[15]: 1,
                people[16]: 3}
+    beds_on: dict[date, list] = {}
     for person, nights in streaks.items():
         for d in range(1, nights + 1):
             night = today - timedelta(days=d)
             arrival[night] = arrival.get(night, 100) + 1
+            if night not in beds_on:
+                beds_on[night] = beds_in_service(session, night, CITY)
+            reason, params = _turned_away_why(person, night, beds_on[night])
             session.add(Request(
                 person_id=person.id, night=night, city=CITY, source="walk_in",
                 arrival=arrival[night], needs=list(person.needs), status=RequestStatus.TURNED_AWAY,
-                turnaway_reason="capacity",
-                turnaway_explanation="Every suitable bed went to people with higher need.",
+                turnaway_reason=reason, turnaway_params=params,
+                turnaway_explanation=explain(reason, params),
                 referred_to="MO-senteret Strax-huset", created_at=datetime.combine(night, time(18, 0))))
     session.flush()
     return [f"evening: {placed} placements last night, {sum(streaks.values())} turn-aways "
             "on the previous 3 nights"]
+
+
+def _turned_away_why(person: Person, night: date, beds: list) -> tuple[str, dict]:
+    """The reason and params (allocator/words.py) of a demo turn-away on an earlier night:
+    every bed the rule book allows the person was taken by people with equal or higher
+    need (no bed at all allowed: no eligible bed)."""
+    facts = rules.facts_of(person, night)
+    allowed = sum(1 for b in beds if not rules.reasons_for_bed(facts, b))
+    if allowed:
+        return "capacity", {"beds": allowed, "takers": ["need"]}
+    return "no_eligible_bed", {"barred": False, "gender": facts.gender,
+                               "needs": sorted(facts.needs), "age": facts.age,
+                               "age_limited": any(b.room.site.min_age is not None
+                                                  or b.room.site.max_age is not None
+                                                  for b in beds)}

@@ -98,8 +98,8 @@ def _night(session, rng, night, pool, needs, orgs, Night, solve):  # type: ignor
                      for i, p in enumerate(people)],
     }
     problem = Night.from_json(data)
-    result = solve(problem, rule="need", time_limit=5.0).to_json()
-    queue = solve(problem, rule="first-come", time_limit=5.0).to_json()
+    result = solve(problem, rule="need", time_limit=5.0).to_json(params=True)
+    queue = solve(problem, rule="first-come", time_limit=5.0).to_json(params=True)
     at = datetime.combine(night, datetime.min.time()) + timedelta(hours=20)
     run = AllocationRun(night=night, city=CITY, rule="need", kind="proposal",
                         solver_status=result.get("status", "optimal"), input_json=data,
@@ -118,6 +118,7 @@ def _night(session, rng, night, pool, needs, orgs, Night, solve):  # type: ignor
                          "status": "placed" if key in bed_of else "turned_away",
                          "turnaway_reason": t["reason"] if t else None,
                          "turnaway_explanation": t.get("explanation") if t else None,
+                         "turnaway_params": t.get("params") if t else None,
                          "created_at": at - timedelta(hours=2), "note": ""})
     session.execute(insert(Request), requests)
     req_id = dict(session.execute(select(Request.person_id, Request.id).where(

@@ -92,7 +92,10 @@ class Request(Base):
     )
     # Outcome of the last confirmed allocation for a turned-away request.
     turnaway_reason: Mapped[str | None] = mapped_column(String(20))
-    turnaway_explanation: Mapped[str | None] = mapped_column(Text)
+    turnaway_explanation: Mapped[str | None] = mapped_column(Text)  # English, as decided
+    # The reason's facts (allocator/words.py), worded in the reader's language by
+    # services/reasons.py; NULL on rows from before they were kept (the text is shown).
+    turnaway_params: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     referred_to: Mapped[str | None] = mapped_column(String(200))
     note: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)

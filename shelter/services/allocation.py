@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session, joinedload
 
 from allocator import InputError, Night, solve
 from shelter.clock import local_on
+from shelter.i18n import _, hm
 from shelter.models import (
     AllocationRun, Bed, Hold, HoldStatus, Placement, PlacementStatus, Request,
     RequestStatus, Room, Site, User, utcnow,
@@ -25,6 +26,7 @@ from shelter.services.night_input import IdMaps, build_night
 from shelter.services import audit
 from shelter.services.overrides import Change, OverrideRefused, override_placement
 from shelter.services.placement_log import record_change, snapshot
+from shelter.words import word
 
 __all__ = [
     "AllocationError", "Change", "active_placement_stmt", "IdMaps", "OverrideRefused", "build_night", "check_in",
@@ -34,6 +36,8 @@ __all__ = [
 
 # A turned-away request that staff took the bed from by hand (not a solver reason).
 STAFF_REASON = "staff"
+# Its English text, stored like the solver's explanations (reasons.py words it per reader).
+STAFF_EXPLANATION = "Staff changed the proposal by hand and gave the bed to someone else."
 
 
 class AllocationError(Exception):
@@ -86,7 +90,7 @@ def run_allocation(session: Session, night: date, *, city: str, user: User | Non
     lock_sites(session, city=city)  # no pre-booking may take a bed while we place
     data, maps = build_night(session, night, city)
     if not data["requests"] and not allow_empty:
-        raise AllocationError("Nobody is asking for a bed on this night yet.")
+        raise AllocationError(_("Nobody is asking for a bed on this night yet."))
     limit = time_limit or float(_config("SOLVER_TIME_LIMIT", 10.0))
     try:
         problem = Night.from_json(data)
@@ -94,15 +98,16 @@ def run_allocation(session: Session, night: date, *, city: str, user: User | Non
         comparison = result if rule == "first-come" else solve(
             problem, rule="first-come", time_limit=limit, fixed=maps.fixed)
     except InputError as exc:
-        raise AllocationError(f"The night cannot be allocated: {exc}") from exc
-    result_json = result.to_json()
+        raise AllocationError(_("The night cannot be allocated: %(problem)s", problem=str(exc))) \
+            from exc
+    result_json = result.to_json(params=True)
     result_json["fixed"] = dict(maps.fixed)
     result_json["conflicts"] = [c.to_json() for c in maps.conflicts]
     run = AllocationRun(night=night, city=city, rule=rule, kind=kind,
                         created_by_id=getattr(user, "id", None),
                         solver_status=result.status.value, solve_seconds=result.solve_seconds,
                         input_json=data, result_json=result_json,
-                        comparison_json=comparison.to_json())
+                        comparison_json=comparison.to_json(params=True))
     session.add(run)
     _drop_proposals(session, night, maps)
     session.flush()
@@ -140,10 +145,10 @@ def confirm_run(session: Session, run: AllocationRun, user: User | None) -> dict
     run stay waiting. Raises AllocationError otherwise. Returns counts for the flash message.
     """
     if run.confirmed_at is not None:
-        raise AllocationError("This proposal is already confirmed.")
+        raise AllocationError(_("This proposal is already confirmed."))
     newest = latest_run(session, run.night, run.city)
     if newest is None or newest.id != run.id:
-        raise AllocationError("A newer allocation exists; confirm that one instead.")
+        raise AllocationError(_("A newer allocation exists; confirm that one instead."))
     people = {int(r["person"]) for r in run.input_json["requests"]}
     reasons = {int(t["person"]): t for t in run.result_json["turned_away"]}
     placements = {p.person_id: p for p in session.scalars(select(Placement).where(
@@ -161,14 +166,14 @@ def confirm_run(session: Session, run: AllocationRun, user: User | None) -> dict
                 placement.status = PlacementStatus.CONFIRMED
                 placed.append(req.person_id)
             req.status = RequestStatus.PLACED
-            req.turnaway_reason = req.turnaway_explanation = None
+            req.turnaway_reason = req.turnaway_explanation = req.turnaway_params = None
         elif req.status != RequestStatus.PLACED:
             why = reasons.get(req.person_id)
             req.status = RequestStatus.TURNED_AWAY
             req.turnaway_reason = why["reason"] if why else STAFF_REASON
-            req.turnaway_explanation = (why.get("explanation", "") if why else
-                                        "Staff changed the proposal by hand and gave the bed "
-                                        "to someone else.")
+            req.turnaway_explanation = why.get("explanation", "") if why else STAFF_EXPLANATION
+            # the facts the sentence is worded from in each reader's language (reasons.py)
+            req.turnaway_params = dict(why.get("params") or {}) if why else {}
             turned.append(req.person_id)
             if req.hold_id is not None:  # a partner's booking: the partner is told
                 notifications.notify_hold_id(session, req.hold_id, "request.turned_away")
@@ -185,8 +190,8 @@ def check_in(session: Session, placement: Placement, user: User | None,
     Raises AllocationError unless the placement is confirmed, and CheckInBarred when the
     rule book no longer allows the bed and no `reason` is given (the reason is audited)."""
     if placement.status != PlacementStatus.CONFIRMED:
-        raise AllocationError(f"Only a confirmed placement can be checked in "
-                              f"(this one is {placement.status.value.replace('_', ' ')}).")
+        raise AllocationError(_("Only a confirmed placement can be checked in (this one is "
+                                "%(status)s).", status=word(placement.status)))
     problems = rules.sentences(rules.bed_allowed_reasons(
         session, placement.person, placement.bed, placement.night,
         placement.request.needs if placement.request else ()))
@@ -229,12 +234,13 @@ def mark_no_show(session: Session, placement: Placement, user: User | None,
     for the next run. Raises AllocationError before the cut-off or for another status."""
     now = now or utcnow()
     if placement.status != PlacementStatus.CONFIRMED:
-        raise AllocationError("Only a confirmed placement that is not checked in can be a no-show.")
+        raise AllocationError(_("Only a confirmed placement that is not checked in can be a "
+                                "no-show."))
     site = placement.bed.room.site
     cutoff = cutoff_utc(site, placement.night)
     if now < cutoff:
-        raise AllocationError(f"Check-in at {site.name} is open until "
-                              f"{site.checkin_cutoff.strftime('%H:%M')}; no-show only after that.")
+        raise AllocationError(_("Check-in at %(site)s is open until %(time)s; no-show only "
+                                "after that.", site=site.name, time=hm(site.checkin_cutoff)))
     before = snapshot(placement)
     placement.status, placement.ended_at = PlacementStatus.NO_SHOW, now
     record_change(session, placement, "no_show", before, user, now=now)
@@ -270,7 +276,7 @@ def release(session: Session, placement: Placement, user: User | None,
     placement is released with it (the held bed must not stay blocked). Raises
     AllocationError for an ended placement."""
     if not placement.is_active:
-        raise AllocationError("This placement has already ended.")
+        raise AllocationError(_("This placement has already ended."))
     now = utcnow()
     proposed = placement.status == PlacementStatus.PROPOSED
     hold = session.get(Hold, placement.hold_id) if placement.hold_id and not proposed else None

@@ -17,7 +17,7 @@ from shelter.models import (
 )
 from shelter.clock import local_on
 from allocator.rulebook import Reason
-from shelter.services import rules
+from shelter.services import reasons, rules
 from shelter.services.inventory import Availability, beds_in_service
 from shelter.services import audit
 from shelter.services.night_input import fresh_assessment_since
@@ -128,7 +128,8 @@ def board(session: Session, night: date, city: str, now: datetime | None = None)
     now = now or utcnow()
     requests = session.execute(
         select(Request.id, Request.person_id, Request.arrival, Request.source, Request.needs,
-               Request.status, Request.turnaway_explanation,
+               Request.status, Request.turnaway_explanation, Request.turnaway_reason,
+               Request.turnaway_params,
                Person.name, Person.alias, Person.gender, Person.birth_year,
                Assessment.need, Assessment.parts, Organisation.name)
         .join(Person, Request.person_id == Person.id)
@@ -169,7 +170,7 @@ def board(session: Session, night: date, city: str, now: datetime | None = None)
     cutoffs: dict[int, datetime] = {}
     rows: list[Row] = []
     new_since_run = 0
-    for (rid, pid, arrival, source, needs, rstatus, explanation, name, alias,
+    for (rid, pid, arrival, source, needs, rstatus, explanation, why, why_params, name, alias,
          gender, birth_year, need, parts, org) in requests:
         if need is None and pid in fallback:
             need, parts = fallback[pid]
@@ -188,9 +189,9 @@ def board(session: Session, night: date, city: str, now: datetime | None = None)
                     cutoffs[placement[7]] = local_on(night, placement[6])
                 row.no_show_due = now >= cutoffs[placement[7]]
         elif rstatus == RequestStatus.TURNED_AWAY:
-            row.status, row.reason = "turned away", explanation or ""
+            row.status, row.reason = "turned away", reasons.explain(why, why_params, explanation)
         elif pid in pending:
-            row.status, row.reason = "to turn away", pending[pid].get("explanation", "")
+            row.status, row.reason = "to turn away", reasons.turnaway_text(pending[pid])
         elif run is not None:
             new_since_run += 1
         rows.append(row)

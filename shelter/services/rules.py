@@ -18,11 +18,16 @@ from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session
 
 from allocator.rulebook import SAFETY_CATEGORIES, Reason, ban_applies, bed_reasons
+from shelter.i18n import _, _l
 from shelter.models import (
     Bed, ColdNight, Hold, KeepApart, Person, Placement, Restriction, Room, SafetyExemption, Site,
 )
+from shelter.words import feature
 
-GENDER_WORDS = {"women": "women only", "men": "men only"}
+GENDER_WORDS = {"women": _l("women only"), "men": _l("men only")}
+#: The gender-rule sentence of a women-only or men-only bed (whole sentences: word order).
+GENDER_SENTENCES = {"women": _l("Gender rule: this bed is for women only."),
+                    "men": _l("Gender rule: this bed is for men only.")}
 
 
 # --- facts of a person --------------------------------------------------------------------
@@ -161,31 +166,34 @@ def bed_allowed_reasons(session: Session, person: Person, bed: Bed, night: date,
 # --- words ------------------------------------------------------------------------------
 
 def sentence(reason: Reason) -> str:
-    """What staff read for a rule-book reason code."""
+    """What staff read for a rule-book reason code (in the request's language)."""
     p = reason.params
     if reason.code == "gender":
-        if p.get("bed_gender") in GENDER_WORDS:
-            return f"Gender rule: this bed is for {GENDER_WORDS[p['bed_gender']]}."
-        return "Gender rule: the room's gender rule does not admit the person."
+        if p.get("bed_gender") in GENDER_SENTENCES:
+            return str(GENDER_SENTENCES[p["bed_gender"]])
+        return _("Gender rule: the room's gender rule does not admit the person.")
     if reason.code == "features":
         if not p.get("missing"):
-            return "Bed features: the bed lacks a feature the person needs."
-        return (f"Bed features: the person needs {', '.join(p['missing'])}, "
-                f"which this bed does not have.")
+            return _("Bed features: the bed lacks a feature the person needs.")
+        return _("Bed features: the person needs %(features)s, which this bed does not have.",
+                 features=", ".join(feature(f) for f in p["missing"]))
     if reason.code == "age_unknown":
-        return "Age limit: this site has an age limit and the person's age is not recorded."
+        return _("Age limit: this site has an age limit and the person's age is not recorded.")
     if reason.code == "age" and p.get("age") is None:
-        return "Age limit: the person's age is outside this site's limits."
+        return _("Age limit: the person's age is outside this site's limits.")
     if reason.code == "age":
-        return (f"Age limit: this site admits ages {p.get('min_age') or 0}–"
-                f"{p.get('max_age') or 'any'}; the person is {p.get('age')}.")
+        if p.get("max_age") is None:
+            return _("Age limit: this site admits ages %(low)s and over; the person is "
+                     "%(age)s.", low=p.get("min_age") or 0, age=p.get("age"))
+        return _("Age limit: this site admits ages %(low)s–%(high)s; the person is %(age)s.",
+                 low=p.get("min_age") or 0, high=p.get("max_age"), age=p.get("age"))
     if reason.code == "barred":
-        return "Ban: the person is barred from this site tonight."
+        return _("Ban: the person is barred from this site tonight.")
     if reason.code == "keep_apart":
-        return ("Keep-apart: someone this person must be kept apart from is placed or held "
-                "at this site tonight.")
+        return _("Keep-apart: someone this person must be kept apart from is placed or held "
+                 "at this site tonight.")
     if reason.code == "out_of_service":
-        return "The held bed is out of service tonight."
+        return _("The held bed is out of service tonight.")
     return reason.code
 
 

@@ -39,6 +39,7 @@ from typing import Any
 from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
+from allocator.words import explain
 from shelter.models import (
     AllocationRun, Assessment, Bed, BedOutage, GenderRule, NeedScheme, Person, Placement,
     Request, Room, Site, utcnow,
@@ -191,6 +192,10 @@ def import_toronto(session: Session, path: Path, nights: int = 90, seed: int = 2
                 continue
             occ, demand = plan[night]
             site_id, beds = site_ids[pid], bed_ids[pid]
+            # the first `occ` in the queue took the program's beds (reason params:
+            # allocator/words.py; worded per reader by services/reasons.py)
+            why = {"beds": occ, "takers": ["queue"]} if occ else None
+            why_text = explain("capacity", why) if why else "Every bed you could use was taken."
             for k, person_id in enumerate(pool_of[pid][:demand]):
                 arrival += 1
                 ok = k < occ
@@ -200,8 +205,8 @@ def import_toronto(session: Session, path: Path, nights: int = 90, seed: int = 2
                                  "assessment_id": assessment_of.get(person_id), "note": "",
                                  "status": "placed" if ok else "turned_away",
                                  "turnaway_reason": None if ok else "capacity",
-                                 "turnaway_explanation": None if ok else
-                                 "Every bed you could use was taken."})
+                                 "turnaway_explanation": None if ok else why_text,
+                                 "turnaway_params": None if ok else why})
                 if ok:
                     placements.append({"person_id": person_id, "bed_id": beds[k],
                                        "night": night, "status": "checked_in"})
@@ -236,9 +241,10 @@ def allocate_nights(session: Session, night_list: list[date],
         commit()  # no lock held while the core solves
         started = time.perf_counter()
         try:
-            need = solve(Night.from_json(data), rule="need", time_limit=SOLVE_SECONDS).to_json()
+            need = solve(Night.from_json(data), rule="need",
+                         time_limit=SOLVE_SECONDS).to_json(params=True)
             queue = solve(Night.from_json(data), rule="first-come",
-                          time_limit=SOLVE_SECONDS).to_json()
+                          time_limit=SOLVE_SECONDS).to_json(params=True)
         except (InputError, RuntimeError) as err:
             lines.append(f"{night}: the allocation core failed, no what-if run ({err})")
             continue
