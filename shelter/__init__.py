@@ -99,6 +99,9 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     i18n.init_app(app)
     templating.init_app(app)
     words.init_app(app)
+    from shelter.services import reasons
+
+    reasons.init_app(app)
     cli.init_app(app)
     security.init_app(app)  # before the blueprints: it bounds <int:...> in their URLs
 

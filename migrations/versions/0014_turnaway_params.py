@@ -1,7 +1,7 @@
 """requests: the facts behind a turn-away, so it is worded in the reader's language
 
-Revision ID: 0013
-Revises: 0012
+Revision ID: 0014
+Revises: 0013
 Create Date: 2026-12-02 11:30:00
 
 `turnaway_params`: the allocator's parameters for `turnaway_reason` (sites, counts, needs,
@@ -15,8 +15,8 @@ import sqlalchemy as sa
 
 
 # revision identifiers, used by Alembic.
-revision = '0013'
-down_revision = '0012'
+revision = '0014'
+down_revision = '0013'
 branch_labels = None
 depends_on = None
 
