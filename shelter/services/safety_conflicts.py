@@ -21,7 +21,7 @@ from shelter.models import (
     Bed, Hold, HoldStatus, KeepApart, Person, Placement, PlacementStatus, Restriction, Room,
     SafetyExemption, Site, User, utcnow,
 )
-from shelter.i18n import _
+from shelter.i18n import _, ngettext
 from shelter.services import audit, rules
 from shelter.services.inventory import free_beds, lock_sites
 from shelter.services.prebooking import end_hold
@@ -69,7 +69,8 @@ class DecisionsNeeded(Exception):
     booking key to what is missing or wrong)."""
 
     def __init__(self, affected: list[Affected], errors: dict[str, str]) -> None:
-        super().__init__(f"{len(affected)} booking(s) need a decision")
+        super().__init__(ngettext("%(num)d booking needs a decision",
+                                  "%(num)d bookings need a decision", len(affected)))
         self.affected, self.errors = affected, errors
 
 
