@@ -12,10 +12,12 @@ from sqlalchemy import and_, case, func, select
 from sqlalchemy.orm import Session, defer, joinedload
 
 from shelter.models import (
-    Area,     AllocationRun, Assessment, Bed, Hold, KeepApart, Organisation, OtherService, Person,
-    Placement, PlacementStatus, Request, RequestStatus, Restriction, Room, Site, utcnow,
+    Area,     AllocationRun, Assessment, Bed, Gender, Hold, KeepApart, Organisation, OtherService,
+    Person, Placement, PlacementStatus, Request, RequestSource, RequestStatus, Restriction, Room,
+    Site, utcnow,
 )
 from shelter.clock import local_on
+from shelter.i18n import _, _l
 from allocator.rulebook import Reason
 from shelter.services import reasons, rules
 from shelter.services.inventory import Availability, beds_in_service
@@ -42,10 +44,10 @@ class Row:
     request_id: int
     person_id: int
     name: str
-    gender: str
+    gender: Gender
     age: int | None
     arrival: int
-    source: str
+    source: RequestSource
     needs: list[str]
     assessed: bool
     hold_org: str | None
@@ -59,6 +61,11 @@ class Row:
     bans: list[str] = field(default_factory=list)
     keep_apart: int = 0
     no_show_due: bool = False
+
+    @property
+    def status_word(self) -> str:
+        """The row's status in the reader's language (`status` stays the code)."""
+        return str(BOARD_STATUSES.get(self.status, self.status))
 
 
 @dataclass
@@ -85,6 +92,18 @@ PLACEMENT_WORDS = {
     PlacementStatus.PROPOSED: "proposed", PlacementStatus.CONFIRMED: "placed",
     PlacementStatus.CHECKED_IN: "checked in", PlacementStatus.NO_SHOW: "no-show",
     PlacementStatus.RELEASED: "left"}
+
+#: How the board words a row's status (Row.status is the code, also the row's CSS class).
+#: A board-only table (words.py has request and placement statuses, not this mix of both).
+BOARD_STATUSES = {"waiting": _l("waiting"), "proposed": _l("proposed"), "placed": _l("placed"),
+                  "checked in": _l("checked in"), "turned away": _l("turned away"),
+                  "to turn away": _l("to turn away"), "no-show": _l("no-show"),
+                  "left": _l("left")}
+
+#: Other services' target group (OtherService.for_gender holds a Gender code), as the
+#: turned-away list words it: "for women".
+SERVICE_FOR = {Gender.WOMAN.value: _l("for women"), Gender.MAN.value: _l("for men"),
+               Gender.NONBINARY.value: _l("for nonbinary people")}
 
 
 def _placements(session: Session, night: date, asking: Any) -> dict[int, Any]:
@@ -157,7 +176,7 @@ def board(session: Session, night: date, city: str, now: datetime | None = None)
             .outerjoin(Area, Restriction.area_id == Area.id)
             .where(Restriction.person_id.in_(asking), Restriction.in_force_on(night))):
         bans.setdefault(person_id, []).append(
-            site_name or (f"area {area_name}" if area_name else "all sites"))
+            site_name or (_("area %(name)s", name=area_name) if area_name else _("all sites")))
     pairs: Counter[int] = Counter()
     for a, b in session.execute(select(KeepApart.person_a_id, KeepApart.person_b_id)
                                 .where(KeepApart.in_force_on(night))):
@@ -174,9 +193,9 @@ def board(session: Session, night: date, city: str, now: datetime | None = None)
          gender, birth_year, need, parts, org) in requests:
         if need is None and pid in fallback:
             need, parts = fallback[pid]
-        row = Row(rid, pid, _display(pid, name, alias), gender.value,
+        row = Row(rid, pid, _display(pid, name, alias), gender,
                   None if birth_year is None else night.year - birth_year, arrival,
-                  source.value.replace("_", "-"), list(needs or []), need is not None, org,
+                  source, list(needs or []), need is not None, org,
                   need or 0, list(parts or []), "waiting",
                   bans=bans.get(pid, []), keep_apart=pairs.get(pid, 0))
         placement = placements.get(pid)
@@ -334,7 +353,7 @@ def save_note(session: Session, req: Request, *, note: str, referred_to: str,
     """Keep what staff told a turned-away person and where they were sent.
     Raises NoteError for a request that is not turned away."""
     if req.status != RequestStatus.TURNED_AWAY:
-        raise NoteError("Only a turned-away request takes a referral note.")
+        raise NoteError(_("Only a turned-away request takes a referral note."))
     req.note = note.strip()
     req.referred_to = referred_to.strip() or None
     session.flush()

@@ -16,7 +16,9 @@ from shelter.models import (
     AllocationRun, Bed, Hold, Override, Person, Placement, PlacementStatus, Request,
     RequestStatus, User,
 )
+from shelter.i18n import _
 from shelter.services import audit, rules
+from shelter.words import word
 from shelter.services.inventory import lock_sites
 from shelter.services.night_input import IdMaps, build_night
 
@@ -48,26 +50,28 @@ def override_placement(session: Session, change: Change, user: User | None) -> O
     run, night = change.run, change.run.night
     reason = change.reason.strip()
     if not reason:
-        raise OverrideRefused(["Give a reason for the change."], field="reason")
+        raise OverrideRefused([_("Give a reason for the change.")], field="reason")
     if run.confirmed_at is not None:
-        raise OverrideRefused(["This proposal is already confirmed; run the allocation again "
-                               "to change tonight's beds."], field="person")
+        raise OverrideRefused([_("This proposal is already confirmed; run the allocation "
+                                 "again to change tonight's beds.")], field="person")
     lock_sites(session, city=run.city)  # no pre-booking may take the bed meanwhile
     data, maps = build_night(session, night, run.city)
     key = IdMaps.person_key(change.person_id)
     requests = {r["person"]: r for r in data["requests"]}
     if key not in requests:
-        raise OverrideRefused(["This person has no open request tonight."], field="person")
+        raise OverrideRefused([_("This person has no open request tonight.")], field="person")
     current = session.scalar(select(Placement).where(
         Placement.night == night, Placement.person_id == change.person_id,
         Placement.is_active))
     if current is not None and current.status != PlacementStatus.PROPOSED:
-        raise OverrideRefused([f"Person already placed: the placement is {current.status.value}; "
-                               f"release the bed first."], field="person")
+        raise OverrideRefused([_("Person already placed: the placement is %(status)s; release "
+                                 "the bed first.", status=word(current.status))],
+                              field="person")
     from_bed = current.bed_id if current else None
     if change.to_bed_id is None:
         if current is None:
-            raise OverrideRefused(["The person has no proposed bed to take away."], field="bed")
+            raise OverrideRefused([_("The person has no proposed bed to take away.")],
+                                  field="bed")
         session.delete(current)
     else:
         check_bed_allowed(session, night, run.city, change.person_id, change.to_bed_id)
@@ -96,10 +100,10 @@ def check_bed_allowed(session: Session, night: date, city: str, person_id: int,
     else. Used by hand changes of a proposal and by changes after confirmation."""
     bed = session.get(Bed, bed_id)
     if bed is None or bed.room.site.city != city or not bed.in_service_on(night):
-        raise OverrideRefused(["This bed is not in service tonight."])
+        raise OverrideRefused([_("This bed is not in service tonight.")])
     person = session.get(Person, person_id)
     if person is None:
-        raise OverrideRefused(["No such person."], field="person")
+        raise OverrideRefused([_("No such person.")], field="person")
     needs = session.scalar(select(Request.needs).where(
         Request.person_id == person_id, Request.night == night,
         Request.status != RequestStatus.WITHDRAWN)) or ()
@@ -108,11 +112,11 @@ def check_bed_allowed(session: Session, night: date, city: str, person_id: int,
     if session.scalar(select(Placement.person_id).where(
             Placement.night == night, Placement.bed_id == bed_id, Placement.is_active,
             Placement.person_id != person_id)) is not None:
-        problems.append("Bed already taken: someone else has this bed tonight.")
+        problems.append(_("Bed already taken: someone else has this bed tonight."))
     hold = session.scalar(select(Hold).where(Hold.night == night, Hold.bed_id == bed_id,
                                              Hold.is_active))
     if hold is not None and hold.person_id != person_id:
-        problems.append("Bed held: this bed is pre-booked for someone else tonight.")
+        problems.append(_("Bed held: this bed is pre-booked for someone else tonight."))
     if problems:
         raise OverrideRefused(problems)
 

@@ -31,11 +31,30 @@ from shelter.services.inventory import lock_sites
 from shelter.services import audit, notifications
 from shelter.services.overrides import OverrideRefused, check_bed_allowed
 from shelter.clock import tonight
+from shelter.i18n import _, _l, day, hm
+from shelter.words import word
 from shelter.services.placement_log import last_change, record_change, restore, snapshot
 
-# How each change is named in sentences ("Undo the check-in").
+# How each change is named in the audit trail and the API of this module (stable English).
 ACTION_WORDS = {"check_in": "check-in", "no_show": "no-show", "release": "release",
                 "cancel": "cancellation", "move": "move"}
+
+# What staff read about each change, one whole sentence per change (bokmål words the change
+# differently in each: "Angre innsjekkingen", "Innsjekkingen kan ikke angres").
+UNDO_BUTTONS = {"check_in": _l("Undo check-in"), "no_show": _l("Undo no-show"),
+                "release": _l("Undo release"), "cancel": _l("Undo cancellation"),
+                "move": _l("Undo move")}
+CANNOT_UNDO = {"check_in": _l("The check-in cannot be undone"),
+               "no_show": _l("The no-show cannot be undone"),
+               "release": _l("The release cannot be undone"),
+               "cancel": _l("The cancellation cannot be undone"),
+               "move": _l("The move cannot be undone")}
+#: Flashed after an undo: %(name)s, %(status)s (proposed, placed, checked in), %(bed)s.
+UNDONE = {"check_in": _l("Undid the check-in of %(name)s: %(status)s in %(bed)s again."),
+          "no_show": _l("Undid the no-show of %(name)s: %(status)s in %(bed)s again."),
+          "release": _l("Undid the release of %(name)s: %(status)s in %(bed)s again."),
+          "cancel": _l("Undid the cancellation of %(name)s: %(status)s in %(bed)s again."),
+          "move": _l("Undid the move of %(name)s: %(status)s in %(bed)s again.")}
 
 
 def bed_label(bed: Bed) -> str:
@@ -45,19 +64,27 @@ def bed_label(bed: Bed) -> str:
 def _reason(reason: str | None) -> str:
     text = (reason or "").strip()
     if not text:
-        raise AllocationError("Give a reason: it is kept with the change.")
+        raise AllocationError(_("Give a reason: it is kept with the change."))
     return text
 
 
 def _unarrived(placement: Placement, now: datetime, verb: str) -> None:
-    """Only a confirmed placement whose person has not arrived, before the site's cut-off."""
+    """Only a confirmed placement whose person has not arrived, before the site's cut-off.
+    `verb`: "cancelled", "released" or "moved" (the sentence is chosen per verb)."""
     if placement.status != PlacementStatus.CONFIRMED:
-        raise AllocationError(f"Only a confirmed placement whose person has not arrived can be "
-                              f"{verb} (this one is {placement.status.value.replace('_', ' ')}).")
+        status = word(placement.status)
+        refused = {
+            "cancelled": _("Only a confirmed placement whose person has not arrived can be "
+                           "cancelled (this one is %(status)s).", status=status),
+            "released": _("Only a confirmed placement whose person has not arrived can be "
+                          "released (this one is %(status)s).", status=status),
+            "moved": _("Only a confirmed placement whose person has not arrived can be "
+                       "moved (this one is %(status)s).", status=status)}
+        raise AllocationError(refused[verb])
     if now >= placement_cutoff(placement):
         site = placement.bed.room.site
-        raise AllocationError(f"Check-in at {site.name} closed at "
-                              f"{site.checkin_cutoff.strftime('%H:%M')}; record a no-show instead.")
+        raise AllocationError(_("Check-in at %(site)s closed at %(time)s; record a no-show "
+                                "instead.", site=site.name, time=hm(site.checkin_cutoff)))
 
 
 def _held_hold(session: Session, placement: Placement) -> Hold | None:
@@ -113,7 +140,7 @@ def move_placement(session: Session, placement: Placement, bed_id: int, user: Us
     reason = _reason(reason)
     _unarrived(placement, now, "moved")
     if bed_id == placement.bed_id:
-        raise AllocationError("The person is already in this bed.")
+        raise AllocationError(_("The person is already in this bed."))
     city = placement.bed.room.site.city
     lock_sites(session, city=city)  # no pre-booking may take the bed meanwhile
     check_bed_allowed(session, placement.night, city, placement.person_id, bed_id)
@@ -146,12 +173,12 @@ def undo_last(session: Session, placement: Placement, user: User | None,
     or a hard rule now forbids the bed)."""
     now = now or utcnow()
     if placement.night != tonight(now):
-        raise AllocationError(f"Changes can be undone only during their night; this placement "
-                              f"was for the night of {placement.night.isoformat()}.")
+        raise AllocationError(_("Changes can be undone only during their night; this placement "
+                                "was for the night of %(night)s.", night=day(placement.night)))
     change = last_change(session, placement.id)
     if change is None:
-        raise AllocationError("There is nothing to undo for this placement tonight.")
-    word = ACTION_WORDS[change.action]
+        raise AllocationError(_("There is nothing to undo for this placement tonight."))
+    what = str(CANNOT_UNDO[change.action])
     name = placement.person.display_name
     city = placement.bed.room.site.city
     lock_sites(session, city=city)
@@ -159,10 +186,10 @@ def undo_last(session: Session, placement: Placement, user: User | None,
     request = (session.get(Request, change.after["request"]["id"])
                if "request" in change.after else None)
     if snapshot(placement, hold, request) != change.after:
-        raise AllocationError(f"The {word} cannot be undone: {name}'s placement has changed "
-                              f"since.")
+        raise AllocationError(_("%(refused)s: %(name)s's placement has changed since.",
+                                refused=what, name=name))
     before = change.before
-    _refuse_conflicts(session, placement, change, hold, request, word, name)
+    _refuse_conflicts(session, placement, change, hold, request, what, name)
     reinstate = before["placement"]["status"] in ACTIVE_PLACEMENT and (
         change.after["placement"]["status"] not in ACTIVE_PLACEMENT
         or before["placement"]["bed_id"] != change.after["placement"]["bed_id"])
@@ -179,20 +206,21 @@ def undo_last(session: Session, placement: Placement, user: User | None,
                               before["placement"]["bed_id"])
     except OverrideRefused as err:
         nested.rollback()
-        raise AllocationError(f"The {word} cannot be undone: " + " ".join(err.problems)) from err
+        raise AllocationError(f"{what}: " + " ".join(err.problems)) from err
     except IntegrityError as err:  # someone took the bed at the same moment
         nested.rollback()
-        raise AllocationError(f"The {word} cannot be undone: the bed or {name}'s night changed "
-                              f"at the same moment. Reload the board and look again.") from err
+        raise AllocationError(_("%(refused)s: the bed or %(name)s's night changed at the same "
+                                "moment. Reload the board and look again.",
+                                refused=what, name=name)) from err
     nested.commit()
     change.undone_at, change.undone_by_id = now, getattr(user, "id", None)
     session.flush()
-    audit.record(session, user, f"undo_{change.action}", [placement.person_id], f"placement {placement.id}: change {change.id} ({word}) undone")
+    audit.record(session, user, f"undo_{change.action}", [placement.person_id], f"placement {placement.id}: change {change.id} ({ACTION_WORDS[change.action]}) undone")
     return change
 
 
 def _refuse_conflicts(session: Session, placement: Placement, change: PlacementChange,
-                      hold: Hold | None, request: Request | None, word: str, name: str) -> None:
+                      hold: Hold | None, request: Request | None, what: str, name: str) -> None:
     """Say which of the database's one-per-night invariants undoing would break."""
     before, after = change.before, change.after
     night = placement.night
@@ -202,31 +230,35 @@ def _refuse_conflicts(session: Session, placement: Placement, change: PlacementC
             Placement.night == night, Placement.bed_id == bed_id, Placement.id != placement.id,
             Placement.status.in_(ACTIVE_PLACEMENT)))
         if other is not None:
-            raise AllocationError(f"The {word} cannot be undone: {bed_label(other.bed)} has been "
-                                  f"given to {other.person.display_name} since.")
+            raise AllocationError(_("%(refused)s: %(bed)s has been given to %(other)s since.",
+                                    refused=what, bed=bed_label(other.bed),
+                                    other=other.person.display_name))
         mine = session.scalar(select(Placement).where(
             Placement.night == night, Placement.person_id == placement.person_id,
             Placement.id != placement.id, Placement.status.in_(ACTIVE_PLACEMENT)))
         if mine is not None:
-            raise AllocationError(f"The {word} cannot be undone: {name} has another bed tonight "
-                                  f"since ({bed_label(mine.bed)}).")
+            raise AllocationError(_("%(refused)s: %(name)s has another bed tonight since "
+                                    "(%(bed)s).", refused=what, name=name,
+                                    bed=bed_label(mine.bed)))
     if hold is not None and before["hold"]["status"] == HoldStatus.HELD.value \
             and before["hold"] != after["hold"]:
         rival = session.scalar(select(Hold).where(
             Hold.night == night, Hold.status == HoldStatus.HELD, Hold.id != hold.id,
             (Hold.bed_id == before["hold"]["bed_id"]) | (Hold.person_id == hold.person_id)))
         if rival is not None:
-            whose = "a new pre-booking for " + name if rival.person_id == hold.person_id \
-                else "a pre-booking for someone else on that bed"
-            raise AllocationError(f"The {word} cannot be undone: there is {whose} since.")
+            if rival.person_id == hold.person_id:
+                raise AllocationError(_("%(refused)s: there is a new pre-booking for %(name)s "
+                                        "since.", refused=what, name=name))
+            raise AllocationError(_("%(refused)s: there is a pre-booking for someone else on "
+                                    "that bed since.", refused=what))
     if request is not None and before["request"]["status"] != RequestStatus.WITHDRAWN.value \
             and after["request"]["status"] == RequestStatus.WITHDRAWN.value:
         again = session.scalar(select(Request.id).where(
             Request.night == night, Request.person_id == request.person_id,
             Request.id != request.id, Request.status != RequestStatus.WITHDRAWN))
         if again is not None:
-            raise AllocationError(f"The {word} cannot be undone: {name} has asked for a bed "
-                                  f"again tonight since; that request stands.")
+            raise AllocationError(_("%(refused)s: %(name)s has asked for a bed again tonight "
+                                    "since; that request stands.", refused=what, name=name))
 
 
 @dataclass(frozen=True)
@@ -243,6 +275,11 @@ class Undoable:
     @property
     def word(self) -> str:
         return ACTION_WORDS[self.action]
+
+    @property
+    def undo_label(self) -> str:
+        """The board's button, in the reader's language ("Undo check-in")."""
+        return str(UNDO_BUTTONS[self.action])
 
 
 def undoable(session: Session, night: date) -> dict[int, Undoable]:

@@ -21,9 +21,11 @@ from shelter.models import (
     Bed, Hold, HoldStatus, KeepApart, Person, Placement, PlacementStatus, Restriction, Room,
     SafetyExemption, Site, User, utcnow,
 )
+from shelter.i18n import _, ngettext
 from shelter.services import audit, rules
 from shelter.services.inventory import free_beds, lock_sites
 from shelter.services.prebooking import end_hold
+from shelter.words import HOLD_STATUSES, PLACEMENT_STATUSES
 
 ACTIONS = ("move", "keep", "release")
 
@@ -44,6 +46,16 @@ class Affected:
     hold_id: int | None = None
     move_to: list[tuple[int, str]] = field(default_factory=list)  # beds the rule book allows
 
+    @property
+    def status_word(self) -> str:
+        """The booking's status in the reader's language ("held", "confirmed", ...)."""
+        if self.status == HoldStatus.HELD.value:
+            return str(HOLD_STATUSES[HoldStatus.HELD])
+        try:
+            return str(PLACEMENT_STATUSES[PlacementStatus(self.status)])
+        except (ValueError, KeyError):
+            return self.status.replace("_", " ")
+
 
 @dataclass
 class Decision:
@@ -57,7 +69,8 @@ class DecisionsNeeded(Exception):
     booking key to what is missing or wrong)."""
 
     def __init__(self, affected: list[Affected], errors: dict[str, str]) -> None:
-        super().__init__(f"{len(affected)} booking(s) need a decision")
+        super().__init__(ngettext("%(num)d booking needs a decision",
+                                  "%(num)d bookings need a decision", len(affected)))
         self.affected, self.errors = affected, errors
 
 
@@ -139,7 +152,7 @@ def affected_by_keep_apart(session: Session, *, person_a_id: int, person_b_id: i
     """Bookings of the two people at the same site on the same night (both are listed)."""
     rows = _bookings(session, [person_a_id, person_b_id], starts_on, ends_on)
     where: dict[tuple[date, int], set[int]] = {}
-    for person, night, bed, *_ in rows:
+    for person, night, bed, *rest in rows:
         where.setdefault((night, bed.room.site_id), set()).add(person.id)
     clash = {k for k, people in where.items() if len(people) == 2}
     rows = [r for r in rows if (r[1], r[2].room.site_id) in clash]
@@ -152,18 +165,18 @@ def check_decisions(affected: list[Affected], decisions: dict[str, Decision]) ->
     for a in affected:
         d = decisions.get(a.key)
         if d is None or d.action not in ACTIONS:
-            errors[a.key] = "Choose what happens to this booking."
-        elif d.action == "move" and d.bed_id not in {b for b, _ in a.move_to}:
-            errors[a.key] = "Choose a bed the rules allow (or keep or release instead)."
+            errors[a.key] = _("Choose what happens to this booking.")
+        elif d.action == "move" and d.bed_id not in {b for b, __ in a.move_to}:
+            errors[a.key] = _("Choose a bed the rules allow (or keep or release instead).")
         elif d.action == "keep" and not d.reason.strip():
-            errors[a.key] = "Give the reason for keeping this booking despite the new record."
+            errors[a.key] = _("Give the reason for keeping this booking despite the new record.")
     targets = [d.bed_id for k, d in decisions.items() if d.action == "move" and k not in errors
                and k in {a.key for a in affected}]
     for a in affected:
         d = decisions.get(a.key)
         if a.key not in errors and d is not None and d.action == "move" \
                 and targets.count(d.bed_id) > 1:
-            errors[a.key] = "Two bookings cannot move to the same bed."
+            errors[a.key] = _("Two bookings cannot move to the same bed.")
     return errors
 
 

@@ -19,9 +19,10 @@ from shelter.services import allocation as alloc
 from shelter.services import audit
 from shelter.services import cold as cold_svc
 from shelter.services import intake as intake_svc
-from shelter import clock
 from shelter.clock import FIRST_NIGHT, LAST_NIGHT, night_in_range, tonight
+from shelter.i18n import _, day, hm
 from shelter.services import placements as changes
+from shelter.words import word
 
 bp = Blueprint("intake", __name__)
 STAFF = (Role.INTAKE, Role.MANAGER, Role.ADMIN)
@@ -29,10 +30,9 @@ STAFF = (Role.INTAKE, Role.MANAGER, Role.ADMIN)
 
 @bp.app_template_filter("local_hm")
 def local_hm(value: datetime | None) -> str:
-    """A naive-UTC timestamp as local time of day (the app's TIMEZONE), e.g. 21:05."""
-    if value is None:
-        return ""
-    return clock.to_local(value).strftime("%H:%M")
+    """A naive-UTC timestamp as local time of day, e.g. 21:05 (the partner pages' name for
+    i18n.hm; the intake templates use `hm` itself)."""
+    return hm(value)
 
 
 def _city() -> str:
@@ -45,17 +45,26 @@ def _night() -> date:
     try:
         night = date.fromisoformat(raw) if raw else tonight()
     except ValueError:
-        flash(f"'{raw}' is not a date (use YYYY-MM-DD); showing tonight.", "warning")
+        flash(_("'%(value)s' is not a date (use YYYY-MM-DD); showing tonight.", value=raw),
+              "warning")
         return tonight()
     if not night_in_range(night):
-        abort(422, description=f"night: choose a night between {FIRST_NIGHT.isoformat()} and "
-                               f"{LAST_NIGHT.isoformat()}.")
+        abort(422, description=_("night: choose a night between %(first)s and %(last)s.",
+                                 first=day(FIRST_NIGHT), last=day(LAST_NIGHT)))
     return night
 
 
 def _actor():  # type: ignore[no-untyped-def]
     """The logged-in user itself (not the proxy): bulk audit rows read it once per row."""
     return current_user._get_current_object()  # type: ignore[attr-defined]
+
+
+def _bed_choice(bed) -> str:  # type: ignore[no-untyped-def]
+    """A bed in a select: "Strax · Room 1 · strax-1", with its room's gender rule unless mixed."""
+    label = intake_svc.bed_label(bed)
+    if bed.room.gender.value == "mixed":
+        return label
+    return f"{label} ({word(bed.room.gender).lower()})"
 
 
 def _board_url(night: date) -> str:
@@ -121,7 +130,8 @@ def confirm(run_id: int):  # type: ignore[no-untyped-def]
     except alloc.AllocationError as err:
         flash(str(err), "error")
         return redirect(url_for("intake.proposal", run_id=run.id))
-    flash(f"Confirmed: {counts['placed']} placed, {counts['turned_away']} turned away.", "success")
+    flash(_("Confirmed: %(placed)s placed, %(away)s turned away.", placed=counts["placed"],
+            away=counts["turned_away"]), "success")
     return redirect(_board_url(run.night))
 
 
@@ -135,15 +145,13 @@ def override(run_id: int, person_id: int):  # type: ignore[no-untyped-def]
     beds = intake_svc.beds_for_override(db.session, run.night, run.city)
     current = db.session.scalar(alloc.active_placement_stmt(run.night, person_id))
     form = OverrideForm()
-    form.bed.choices = [("", "Choose a bed…"), ("none", "No bed: turn away")] + [
-        (str(b.id), intake_svc.bed_label(b) + ("" if b.room.gender.value == "mixed" else
-                                                f" ({b.room.gender.value})")
-         + ("" if free else " — taken"))
+    form.bed.choices = [("", _("Choose a bed…")), ("none", _("No bed: turn away"))] + [
+        (str(b.id), _bed_choice(b) if free else _("%(bed)s — taken", bed=_bed_choice(b)))
         for b, free in beds]
     status = 200
     if form.validate_on_submit():
         if not form.bed.data:
-            form.bed.errors.append("Choose a bed, or 'No bed'.")
+            form.bed.errors.append(_("Choose a bed, or 'No bed'."))
         else:
             to_bed = None if form.bed.data == "none" else int(form.bed.data)
             try:
@@ -153,7 +161,8 @@ def override(run_id: int, person_id: int):  # type: ignore[no-untyped-def]
                 target = form.reason if err.field == "reason" else form.bed
                 target.errors.extend(err.problems)
             else:
-                flash(f"Changed {person.display_name}: saved with your reason.", "success")
+                flash(_("Changed %(name)s: saved with your reason.", name=person.display_name),
+                      "success")
                 return redirect(url_for("intake.proposal", run_id=run.id))
     if form.errors:
         status = 422
@@ -184,9 +193,12 @@ def placement_action(placement_id: int, action: str):  # type: ignore[no-untyped
     except alloc.AllocationError as err:
         flash(str(err), "error")
     else:
-        done = {"check-in": "checked in", "no-show": "marked as no-show",
-                "release": "released: the bed is free for the next run"}[action]
-        flash(f"{placement.person.display_name} {done}.", "success")
+        name = placement.person.display_name
+        done = {"check-in": _("%(name)s checked in.", name=name),
+                "no-show": _("%(name)s marked as no-show.", name=name),
+                "release": _("%(name)s released: the bed is free for the next run.",
+                             name=name)}[action]
+        flash(done, "success")
     return redirect(_board_url(placement.night) + f"#r{placement.person_id}")
 
 
@@ -205,9 +217,8 @@ def change_placement(placement_id: int):  # type: ignore[no-untyped-def]
     person = placement.person
     back = _board_url(placement.night) + f"#r{placement.person_id}"
     form = PlacementChangeForm()
-    form.bed.choices = [SelectChoice("", "Choose a bed…")] + [
-        SelectChoice(str(b.id), intake_svc.bed_label(b) + (
-            "" if b.room.gender.value == "mixed" else f" ({b.room.gender.value})"))
+    form.bed.choices = [SelectChoice("", _("Choose a bed…"))] + [
+        SelectChoice(str(b.id), _bed_choice(b))
         for b, free in intake_svc.beds_for_override(db.session, placement.night, _city())
         if free]
     if form.validate_on_submit():
@@ -216,16 +227,16 @@ def change_placement(placement_id: int):  # type: ignore[no-untyped-def]
             if form.action.data == "move":
                 changes.move_placement(db.session, placement, int(form.bed.data), current_user,
                                        form.reason.data)
-                done = f"Moved {person.display_name} from {label} to " \
-                       f"{changes.bed_label(placement.bed)}."
+                done = _("Moved %(name)s from %(old)s to %(new)s.", name=person.display_name,
+                         old=label, new=changes.bed_label(placement.bed))
             elif form.action.data == "cancel":
                 changes.cancel_placement(db.session, placement, current_user, form.reason.data)
-                done = f"Cancelled {person.display_name}'s bed ({label}): the bed is free " \
-                       f"for the next run."
+                done = _("Cancelled %(name)s's bed (%(bed)s): the bed is free for the next "
+                         "run.", name=person.display_name, bed=label)
             else:
                 changes.release_unarrived(db.session, placement, current_user, form.reason.data)
-                done = f"Released {person.display_name}'s bed ({label}) before check-in: the " \
-                       f"bed is free for the next run."
+                done = _("Released %(name)s's bed (%(bed)s) before check-in: the bed is free "
+                         "for the next run.", name=person.display_name, bed=label)
         except alloc.OverrideRefused as err:
             form.bed.errors = list(form.bed.errors) + err.problems
         except alloc.AllocationError as err:
@@ -250,11 +261,11 @@ def undo_placement(placement_id: int):  # type: ignore[no-untyped-def]
     except alloc.AllocationError as err:
         flash(str(err), "error")
     else:
-        now = {"proposed": "proposed", "confirmed": "placed", "checked_in": "checked in"}.get(
-            placement.status.value, placement.status.value.replace("_", " "))
-        flash(f"Undid the {changes.ACTION_WORDS[change.action]} of "
-              f"{placement.person.display_name}: {now} in {changes.bed_label(placement.bed)} "
-              f"again.", "success")
+        now = str(intake_svc.BOARD_STATUSES["placed"]) \
+            if placement.status.value == "confirmed" else word(placement.status)
+        flash(str(changes.UNDONE[change.action]) % {
+            "name": placement.person.display_name, "status": now,
+            "bed": changes.bed_label(placement.bed)}, "success")
     return redirect(_board_url(placement.night) + f"#r{placement.person_id}")
 
 
@@ -278,7 +289,7 @@ def _turned_away_page(night: date, failed_id: int | None, failed_form: NoteForm 
                                      data={"note": req.note, "referred_to": req.referred_to or ""})
     audit.record(db.session, _actor(), "view_turned_away", [i.request.person_id for i in items], f"night {night}")
     return render_template("intake/turned_away.html", items=items, forms=forms, night=night,
-                           board_url=_board_url(night)), status
+                           board_url=_board_url(night), service_for=intake_svc.SERVICE_FOR), status
 
 
 @bp.post("/requests/<int:request_id>/note")
@@ -295,7 +306,7 @@ def save_note(request_id: int):  # type: ignore[no-untyped-def]
         except intake_svc.NoteError as err:
             form.note.errors = [str(err)]
         else:
-            flash(f"Saved the note for {req.person.display_name}.", "success")
+            flash(_("Saved the note for %(name)s.", name=req.person.display_name), "success")
             return redirect(url_for("intake.turned_away", night=req.night.isoformat())
                             + f"#t{req.id}")
     return _turned_away_page(req.night, req.id, form, 422)
