@@ -46,12 +46,12 @@ def write(catalog: Catalog, path: Path) -> None:
 
 def _parts() -> dict[object, object]:
     """Bokmål written beside the catalogue (``translations/parts/*.po``) while several people
-    wrapped strings at once: msgid -> msgstr, merged into ``nb`` by ``extract``."""
+    wrapped strings at once: (context, msgid) -> msgstr, merged into ``nb`` by ``extract`` (the first part file by name wins a clash)."""
     found: dict[object, object] = {}
     for part in sorted((DIR / "parts").glob("*.po")):
         for message in read(part, "nb"):
             if message.id and message.string:
-                found[message.id] = message.string
+                found.setdefault((message.context, message.id), message.string)
     return found
 
 
@@ -77,8 +77,8 @@ def extract() -> None:
             message.flags.discard("fuzzy")
             if locale == "en":
                 message.string = message.id
-            elif not _filled(message.string) and message.id in parts:
-                message.string = parts[message.id]
+            elif not _filled(message.string) and (message.context, message.id) in parts:
+                message.string = parts[(message.context, message.id)]
         write(catalog, path)
 
 
