@@ -19,18 +19,22 @@ import secrets
 import smtplib
 import urllib.error
 import urllib.request
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from email.message import EmailMessage
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
 from flask import current_app
+from flask_babel import force_locale
 from sqlalchemy import select
 from sqlalchemy.orm import Session, joinedload
 
-from shelter.models import DeliveryAttempt, Hold, Notification, Organisation
+from shelter.i18n import _, _l, day, day_short, instance_language
+from shelter.models import (DeliveryAttempt, Hold, HoldStatus, Notification, Organisation,
+                            RequestStatus)
 from shelter.services.prebooking_queries import ref_for
+from shelter.words import word
 
 log = logging.getLogger(__name__)
 
@@ -42,13 +46,15 @@ CLAIM_FOR = timedelta(minutes=10)
 TIMEOUT_SECONDS = 10
 SIGNATURE_HEADER = "X-Shelter-Signature"
 
-#: What happened to the booking, as the event code programs read and a sentence people read.
+#: What happened to the booking, as the event code programs read and a sentence people read
+#: (in the instance's language, SHELTER_LANGUAGE: partners are told outside any request).
 EVENTS = {
-    "hold.claimed": "The person checked in: the pre-booking was claimed.",
-    "hold.expired": "Nobody checked in before the hold time: the pre-booking expired and the bed went back to the pool.",
-    "hold.cancelled": "Shelter staff cancelled the pre-booking.",
-    "hold.released": "Shelter staff released the pre-booking.",
-    "request.turned_away": "The person was not given a bed for this night.",
+    "hold.claimed": _l("The person checked in: the pre-booking was claimed."),
+    "hold.expired": _l("Nobody checked in before the hold time: the pre-booking expired and "
+                       "the bed went back to the pool."),
+    "hold.cancelled": _l("Shelter staff cancelled the pre-booking."),
+    "hold.released": _l("Shelter staff released the pre-booking."),
+    "request.turned_away": _l("The person was not given a bed for this night."),
 }
 
 
@@ -61,9 +67,11 @@ def check_webhook_url(url: str) -> str:
     url = url.strip()
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise WebhookInputError("The webhook address must start with https:// (or http://) and name a host.")
+        raise WebhookInputError(_("The webhook address must start with https:// (or http://) "
+                                  "and name a host."))
     if len(url) > 500:
-        raise WebhookInputError("The webhook address must be at most 500 characters long.")
+        raise WebhookInputError(_("The webhook address must be at most %(num)d characters long.",
+                                  num=500))
     return url
 
 
@@ -77,7 +85,10 @@ def sign(secret: str, body: bytes) -> str:
 
 
 def hold_payload(session: Session, hold: Hold, event: str) -> dict[str, Any]:
-    """The message about one hold: the partner portal's view of it and nothing more."""
+    """The message about one hold: the partner portal's view of it and nothing more. The
+    sentence is in the instance's language, whoever's request caused the event."""
+    with force_locale(instance_language()):
+        message = str(EVENTS[event])
     return {
         "event": event,
         "hold_id": hold.id,
@@ -86,7 +97,7 @@ def hold_payload(session: Session, hold: Hold, event: str) -> dict[str, Any]:
         "night": hold.night.isoformat(),
         "site": hold.site.name,
         "status": "turned_away" if event == "request.turned_away" else hold.status.value,
-        "message": EVENTS[event],
+        "message": message,
     }
 
 
@@ -123,19 +134,42 @@ class DeliveryFailed(Exception):
         self.status_code = status_code
 
 
+def _status_word(code: str) -> str:
+    """The status in a payload ("expired", "turned_away") as people read it."""
+    if code == "turned_away":
+        return word(RequestStatus.TURNED_AWAY)
+    try:
+        return word(HoldStatus(code))
+    except ValueError:
+        return code.replace("_", " ")
+
+
 def mail_text(payload: dict[str, Any], org_name: str) -> tuple[str, str]:
-    subject = f"Pre-booking {payload['hold_id']} for {payload['night']}: {payload['status'].replace('_', ' ')}"
-    body = (
-        f"Hello {org_name},\n\n"
-        f"{payload['message']}\n\n"
-        f"Pre-booking: {payload['hold_id']}\n"
-        f"Person: {payload['person_name']} (your reference: {payload['ref'] or 'none'})\n"
-        f"Night: {payload['night']}\n"
-        f"Site: {payload['site']}\n"
-        f"Status: {payload['status'].replace('_', ' ')}\n\n"
-        "You can see all your pre-bookings in the partner portal.\n"
-    )
-    return subject, body
+    """Subject and body of the mail about one hold, in the instance's language."""
+    with force_locale(instance_language()):
+        night = date.fromisoformat(payload["night"])
+        status = _status_word(payload["status"])
+        event = EVENTS.get(payload.get("event", ""))
+        message = str(event) if event is not None else payload["message"]
+        subject = _("Pre-booking %(id)s for %(night)s: %(status)s", id=payload["hold_id"],
+                    night=day_short(night), status=status)
+        if payload["ref"]:
+            person = _("Person: %(name)s (your reference: %(ref)s)",
+                       name=payload["person_name"], ref=payload["ref"])
+        else:
+            person = _("Person: %(name)s (no reference)", name=payload["person_name"])
+        lines = [
+            _("Hello %(organisation)s,", organisation=org_name), "",
+            message, "",
+            _("Pre-booking: %(id)s", id=payload["hold_id"]),
+            person,
+            # The date as written in the API and webhooks too, so it can be matched.
+            _("Night: %(night)s (%(date)s)", night=day(night), date=night.isoformat()),
+            _("Site: %(site)s", site=payload["site"]),
+            _("Status: %(status)s", status=status), "",
+            _("You can see all your pre-bookings in the partner portal."),
+        ]
+    return subject, "\n".join(lines) + "\n"
 
 
 @dataclass(frozen=True)
@@ -164,7 +198,7 @@ class Outcome:
 def send_mail(item: Outgoing) -> None:
     """Send by SMTP (settings SMTP_*); without SMTP_HOST (the demo) write the mail to the log."""
     if not item.email:
-        raise DeliveryFailed("The organisation has no contact e-mail address any more.")
+        raise DeliveryFailed(_("The organisation has no contact e-mail address any more."))
     config = current_app.config
     subject, body = mail_text(item.payload, item.org_name)
     message = EmailMessage()
@@ -190,7 +224,7 @@ def send_mail(item: Outgoing) -> None:
 def send_webhook(item: Outgoing) -> int:
     """POST the JSON payload, signed; a 2xx answer is a delivery, anything else a failure."""
     if not item.url or not item.secret:
-        raise DeliveryFailed("The organisation has no webhook address or secret any more.")
+        raise DeliveryFailed(_("The organisation has no webhook address or secret any more."))
     body = json.dumps(item.payload, sort_keys=True, separators=(",", ":")).encode()
     request = urllib.request.Request(item.url, data=body, method="POST", headers={
         "Content-Type": "application/json",

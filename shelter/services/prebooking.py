@@ -24,6 +24,7 @@ from sqlalchemy.orm import Session, contains_eager, joinedload
 from allocator.rulebook import bed_preference
 from shelter.clock import local_on, tonight
 from shelter.config import instance_city
+from shelter.i18n import _, ngettext
 from shelter.models import (
     Bed, Gender, Hold, HoldRefusal, HoldStatus, OrganisationPerson, Person,
     Placement, PlacementStatus, Quota, Request, RequestSource, RequestStatus, Room,
@@ -31,10 +32,21 @@ from shelter.models import (
 )
 from shelter.services import notifications, rules
 from shelter.services.inventory import lock_sites
+from shelter.words import word
 
 BOOKING_DAYS = 8  # tonight and the next 7 nights
+#: What a partner is told when no bed can be held, whatever the reason (so a ban or a
+#: keep-apart pair never shows). The English text, for demo data and tests; a refusal
+#: carries it translated (_no_bed_message), in the language of whoever asked.
 NO_BED_HERE = "No suitable bed is free at this site that night."
 NO_BED_ANYWHERE = "No suitable bed is free at any site that night."
+
+
+def _no_bed_message(one_site: bool) -> str:
+    """NO_BED_HERE or NO_BED_ANYWHERE in the current language (the same words as above)."""
+    if one_site:
+        return _("No suitable bed is free at this site that night.")
+    return _("No suitable bed is free at any site that night.")
 
 
 class BookingInputError(ValueError):
@@ -111,12 +123,13 @@ def _resolve_person(session: Session, organisation_id: int,
         link = org_person(session, organisation_id, person_id=spec.person_id, ref=spec.ref)
         if link is None:
             where = "person.ref" if spec.ref is not None else "person"
-            raise BookingInputError(where, "no person your organisation referred before has this")
+            raise BookingInputError(where, _("no person your organisation referred before "
+                                             "has this"))
         return link.person, link
     if not (spec.name or spec.alias):
-        raise BookingInputError("person.name", "give a name or an alias")
+        raise BookingInputError("person.name", _("give a name or an alias"))
     if spec.gender is None:
-        raise BookingInputError("person.gender", "choose a gender")
+        raise BookingInputError("person.gender", _("choose a gender"))
     person = Person(name=spec.name or None, alias=spec.alias or None,
                     birth_year=spec.birth_year, gender=spec.gender)
     link = OrganisationPerson(organisation_id=organisation_id, person=person,
@@ -169,11 +182,13 @@ def book_hold(session: Session, booking: BookingRequest, actor: Any) -> Hold:
     refusal too, or the refusal is lost."""
     today = tonight()
     if not today <= booking.night < today + timedelta(days=BOOKING_DAYS):
-        raise BookingInputError("night", f"choose tonight or one of the next {BOOKING_DAYS - 1} nights")
+        raise BookingInputError("night", ngettext(
+            "choose tonight or the next night", "choose tonight or one of the next %(num)d nights",
+            BOOKING_DAYS - 1))
     if booking.site_id is not None:
         site = session.get(Site, booking.site_id)
         if site is None or not site.active:
-            raise BookingInputError("site", "no open site has this code")
+            raise BookingInputError("site", _("no open site has this code"))
         sites = [site]
     else:
         city = booking.city or instance_city()  # one city's beds are that city's alone
@@ -204,7 +219,7 @@ def book_hold(session: Session, booking: BookingRequest, actor: Any) -> Hold:
 def _place(session: Session, booking: BookingRequest, person: Person, sites: list[Site],
            actor: Any) -> Hold:
     night, org_id = booking.night, booking.organisation_id
-    generic = NO_BED_HERE if booking.site_id is not None else NO_BED_ANYWHERE
+    generic = _no_bed_message(booking.site_id is not None)
     # Every site this booking may touch, locked once, up front, in id order (lock_sites):
     # locking one by one in the search order deadlocked against allocation runs.
     lock_sites(session, site_ids=[s.id for s in sites])
@@ -212,7 +227,7 @@ def _place(session: Session, booking: BookingRequest, person: Person, sites: lis
         Hold.person_id == person.id, Hold.night == night, Hold.is_active))
     if existing is not None:
         if existing.organisation_id == org_id:
-            raise HoldRefused("duplicate", "You already hold a bed for this person that night.")
+            raise HoldRefused("duplicate", _("You already hold a bed for this person that night."))
         raise HoldRefused("already_held", generic)  # another organisation's hold: not theirs to know
     if session.scalar(select(Placement.id).where(
             Placement.person_id == person.id, Placement.night == night,
@@ -221,12 +236,13 @@ def _place(session: Session, booking: BookingRequest, person: Person, sites: lis
     now = utcnow()
     sites = [s for s in sites if hold_expires_at(s, night) > now]
     if not sites:
-        raise HoldRefused("too_late", "Pre-booking for that night has closed (holds have expired).")
+        raise HoldRefused("too_late", _("Pre-booking for that night has closed (holds have "
+                                        "expired)."))
     # Quota first: it depends only on the organisation's own holds, so it reveals no ban.
     sites = [s for s in sites if not _quota_full(session, org_id, s.id, night)]
     if not sites:
-        raise HoldRefused("quota", "Your organisation has used its quota of pre-bookings "
-                                   "at this site for that night.")
+        raise HoldRefused("quota", _("Your organisation has used its quota of pre-bookings "
+                                     "at this site for that night."))
     facts = rules.facts_of(person, night, booking.needs)
     barred = rules.barred_sites(session, [person.id], night, sites).get(person.id, set())
     apart = rules.partner_sites(session, person.id, night)
@@ -297,7 +313,8 @@ def cancel_hold(session: Session, hold: Hold) -> Hold:
     hold is no longer held (claimed, expired or already cancelled)."""
     if not end_hold(session, hold.id, HoldStatus.CANCELLED, utcnow()):
         session.refresh(hold)
-        raise HoldConflict(f"This pre-booking is {hold.status.value} and can no longer be cancelled.")
+        raise HoldConflict(_("This pre-booking is %(status)s and can no longer be cancelled.",
+                             status=word(hold.status)))
     session.refresh(hold)
     return hold
 

@@ -8,6 +8,7 @@ from datetime import date, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session, joinedload
 
+from shelter.i18n import _l
 from shelter.models import Bed, Hold, OrganisationPerson, Person, Request, RequestStatus, Site
 from shelter.services.inventory import Availability, availability
 
@@ -40,12 +41,12 @@ def org_holds(session: Session, organisation_id: int, *, night: date | None = No
 #: How a past booking ended, in words the partner portal shows (turned away wins: the hold
 #: itself then shows how the bed was freed, which is not what the partner asks).
 OUTCOME_WORDS = {
-    "claimed": "Checked in",
-    "expired": "Expired: nobody checked in in time",
-    "cancelled": "Cancelled",
-    "released": "Released by shelter staff",
-    "held": "Still held",
-    "turned_away": "Turned away: no bed was given",
+    "claimed": _l("Checked in"),
+    "expired": _l("Expired: nobody checked in in time"),
+    "cancelled": _l("Cancelled"),
+    "released": _l("Released by shelter staff"),
+    "held": _l("Still held"),
+    "turned_away": _l("Turned away: no bed was given"),
 }
 HISTORY_NIGHTS = 30
 

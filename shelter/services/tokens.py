@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from shelter.i18n import _
 from shelter.models import ApiToken, Organisation, Role, utcnow
 
 PREFIX_LENGTH = 8
@@ -47,7 +48,7 @@ def create_token(session: Session, organisation_name: str, label: str = "") -> s
     Raises TokenError when no organisation has that name."""
     org = session.scalar(select(Organisation).where(Organisation.name == organisation_name))
     if org is None:
-        raise TokenError(f"no organisation named '{organisation_name}'")
+        raise TokenError(_("no organisation named '%(name)s'", name=organisation_name))
     raw = "shb_" + secrets.token_urlsafe(32)
     session.add(ApiToken(organisation_id=org.id, token_hash=_digest(raw),
                          prefix=raw[:PREFIX_LENGTH], label=label))
@@ -60,11 +61,12 @@ def revoke_token(session: Session, prefix: str) -> int:
     Raises TokenError when none matches (a prefix shorter than the stored one is refused
     too, so one short string cannot revoke many organisations' tokens by accident)."""
     if len(prefix) < PREFIX_LENGTH:
-        raise TokenError(f"give the whole prefix ({PREFIX_LENGTH} characters) shown by create-token")
+        raise TokenError(_("give the whole prefix (%(num)d characters) shown by create-token",
+                           num=PREFIX_LENGTH))
     tokens = list(session.scalars(select(ApiToken).where(
         ApiToken.prefix == prefix[:PREFIX_LENGTH], ApiToken.revoked_at.is_(None))))
     if not tokens:
-        raise TokenError(f"no live token with prefix '{prefix}'")
+        raise TokenError(_("no live token with prefix '%(prefix)s'", prefix=prefix))
     now = utcnow()
     for token in tokens:
         token.revoked_at = now

@@ -1,7 +1,11 @@
 """JSON API for partners' own systems (bearer tokens per organisation).
 
 Every call acts as one organisation and sees only that organisation's holds and people:
-another organisation's hold id answers 404, exactly like an id that does not exist."""
+another organisation's hold id answers 404, exactly like an id that does not exist.
+
+Error answers: `error` and `field` are stable English identifiers for programs; `message`
+and `reason` are for people, in the call's language (its Accept-Language, else the
+instance's: shelter.i18n.select_language)."""
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -15,6 +19,7 @@ from shelter.clock import tonight
 from shelter.config import instance_city
 from shelter.extensions import db
 from shelter.forms.api import ApiInputError, parse_hold, parse_night
+from shelter.i18n import _
 from shelter.models import Hold, Organisation
 from shelter.services import audit
 from shelter.services.prebooking import (
@@ -45,10 +50,10 @@ def token_required(view: Callable[..., Any]) -> Callable[..., Any]:
 
     @wraps(view)
     def wrapped(*args: Any, **kwargs: Any) -> Any:
-        scheme, _, raw = request.headers.get("Authorization", "").partition(" ")
+        scheme, __, raw = request.headers.get("Authorization", "").partition(" ")
         actor = actor_for_token(db.session, raw.strip()) if scheme.lower() == "bearer" else None
         if actor is None:
-            response, status = _error(401, "unauthorized", "A valid bearer token is required.")
+            response, status = _error(401, "unauthorized", _("A valid bearer token is required."))
             response.headers["WWW-Authenticate"] = 'Bearer realm="shelter"'
             return response, status
         g.actor = actor
@@ -95,7 +100,7 @@ def availability():  # type: ignore[no-untyped-def]
     except ApiInputError as exc:
         return _unprocessable(exc.errors)
     # Partners book in the instance's city (organisations have no city of their own).
-    (_, rows), = availability_by_night(db.session, night, 1, instance_city())
+    (__, rows), = availability_by_night(db.session, night, 1, instance_city())
     return jsonify({"night": night.isoformat(), "availability": [
         {"site": r.site_code, "site_name": r.site_name, "gender": r.gender.value, "free": r.free}
         for r in rows]})
@@ -115,7 +120,7 @@ def create_hold():  # type: ignore[no-untyped-def]
     if data["site"] is not None:
         site_id = site_id_for_code(db.session, data["site"])
         if site_id is None:
-            return _unprocessable([{"field": "site", "reason": "no open site has this code"}])
+            return _unprocessable([{"field": "site", "reason": _("no open site has this code")}])
     booking = BookingRequest(organisation_id=g.actor.organisation_id, night=data["night"],
                              person=data["person"], site_id=site_id, needs=data["needs"])
     try:
@@ -143,7 +148,7 @@ def list_holds():  # type: ignore[no-untyped-def]
         except ApiInputError as exc:
             return _unprocessable(exc.errors)
     rows = org_holds(db.session, g.actor.organisation_id, night=night)
-    for person_id in sorted({hold.person_id for hold, _ in rows}):
+    for person_id in sorted({hold.person_id for hold, unused in rows}):
         audit.record(db.session, g.actor, "view", person_id, "api: list holds")
     return jsonify({"holds": [hold_json(hold, ref) for hold, ref in rows]})
 
@@ -159,7 +164,7 @@ def _own_hold(hold_id: int) -> Hold | None:
 def show_hold(hold_id: int):  # type: ignore[no-untyped-def]
     hold = _own_hold(hold_id)
     if hold is None:
-        return _error(404, "not_found", "No such hold.")
+        return _error(404, "not_found", _("No such hold."))
     audit.record(db.session, g.actor, "view", hold.person_id, f"api: hold {hold.id}")
     return jsonify(hold_json(hold, ref_for(db.session, hold.organisation_id, hold.person_id)))
 
@@ -169,7 +174,7 @@ def show_hold(hold_id: int):  # type: ignore[no-untyped-def]
 def delete_hold(hold_id: int):  # type: ignore[no-untyped-def]
     hold = _own_hold(hold_id)
     if hold is None:
-        return _error(404, "not_found", "No such hold.")
+        return _error(404, "not_found", _("No such hold."))
     try:
         hold = cancel_hold(db.session, hold)
     except HoldConflict as exc:
@@ -185,7 +190,7 @@ def webhook_config():  # type: ignore[no-untyped-def]
     itself is never shown here: only whether one is set."""
     org = db.session.get(Organisation, g.actor.organisation_id)
     if org is None:
-        return _error(404, "not_found", "No such organisation.")
+        return _error(404, "not_found", _("No such organisation."))
     return jsonify({"contact_email": org.contact_email, "webhook_url": org.webhook_url,
                     "secret_set": bool(org.webhook_secret),
                     "signature_header": "X-Shelter-Signature"})

@@ -10,12 +10,12 @@ from typing import Any
 from flask import Blueprint, abort, flash, redirect, render_template, url_for
 from flask_login import current_user
 
-from shelter import clock
 from shelter.auth import roles_required
 from shelter.clock import tonight
 from shelter.config import instance_city
 from shelter.extensions import db
-from shelter.forms.partners import GENDER_LABELS, BookingForm, CancelForm
+from shelter.forms.partners import BookingForm, CancelForm
+from shelter.i18n import _, day_short, hm
 from shelter.models import Gender, Hold, Role
 from shelter.services import audit
 from shelter.services.prebooking import (
@@ -33,10 +33,9 @@ STATUS_BADGE = {"held": "ok", "claimed": "ok", "expired": "warn", "cancelled": "
 
 @bp.app_template_filter("local_hm")
 def local_hm(value: datetime | None) -> str:
-    """A naive-UTC timestamp as local HH:MM (the city's time zone)."""
-    if value is None:
-        return ""
-    return clock.to_local(value).strftime("%H:%M")
+    """A naive-UTC timestamp as local HH:MM (kept for templates that still use the name;
+    partner templates use the shared `hm` filter)."""
+    return hm(value)
 
 
 def _org_id() -> int:
@@ -46,8 +45,10 @@ def _org_id() -> int:
 def _holds_context() -> dict[str, Any]:
     today = tonight()
     rows = org_holds(db.session, _org_id(), from_night=today - timedelta(days=1))  # last night: was it claimed?
-    audit.record(db.session, None, "view", sorted({h.person_id for h, _ in rows}), "partner: pre-bookings list")
-    return {"holds": rows, "today": today, "cancel_form": CancelForm(), "badge": STATUS_BADGE}
+    audit.record(db.session, None, "view", sorted({h.person_id for h, unused in rows}),
+                 "partner: pre-bookings list")
+    return {"holds": rows, "today": today, "cancel_form": CancelForm(), "badge": STATUS_BADGE,
+            "history_nights": HISTORY_NIGHTS}
 
 
 @bp.get("/")
@@ -71,7 +72,7 @@ def history():  # type: ignore[no-untyped-def]
     """What became of the organisation's bookings over the last 30 nights."""
     today = tonight()
     rows = org_outcomes(db.session, _org_id(), today)
-    audit.record(db.session, None, "view", sorted({h.person_id for h, _, _ in rows}),
+    audit.record(db.session, None, "view", sorted({h.person_id for h, *unused in rows}),
                  "partner: past outcomes")
     return render_template("partners/history.html", rows=rows, words=OUTCOME_WORDS,
                            nights=HISTORY_NIGHTS, today=today)
@@ -113,11 +114,12 @@ def book():  # type: ignore[no-untyped-def]
             refusal = exc.message
         else:
             audit.record(db.session, None, "prebook", hold.person_id, f"hold {hold.id} night {hold.night}")
-            flash(f"Bed held at {hold.site.name} for {hold.person.display_name} on "
-                  f"{hold.night:%a %d %b}, until {local_hm(hold.expires_at)}.", "success")
+            flash(_("Bed held at %(site)s for %(name)s on %(night)s, until %(time)s.",
+                    site=hold.site.name, name=hold.person.display_name,
+                    night=day_short(hold.night), time=hm(hold.expires_at)), "success")
             return redirect(url_for("partners.index"))
     elif form.person.choices and len(form.person.choices) > 1:
-        people = [int(value) for value, _ in form.person.choices[1:]]
+        people = [int(value) for value, unused in form.person.choices[1:]]
         audit.record(db.session, None, "view", people, "partner: booking form list")
     status = 409 if refusal else (422 if form.errors else 200)
     return render_template("partners/book.html", form=form, refusal=refusal), status
@@ -136,7 +138,7 @@ def show(hold_id: int):  # type: ignore[no-untyped-def]
     hold = _own_hold_or_404(hold_id)
     audit.record(db.session, None, "view", hold.person_id, f"partner: hold {hold.id}")
     return render_template("partners/show.html", hold=hold, cancel_form=CancelForm(),
-                           badge=STATUS_BADGE, genders=GENDER_LABELS)
+                           badge=STATUS_BADGE)
 
 
 @bp.post("/holds/<int:hold_id>/cancel")
@@ -151,6 +153,6 @@ def cancel(hold_id: int):  # type: ignore[no-untyped-def]
         flash(str(exc), "warning")
     else:
         audit.record(db.session, None, "cancel_hold", hold.person_id, f"partner: hold {hold.id}")
-        flash(f"Pre-booking for {hold.person.display_name} on {hold.night:%a %d %b} cancelled; "
-              "the bed is free again.", "success")
+        flash(_("Pre-booking for %(name)s on %(night)s cancelled; the bed is free again.",
+                name=hold.person.display_name, night=day_short(hold.night)), "success")
     return redirect(url_for("partners.index"))
