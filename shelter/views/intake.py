@@ -3,7 +3,7 @@ confirmation, check-in / no-show / release, and the turned-away list. Thin views
 parses input, checks access, calls one service, renders or redirects."""
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
@@ -20,19 +20,12 @@ from shelter.services import audit
 from shelter.services import cold as cold_svc
 from shelter.services import intake as intake_svc
 from shelter.clock import FIRST_NIGHT, LAST_NIGHT, night_in_range, tonight
-from shelter.i18n import _, day, hm
+from shelter.i18n import _, day
 from shelter.services import placements as changes
 from shelter.words import word
 
 bp = Blueprint("intake", __name__)
 STAFF = (Role.INTAKE, Role.MANAGER, Role.ADMIN)
-
-
-@bp.app_template_filter("local_hm")
-def local_hm(value: datetime | None) -> str:
-    """A naive-UTC timestamp as local time of day, e.g. 21:05 (the partner pages' name for
-    i18n.hm; the intake templates use `hm` itself)."""
-    return hm(value)
 
 
 def _city() -> str:

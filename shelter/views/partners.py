@@ -4,7 +4,7 @@ A partner user sees only their own organisation's holds and people: another orga
 hold id is 404, like one that does not exist. Free beds are counts only, never who."""
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 from typing import Any
 
 from flask import Blueprint, abort, flash, redirect, render_template, url_for
@@ -29,13 +29,6 @@ from shelter.services.prebooking_queries import (
 
 bp = Blueprint("partners", __name__)
 STATUS_BADGE = {"held": "ok", "claimed": "ok", "expired": "warn", "cancelled": "", "released": ""}
-
-
-@bp.app_template_filter("local_hm")
-def local_hm(value: datetime | None) -> str:
-    """A naive-UTC timestamp as local HH:MM (kept for templates that still use the name;
-    partner templates use the shared `hm` filter)."""
-    return hm(value)
 
 
 def _org_id() -> int:

@@ -40,7 +40,7 @@ def test_manager_declares_tonight_cold_and_takes_it_back(browser, live):
     page.goto(live.url + "/login")
     page.fill("#username", "mona")
     page.fill("#password", PASSWORD)
-    page.click("button[type=submit]")
+    page.click("main button[type=submit]")
     page.goto(live.url + "/intake/")
     assert page.locator(".cold-banner").count() == 0
     assert "(4 of 4)" in page.locator("details.free-beds summary").inner_text()

@@ -64,7 +64,7 @@ def _login(page, base: str, username: str, password: str) -> None:
     page.goto(f"{base}/login")
     page.fill("#username", username)
     page.fill("#password", password)
-    page.click("button[type=submit]")
+    page.click("main button[type=submit]")
     page.wait_for_load_state("networkidle")
 
 

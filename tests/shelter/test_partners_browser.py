@@ -40,7 +40,7 @@ def test_partner_prebooks_and_cancels(browser, portal, width):
     page.goto(portal.url + "/login")
     page.fill("#username", "berit")
     page.fill("#password", PASSWORD)
-    page.click("button[type=submit]")
+    page.click("main button[type=submit]")
     page.wait_for_url("**/partner/")
     assert page.locator("table.free-beds").is_visible()
     assert "Kvinnehuset" in page.locator("table.free-beds").inner_text()

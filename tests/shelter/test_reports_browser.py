@@ -60,7 +60,7 @@ def _login(page, base: str) -> None:
     page.goto(f"{base}/login")
     page.fill("#username", "boss")
     page.fill("#password", "manager-password")
-    page.click("button[type=submit]")
+    page.click("main button[type=submit]")
     page.wait_for_load_state("networkidle")
 
 
