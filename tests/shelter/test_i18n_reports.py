@@ -234,3 +234,55 @@ def test_chart_in_bokmal(nb_app, db, make_site):
                              fx.N3.replace(month=6)).chart)
         assert ">1. mars</text>" in heat and "grå = ingen senger i drift" in heat
         assert "Mar" not in heat
+
+
+# --- a real browser: the bokmål pages pass axe (WCAG 2.1 A/AA) and fit a phone ------------
+
+@pytest.mark.browser
+def test_bokmal_report_pages_in_a_browser(browser, tmp_path):
+    from datetime import date
+
+    from shelter.auth import hash_password
+    from shelter.extensions import db as _db
+    from shelter.models import Bed, GenderRule, Room, Site, User
+    from tests.shelter.conftest import LiveServer, build_app, screenshot
+
+    app = build_app(f"sqlite:///{tmp_path / 'nb.db'}", SHELTER_LANGUAGE="nb")
+    with app.app_context():
+        def make_site(code, beds=2, gender=GenderRule.MIXED, **fields):
+            site = Site(code=code, name=fields.pop("name", code.title()), city="Bergen", **fields)
+            room = Room(site=site, name="Rom 1", gender=gender, valid_from=date(2020, 1, 1))
+            room.beds = [Bed(label=f"{code}-{i + 1}", valid_from=date(2020, 1, 1))
+                         for i in range(beds)]
+            _db.session.add(site)
+            _db.session.flush()
+            return site
+
+        fx.build(_db, make_site)
+        _db.session.add(User(username="leder", display_name="Mona Leder", role=Role.MANAGER,
+                             password_hash=hash_password("manager-password")))
+        _db.session.commit()
+    query = "city=Bergen&start=2026-03-01&end=2026-03-03"
+    with LiveServer(app) as live:
+        for viewport in ({"width": 1280, "height": 800}, {"width": 390, "height": 844}):
+            context = browser.new_context(viewport=viewport)
+            page = context.new_page()
+            page.goto(f"{live.url}/login")
+            page.fill("#username", "leder")
+            page.fill("#password", "manager-password")
+            page.press("#password", "Enter")
+            page.wait_for_load_state("networkidle")
+            for slug in PAGES:
+                extra = "&night=2026-03-01" if slug == "whatif" else ""
+                page.goto(f"{live.url}/reports/{slug}?{query}{extra}")  # axe runs on each page
+                assert page.locator("html").get_attribute("lang") == "nb"
+                assert page.locator("figure.report-chart svg .mark").count() > 0, slug
+                if slug in ("occupancy", "turnaways", "women"):
+                    heads = page.locator("table[data-table=nights] tbody th[scope=row]")
+                    assert heads.all_inner_texts()[0] == "søn. 1. mars 2026", slug
+                width = page.evaluate("document.documentElement.scrollWidth")
+                assert width <= viewport["width"], (slug, width)
+            screenshot(page, f"reports-nb-housing-{viewport['width']}")
+            context.close()
+    with app.app_context():
+        _db.engine.dispose()
