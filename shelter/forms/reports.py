@@ -32,5 +32,5 @@ class ColdNightForm(FlaskForm):
 class HousingReferralForm(FlaskForm):
     """Mark one person "referred for housing follow-up" (a POST, so with a CSRF token)."""
 
-    person = IntegerField(_l("Person"), validators=[InputRequired(), NumberRange(min=1, max=2**31 - 1)])
+    person = IntegerField(_l("Person to refer"), validators=[InputRequired(), NumberRange(min=1, max=2**31 - 1)])
     note = TextAreaField(_l("Note (who follows up, optional)"), validators=[Optional(), Length(max=1000)])

@@ -80,8 +80,9 @@ PAGES = {
     "fairness": (["Andel som fikk seng etter kjønn", "ingen henvendelser", "ikke-binær",
                   "Etter aldersgruppe"],
                  ["no requests", "nonbinary", "By age band", "Placement rate"]),
-    "housing": (["akuttovernattinger", "henvist til boligoppfølging", "Velg person",
-                 "Henvis til boligoppfølging", "Carl (3 netter)"],
+    "housing": (["akuttovernattinger", "henvist til boligoppfølging",
+                 "Henvis til boligoppfølging", "Carl (3 netter)",
+                 "Person som skal henvises"],
                 ["emergency nights", "Mark as referred", "(3 nights)", "Refer someone"]),
 }
 
