@@ -1,5 +1,6 @@
-"""Flask commands for reports: import-toronto, refresh-report-stats. Commit at the edge;
-bad input exits non-zero with one line on stderr."""
+"""Flask commands for reports: import-toronto, refresh-report-stats, export-occupancy.
+Commit at the edge; bad input exits non-zero with one line on stderr. What they print is in
+the instance language (SHELTER_LANGUAGE); the --help texts are for operators, in English."""
 from __future__ import annotations
 
 import sys
@@ -11,6 +12,7 @@ import click
 from flask import Flask
 
 from shelter.extensions import db
+from shelter.i18n import _, ngettext
 
 
 SQLITE_YIELD_SECONDS = 0.05
@@ -37,7 +39,7 @@ def import_toronto_cmd(csv_path: Path | None, nights: int, allocate_last: int) -
                                allocate_last=allocate_last, checkpoint=_checkpoint)
     except ImportError_ as err:
         db.session.rollback()
-        click.echo(f"error: {err}", err=True)
+        click.echo(_("error: %(message)s", message=err), err=True)
         sys.exit(2)
     db.session.commit()
     for line in lines:
@@ -62,11 +64,11 @@ def refresh_report_stats(start, end) -> None:  # type: ignore[no-untyped-def]
     last = end.date() if end else date.today()
     first = start.date() if start else last - timedelta(days=30)
     if first > last:
-        click.echo("error: --start must be on or before --end", err=True)
+        click.echo(_("error: --start must be on or before --end"), err=True)
         sys.exit(2)
     n = refresh_stats(db.session, [first + timedelta(days=i) for i in range((last - first).days + 1)])
     db.session.commit()
-    click.echo(f"counted {n} nights")
+    click.echo(ngettext("counted %(num)d night", "counted %(num)d nights", n))
 
 
 @click.command("export-occupancy")
@@ -84,7 +86,8 @@ def export_occupancy(first, last, city: str | None, out: Path | None) -> None:  
     try:
         text = occupancy_csv(db.session, first.date(), last.date(), city)
     except ExportError as err:
-        click.echo(f"error: --{err.field}: {err}", err=True)
+        click.echo(_("error: --%(option)s: %(message)s", option=err.field, message=err),
+                   err=True)
         sys.exit(2)
     db.session.rollback()
     if out is None:
@@ -93,6 +96,9 @@ def export_occupancy(first, last, city: str | None, out: Path | None) -> None:  
     try:
         out.write_text(text, encoding="utf-8")
     except OSError as err:
-        click.echo(f"error: --out: {err.strerror}: {out}", err=True)
+        click.echo(_("error: --out: %(reason)s: %(path)s", reason=err.strerror, path=out),
+                   err=True)
         sys.exit(2)
-    click.echo(f"wrote {text.count(chr(10)) - 1} rows to {out}")
+    rows = text.count("\n") - 1
+    click.echo(ngettext("wrote %(num)d row to %(path)s", "wrote %(num)d rows to %(path)s", rows,
+                        path=out))

@@ -147,7 +147,9 @@ def percent(value: float | None, digits: int = 0) -> str:
     """A share (0-1) as "42 %" / "42%"."""
     if value is None:
         return ""
-    return format_percent(value, format="#,##0" + ("." + "0" * digits if digits else "") + "%")
+    pattern = get_locale().percent_formats[None].pattern  # "#,##0 %" in nb, "#,##0%" in en
+    return format_percent(value, format=pattern.replace("0", "0." + "0" * digits, 1)
+                          if digits else pattern)
 
 
 def init_app(app: Flask) -> None:

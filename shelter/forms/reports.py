@@ -6,6 +6,7 @@ from wtforms import IntegerField, SelectField, TextAreaField
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
 from shelter.forms.fields import NightField
+from shelter.i18n import _l
 
 
 class ReportFilterForm(FlaskForm):
@@ -14,22 +15,22 @@ class ReportFilterForm(FlaskForm):
     class Meta:
         csrf = False
 
-    city = SelectField("City", validators=[DataRequired()])
-    start = NightField("First night", validators=[Optional()])
-    end = NightField("Last night", validators=[Optional()])
-    night = NightField("Replay one night", validators=[Optional()])
+    city = SelectField(_l("City"), validators=[DataRequired()])
+    start = NightField(_l("First night"), validators=[Optional()])
+    end = NightField(_l("Last night"), validators=[Optional()])
+    night = NightField(_l("Replay one night"), validators=[Optional()])
 
 
 class ColdNightForm(FlaskForm):
     """Declare one night or a range of nights cold (kuldeberedskap)."""
 
-    first = NightField("First cold night", validators=[Optional()])
-    last = NightField("Last cold night (empty: one night)", validators=[Optional()])
-    reason = TextAreaField("Reason (e.g. the forecast)", validators=[Optional(), Length(max=500)])
+    first = NightField(_l("First cold night"), validators=[Optional()])
+    last = NightField(_l("Last cold night (empty: one night)"), validators=[Optional()])
+    reason = TextAreaField(_l("Reason (e.g. the forecast)"), validators=[Optional(), Length(max=500)])
 
 
 class HousingReferralForm(FlaskForm):
     """Mark one person "referred for housing follow-up" (a POST, so with a CSRF token)."""
 
-    person = IntegerField("Person", validators=[InputRequired(), NumberRange(min=1, max=2**31 - 1)])
-    note = TextAreaField("Note (who follows up, optional)", validators=[Optional(), Length(max=1000)])
+    person = IntegerField(_l("Person to refer"), validators=[InputRequired(), NumberRange(min=1, max=2**31 - 1)])
+    note = TextAreaField(_l("Note (who follows up, optional)"), validators=[Optional(), Length(max=1000)])

@@ -2,13 +2,18 @@
 
 Every chart is an <svg role="img"> with a <title> and a <desc> (its text alternative);
 the table under each chart on the page holds the same figures. Colours are the
-Okabe-Ito palette, readable by people with colour-vision deficiencies."""
+Okabe-Ito palette, readable by people with colour-vision deficiencies. Titles, legends and
+text alternatives come translated from the reports; the words drawn here ("no requests",
+the heat map's key) and every number are in the language of the request."""
 from __future__ import annotations
 
 import math
 from collections.abc import Sequence
 from itertools import count
 from markupsafe import Markup, escape
+
+from shelter import i18n
+from shelter.i18n import _
 
 PALETTE = ("#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#999999", "#F0E442")
 W, PAD_L, PAD_R, PAD_T, PAD_B = 760, 56, 16, 40, 56
@@ -47,7 +52,7 @@ def _y_axis(parts: list[str], top: float, height: int, percent: bool) -> None:
     for i in range(5):
         value = top * i / 4
         y = PAD_T + plot_h - plot_h * i / 4
-        label = f"{value:.0f}%" if percent else f"{value:,.0f}"
+        label = _shown(value, percent)
         parts.append(f'<line x1="{PAD_L}" x2="{W - PAD_R}" y1="{y:.1f}" y2="{y:.1f}" '
                      f'stroke="#ddd"/><text x="{PAD_L - 6}" y="{y + 4:.1f}" '
                      f'text-anchor="end" fill="#444">{label}</text>')
@@ -63,14 +68,19 @@ def _x_labels(parts: list[str], labels: Sequence[str], xs: Sequence[float], heig
                          f'fill="#444">{escape(label)}</text>')
 
 
+def _shown(value: float, percent: bool) -> str:
+    """A value as the chart writes it: "42 %" / "1 200" in bokmål, "42%" / "1,200" in English."""
+    return i18n.percent(value / 100) if percent else i18n.number(round(value))
+
+
 LINE_STYLES = [(5, ""), (3, "9 5"), (2, "3 4"), (1.5, "1 3")]
 
 
 def line_chart(labels: Sequence[str], series: Sequence[tuple[str, Sequence[float | None]]], *,
                title: str, desc: str, percent: bool = False, height: int = 300) -> Markup:
     """One line per series over the x labels (nights); None leaves a gap."""
-    parts, _ = _open(title, desc, height)
-    values = [v for _, vs in series for v in vs if v is not None]
+    parts, __ = _open(title, desc, height)
+    values = [v for __, vs in series for v in vs if v is not None]
     top = 100.0 if percent else _nice_max(max(values, default=0))
     plot_w, plot_h = W - PAD_L - PAD_R, height - PAD_T - PAD_B
     step = plot_w / max(len(labels) - 1, 1)
@@ -78,7 +88,7 @@ def line_chart(labels: Sequence[str], series: Sequence[tuple[str, Sequence[float
     _y_axis(parts, top, height, percent)
     _x_labels(parts, labels, xs, height)
     colours = [PALETTE[i % len(PALETTE)] for i in range(len(series))]
-    _legend(parts, [n for n, _ in series], colours)
+    _legend(parts, [n for n, __ in series], colours)
     for k, ((name, vs), colour) in enumerate(zip(series, colours)):
         points = [(x, PAD_T + plot_h - plot_h * min(v, top) / top)
                   for x, v in zip(xs, vs) if v is not None]
@@ -107,19 +117,19 @@ def bar_chart(labels: Sequence[str], series: Sequence[tuple[str, Sequence[float 
 
     Side by side, a value of None means the group had nothing to measure (a rate of no
     requests): it is written "no requests", never drawn as a 0% bar."""
-    parts, _ = _open(title, desc, height)
+    parts, __ = _open(title, desc, height)
     n = max(len(labels), 1)
     if stacked:
-        totals = [sum(vs[i] or 0 for _, vs in series) for i in range(len(labels))]
+        totals = [sum(vs[i] or 0 for __, vs in series) for i in range(len(labels))]
     else:
-        totals = [v for _, vs in series for v in vs if v is not None]
+        totals = [v for __, vs in series for v in vs if v is not None]
     top = 100.0 if percent else _nice_max(max(totals, default=0))
     plot_w, plot_h = W - PAD_L - PAD_R, height - PAD_T - PAD_B
     slot = plot_w / n
     _y_axis(parts, top, height, percent)
     _x_labels(parts, labels, [PAD_L + slot * (i + .5) for i in range(n)], height)
     colours = [PALETTE[i % len(PALETTE)] for i in range(len(series))]
-    _legend(parts, [s for s, _ in series], colours)
+    _legend(parts, [s for s, __ in series], colours)
     groups = 1 if stacked else max(len(series), 1)
     bar_w = max(min(slot * .8 / groups, 60), 1)
     for i, label in enumerate(labels):
@@ -133,23 +143,23 @@ def bar_chart(labels: Sequence[str], series: Sequence[tuple[str, Sequence[float 
             h = plot_h * min(v, top) / top
             y = base - h if stacked else PAD_T + plot_h - h
             if h > 0:
-                shown = f"{v:.0f}%" if percent else f"{v:,.0f}"
+                shown = _shown(v, percent)
                 parts.append(f'<rect class="mark" x="{x:.1f}" y="{y:.1f}" width="{bar_w:.1f}" '
                              f'height="{h:.1f}" fill="{colour}"><title>{escape(label)} · '
-                             f'{escape(name)}: {shown}</title></rect>')
+                             f'{escape(name)}: {escape(shown)}</title></rect>')
                 if not stacked and bar_w >= 26:
                     parts.append(f'<text x="{x + bar_w / 2:.1f}" y="{y - 4:.1f}" '
-                                 f'text-anchor="middle" font-size="12">{shown}</text>')
+                                 f'text-anchor="middle" font-size="12">{escape(shown)}</text>')
             elif not stacked:
                 # A zero beside other bars is a finding (e.g. nobody of a group placed):
                 # draw it as a flat line with its label so it is not read as missing data.
-                shown = "0%" if percent else "0"
+                shown = _shown(0, percent)
                 parts.append(f'<rect class="mark zero" x="{x:.1f}" y="{y - 2:.1f}" '
                              f'width="{bar_w:.1f}" height="2" fill="{colour}"><title>'
-                             f'{escape(label)} · {escape(name)}: {shown}</title></rect>')
+                             f'{escape(label)} · {escape(name)}: {escape(shown)}</title></rect>')
                 if bar_w >= 26:
                     parts.append(f'<text x="{x + bar_w / 2:.1f}" y="{y - 6:.1f}" '
-                                 f'text-anchor="middle" font-size="12">{shown}</text>')
+                                 f'text-anchor="middle" font-size="12">{escape(shown)}</text>')
             if stacked:
                 base -= h
     parts.append("</svg>")
@@ -160,12 +170,15 @@ def _no_requests(parts: list[str], x: float, bar_w: float, base: float, what: st
     """A group with nothing to measure: the words "no requests" written upwards in the
     bar's place (grey, 11 px), so an empty group is not read as a rate of 0%."""
     cx = x + bar_w / 2
-    parts.append(f'<g class="mark none"><title>{escape(what)}: no requests</title>'
+    tip = _("%(what)s: no requests", what=what)
+    none = _("no requests")
+    parts.append(f'<g class="mark none"><title>{escape(tip)}</title>'
                  f'<rect x="{x:.1f}" y="{base - 2:.1f}" width="{bar_w:.1f}" height="2" '
                  f'fill="none" stroke="#767676" stroke-dasharray="2 2"/>')
     if bar_w >= 12:
         parts.append(f'<text x="{cx + 4:.1f}" y="{base - 6:.1f}" font-size="11" fill="#595959" '
-                     f'transform="rotate(-90 {cx + 4:.1f} {base - 6:.1f})">no requests</text>')
+                     f'transform="rotate(-90 {cx + 4:.1f} {base - 6:.1f})">'
+                     f'{escape(none)}</text>')
     parts.append("</g>")
 
 
@@ -198,12 +211,14 @@ def heat_map(rows: Sequence[str], labels: Sequence[str], values: Sequence[Sequen
     heights = [max(22, line_h * len(lines) + 6) for lines in wrapped]
     top_y = PAD_T
     height = top_y + sum(heights) + 40
-    parts, _ = _open(title, desc, height)
+    parts, __ = _open(title, desc, height)
     plot_w = W - label_w - PAD_R
     cw = plot_w / max(len(labels), 1)
-    parts.append(f'<text x="{label_w}" y="22" fill="#444">Occupancy: light 0% → dark 100%; '
-                 f'grey = no beds in service</text>')
+    key = _("Occupancy: light %(low)s → dark %(high)s; grey = no beds in service",
+            low=i18n.percent(0), high=i18n.percent(1))
+    parts.append(f'<text x="{label_w}" y="22" fill="#444">{escape(key)}</text>')
     y = top_y
+    no_beds = _("no beds")
     for name, lines, cell_h, vs in zip(rows, wrapped, heights, values):
         first = y + (cell_h - 2 - line_h * len(lines)) / 2 + 12
         text = "".join(f'<tspan x="{label_w - 6}" y="{first + k * line_h:.1f}">'
@@ -212,10 +227,10 @@ def heat_map(rows: Sequence[str], labels: Sequence[str], values: Sequence[Sequen
         for c, v in enumerate(vs):
             x = label_w + c * cw
             fill = "#e5e5e5" if v is None else _blue(v)
-            tip = "no beds" if v is None else f"{v:.0f}%"
+            tip = no_beds if v is None else _shown(v, True)
             parts.append(f'<rect class="mark" x="{x:.1f}" y="{y}" width="{max(cw - 1, 1):.1f}" '
                          f'height="{cell_h - 2}" fill="{fill}"><title>{escape(name)} · '
-                         f'{escape(labels[c])}: {tip}</title></rect>')
+                         f'{escape(labels[c])}: {escape(tip)}</title></rect>')
         y += cell_h
     # As many night labels as fit side by side without touching, evenly spaced.
     label_px = max((len(lb) for lb in labels), default=1) * CHAR_W + 12

@@ -7,18 +7,22 @@ rows a night. Capacity is beds in service that night; occupied beds are placemen
 sleeps in (confirmed or checked in), the same counts as the occupancy report. Held beds that
 nobody slept in count as unoccupied. Bed based only: the room columns stay empty. No
 personal data: only counts, the site and its organisation. Figures come from the same rules
-the reports use (`Bed.in_service_on`, `reports_stats.OCCUPIED`)."""
+the reports use (`Bed.in_service_on`, `reports_stats.OCCUPIED`).
+
+The file is Toronto's format, in any language: its English column names and sector words,
+"," between columns and a decimal point, unless the caller asks for another delimiter. It is
+written by the reports' one CSV writer (`reports.write_csv`: formula neutralising, CRLF)."""
 from __future__ import annotations
 
-import csv
-import io
 from datetime import date, timedelta
 from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from shelter.i18n import _
 from shelter.models import Bed, GenderRule, Placement, Room, Site
+from shelter.services.reports import CsvStyle, write_csv
 from shelter.services.reports_stats import OCCUPIED
 
 MAX_NIGHTS = 366
@@ -49,9 +53,9 @@ class ExportError(ValueError):
 
 def check_range(start: date, end: date) -> None:
     if end < start:
-        raise ExportError("to", "The last night must be on or after the first night.")
+        raise ExportError("to", _("The last night must be on or after the first night."))
     if (end - start).days + 1 > MAX_NIGHTS:
-        raise ExportError("to", f"Choose at most {MAX_NIGHTS} nights.")
+        raise ExportError("to", _("Choose at most %(num)s nights.", num=MAX_NIGHTS))
 
 
 def _counts(session: Session, night: date, city: str | None) -> dict[tuple[int, str], list[int]]:
@@ -88,7 +92,7 @@ def occupancy_rows(session: Session, start: date, end: date,
     while night <= end:
         counts = _counts(session, night, city)
         genders_of: dict[int, int] = {}
-        for sid, _ in counts:
+        for sid, __ in counts:
             genders_of[sid] = genders_of.get(sid, 0) + 1
         for (sid, gender_value), (capacity, occupied) in sorted(counts.items()):
             if capacity == 0:
@@ -118,10 +122,9 @@ def occupancy_rows(session: Session, start: date, end: date,
     return rows
 
 
-def occupancy_csv(session: Session, start: date, end: date, city: str | None = None) -> str:
-    """The file itself (header first), as text."""
-    buf = io.StringIO()
-    writer = csv.DictWriter(buf, fieldnames=COLUMNS, lineterminator="\n")
-    writer.writeheader()
-    writer.writerows(occupancy_rows(session, start, end, city))
-    return buf.getvalue()
+def occupancy_csv(session: Session, start: date, end: date, city: str | None = None,
+                  style: CsvStyle = CsvStyle()) -> str:
+    """The file itself (header first), as text: Toronto's "," and decimal point unless
+    `style` says otherwise."""
+    rows = occupancy_rows(session, start, end, city)
+    return write_csv(COLUMNS, [[row[c] for c in COLUMNS] for row in rows], style)

@@ -12,19 +12,24 @@ from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, timedelta
-from typing import Any
+from decimal import Decimal
+from typing import Any, NamedTuple
 
 from markupsafe import Markup
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from shelter import i18n
+from shelter.i18n import _, _l, ngettext
 from shelter.models import Person, Site
 from shelter.models.reporting import (
     ReportNight, ReportRequestGroup, ReportSiteNight, ReportTurnaway,
 )
 from shelter.services import audit, charts
 from shelter.services.reports_fill import ensure_stats
-from shelter.services.reports_stats import AGE_BANDS, GENDERS, NEED_BANDS, REASONS
+from shelter.services.reports_stats import (
+    AGE_BANDS, AGE_LABELS, GENDER_LABELS, GENDERS, NEED_BANDS, OUTCOME_LABELS, REASONS, label,
+)
 
 MAX_NIGHTS = 366
 REPEAT_NIGHTS = 3  # turned away this many nights in a row or more
@@ -40,14 +45,58 @@ class ReportError(ValueError):
         self.field = field_name
 
 
+class Cell(NamedTuple):
+    """A table cell as the page shows it: the text, the ISO date of a night (for
+    <time datetime>) and whether it is a number (right-aligned)."""
+
+    text: str
+    iso: str | None
+    number: bool
+
+
 @dataclass
 class Table:
+    """Captions, columns and worded cells are in the language of the request that built
+    the report; nights are ISO dates in the rows (and in the CSV), shown as dates on the page."""
+
     key: str
     caption: str
     columns: list[str]
     rows: list[list[Any]]
     on_page: bool = True  # False: too long for the page, CSV export only
     load: Callable[[], list[list[Any]]] | None = None  # fills `rows` on export only
+    nights: tuple[int, ...] = ()  # the columns that hold nights (ISO dates)
+
+    def page_rows(self) -> list[list[Cell]]:
+        """The rows as the page shows them: numbers and nights in the reader's language."""
+        return [[page_cell(v, night=i in self.nights) for i, v in enumerate(row)]
+                for row in self.rows]
+
+
+def _decimals(value: float | Decimal) -> int:
+    """How many decimals a (rounded) figure carries, at least one: 50.0 -> 1, 12.25 -> 2."""
+    text = format(Decimal(repr(value)) if isinstance(value, float) else value, "f")
+    return max(1, len(text.partition(".")[2]))
+
+
+def page_cell(value: Any, night: bool = False) -> Cell:
+    """One cell for the page: integers with the language's digit grouping ("12 000"),
+    decimals with its decimal mark ("66,7"), nights as dates ("søn. 1. mars 2026")."""
+    if value is None:
+        return Cell("", None, True)
+    if isinstance(value, bool):
+        return Cell(str(value), None, False)
+    if isinstance(value, int):
+        return Cell(i18n.number(value), None, True)
+    if isinstance(value, (float, Decimal)):
+        return Cell(i18n.decimal(value, _decimals(value)), None, True)
+    if night and isinstance(value, (str, date)):
+        try:
+            day = value if isinstance(value, date) else date.fromisoformat(value)
+        except ValueError:
+            return Cell(str(value), None, False)
+        return Cell(i18n.day_short(day), day.isoformat(), False)
+    return Cell(str(value), None, False)
 
 
 @dataclass
@@ -70,11 +119,22 @@ class Report:
                 if t.load is not None:
                     t.rows, t.load = t.load(), None
                 return t
-        raise ReportError("table", f"no table named {key!r} in this report")
+        raise ReportError("table", _("No table named %(key)s in this report.", key=repr(key)))
 
 
 def pct(part: float, whole: float) -> float | None:
     return None if not whole else round(100.0 * part / whole, 1)
+
+
+def share(percent: float | None, digits: int = 0) -> str:
+    """A percentage from `pct` (0-100, None as 0) in the reader's language: "66,7 %"."""
+    return i18n.percent((percent or 0) / 100, digits)
+
+
+def span(start: date, end: date) -> dict[str, str]:
+    """The first and last night of a range as a reader reads them (for "%(start)s to
+    %(end)s" in a sentence)."""
+    return {"start": i18n.day_short(start), "end": i18n.day_short(end)}
 
 
 def nights_between(start: date, end: date) -> list[date]:
@@ -94,34 +154,76 @@ def default_range(session: Session, city: str, today: date) -> tuple[date, date]
 def check_range(start: date, end: date) -> None:
     """Raises ReportError when the range is reversed or longer than a year."""
     if end < start:
-        raise ReportError("end", "The last night must be on or after the first night.")
+        raise ReportError("end", _("The last night must be on or after the first night."))
     if (end - start).days + 1 > MAX_NIGHTS:
-        raise ReportError("end", f"Choose at most {MAX_NIGHTS} nights.")
+        raise ReportError("end", _("Choose at most %(num)s nights.", num=MAX_NIGHTS))
 
+
+# --- CSV: the one writer of every export (reports, open data, their errors) -------------
 
 # A spreadsheet runs a cell that starts with one of these as a formula (CSV injection):
 # a person named '=HYPERLINK(...)' could send a manager's data elsewhere.
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+#: What ?sep= may say, and the delimiter each means.
+SEPARATORS = {";": ";", ",": ",", "tab": "\t"}
+#: Excel reads a file as UTF-8 only when it starts with the byte order mark.
+BOM = "\ufeff"
 
 
-def csv_cell(value: object) -> object:
+@dataclass(frozen=True)
+class CsvStyle:
+    """The delimiter and decimal mark of a CSV file. Excel in Norwegian splits columns on
+    ";" and reads "2,5" as a number; in English on "," with "2.5"."""
+
+    delimiter: str = ","
+    decimal_mark: str = "."
+
+
+def csv_style(sep: str | None, lang: str) -> CsvStyle:
+    """The style for a reader of `lang` ("nb": ";" and decimal commas; "en": "," and points);
+    `sep` (";", "," or "tab") overrides the delimiter. Raises ReportError("sep") otherwise."""
+    mark = "," if lang == "nb" else "."
+    if not sep:
+        return CsvStyle(";" if lang == "nb" else ",", mark)
+    if sep not in SEPARATORS:
+        raise ReportError("sep", _('sep must be ";", "," or "tab".'))
+    return CsvStyle(SEPARATORS[sep], mark)
+
+
+def csv_cell(value: object, style: CsvStyle = CsvStyle()) -> str:
     """A value as a CSV cell: text that a spreadsheet would run as a formula gets a leading
-    apostrophe, so it is shown as text. Numbers (a negative count too) stay numbers."""
+    apostrophe, so it is shown as text. Numbers (a negative count too) stay numbers:
+    integers plain, decimals with the style's decimal mark, never a thousands separator.
+    Dates are ISO (YYYY-MM-DD)."""
     if value is None:
         return ""
-    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
-        return "'" + value
-    return value
+    if isinstance(value, bool):
+        return str(value)
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, (float, Decimal)):
+        text = format(Decimal(repr(value)) if isinstance(value, float) else value, "f")
+        return text.replace(".", style.decimal_mark)
+    if isinstance(value, date):
+        return value.isoformat()
+    text = str(value)
+    return "'" + text if text.startswith(FORMULA_STARTS) else text
 
 
-def to_csv(table: Table) -> str:
-    """RFC 4180 CSV (CRLF line ends, so a CR inside a cell is quoted, not a row break)."""
+def write_csv(columns: list[Any], rows: list[list[Any]], style: CsvStyle = CsvStyle()) -> str:
+    """RFC 4180 CSV (CRLF line ends, so a CR inside a cell is quoted, not a row break), with
+    a header row. No byte order mark: the web download adds it (`BOM`)."""
     buf = io.StringIO()
-    writer = csv.writer(buf, lineterminator="\r\n")
-    writer.writerow([csv_cell(c) for c in table.columns])
-    for row in table.rows:
-        writer.writerow([csv_cell(v) for v in row])
+    writer = csv.writer(buf, delimiter=style.delimiter, lineterminator="\r\n")
+    writer.writerow([csv_cell(c, style) for c in columns])
+    for row in rows:
+        writer.writerow([csv_cell(v, style) for v in row])
     return buf.getvalue()
+
+
+def to_csv(table: Table, style: CsvStyle = CsvStyle()) -> str:
+    """One report table as CSV (its translated columns as the header)."""
+    return write_csv(table.columns, table.rows, style)
 
 
 def request_sums(session: Session, city: str, start: date, end: date, *keys: str,
@@ -160,13 +262,17 @@ def occupancy_report(session: Session, city: str, start: date, end: date, today:
                   for n, (s_, o, h) in per_night.items()]
     k = len(nights)
     site_rows = sorted(([name, round(s_ / k, 1), round(o / k, 1), round(h / k, 1), pct(o, s_)]
-                        for _, name, s_, o, h in per_site), key=lambda r: (r[0], r[1]))
-    report = Report("occupancy", "Occupancy", city, start, end)
+                        for __, name, s_, o, h in per_site), key=lambda r: (r[0], r[1]))
+    report = Report("occupancy", _("Occupancy"), city, start, end)
     total_s = sum(v[0] for v in per_night.values())
     total_o = sum(v[1] for v in per_night.values())
-    report.summary.append(
-        f"{pct(total_o, total_s) or 0:.1f}% of beds in service were occupied over "
-        f"{len(nights)} nights ({total_o:,} of {total_s:,} bed-nights).")
+    report.summary.append(ngettext(
+        "%(rate)s of beds in service were occupied over %(num)d night "
+        "(%(occupied)s of %(total)s bed-nights).",
+        "%(rate)s of beds in service were occupied over %(num)d nights "
+        "(%(occupied)s of %(total)s bed-nights).", len(nights),
+        rate=share(pct(total_o, total_s), 1), occupied=i18n.number(total_o),
+        total=i18n.number(total_s)))
     biggest = sorted(per_site, key=lambda r: (-r[2], r[1]))[:HEATMAP_SITES]
     if biggest:
         cell: dict[tuple[int, date], float | None] = {
@@ -175,14 +281,16 @@ def occupancy_report(session: Session, city: str, start: date, end: date, today:
                     *in_range, rsn.site_id.in_([r[0] for r in biggest])))}
         shown = sorted(biggest, key=lambda r: r[1])
         report.chart = charts.heat_map(
-            [r[1] for r in shown], [n.strftime("%d %b") for n in nights],
+            [r[1] for r in shown], [i18n.day_month(n) for n in nights],
             [[cell.get((r[0], n)) for n in nights] for r in shown],
-            title=f"Occupancy rate per site and night, {city}",
-            desc=f"Share of beds in service that were occupied, per site (rows) and night "
-                 f"(columns), {start} to {end}. The same figures are in the tables below.")
+            title=_("Occupancy rate per site and night, %(city)s", city=city),
+            desc=_("Share of beds in service that were occupied, per site (rows) and night "
+                   "(columns), %(start)s to %(end)s. The same figures are in the tables "
+                   "below.", **span(start, end)))
     if len(per_site) > HEATMAP_SITES:
-        report.note = (f"The chart shows the {HEATMAP_SITES} largest of {len(per_site)} sites; "
-                       f"every site is in the table and in the site-night CSV.")
+        report.note = _("The chart shows the %(shown)s largest of %(sites)s sites; every site "
+                        "is in the table and in the site-night CSV.",
+                        shown=HEATMAP_SITES, sites=i18n.number(len(per_site)))
 
     def site_nights() -> list[list[Any]]:
         return [[n.isoformat(), name, s_, o, h, s_ - o - h, pct(o, s_)]
@@ -191,14 +299,17 @@ def occupancy_report(session: Session, city: str, start: date, end: date, today:
                     .join(Site, Site.id == rsn.site_id).where(*in_range)
                     .order_by(rsn.night, Site.name))]
 
+    night, site, in_service, occupied, held, free, rate = (
+        _("night"), _("site"), _("in service"), _("occupied"), _("held"), _("free"),
+        _("occupancy %"))
     report.tables = [
-        Table("nights", "Per night, whole city", ["night", "in service", "occupied", "held",
-                                                   "free", "occupancy %"], night_rows),
-        Table("sites", "Per site, average per night", ["site", "in service", "occupied",
-                                                        "held", "occupancy %"], site_rows),
-        Table("site_nights", "Per site and night", ["night", "site", "in service", "occupied",
-                                                    "held", "free", "occupancy %"], [],
-              on_page=False, load=site_nights),
+        Table("nights", _("Per night, whole city"),
+              [night, in_service, occupied, held, free, rate], night_rows, nights=(0,)),
+        Table("sites", _("Per site, average per night"),
+              [site, in_service, occupied, held, rate], site_rows),
+        Table("site_nights", _("Per site and night"),
+              [night, site, in_service, occupied, held, free, rate], [],
+              on_page=False, load=site_nights, nights=(0,)),
     ]
     return report
 
@@ -216,7 +327,9 @@ def _share_rows(session: Session, city: str, start: date, end: date, attr: str,
         asked[group] += n
         if outcome == "turned_away":
             away[group] += n
-    return [[k, away[k], asked[k], pct(away[k], asked[k])] for k in order if asked[k]]
+    words = GENDER_LABELS if attr == "gender" else AGE_LABELS if attr == "age_band" else {}
+    return [[label(words, k), away[k], asked[k], pct(away[k], asked[k])]
+            for k in order if asked[k]]
 
 
 def repeat_turnaways(session: Session, city: str, start: date, end: date,
@@ -268,41 +381,49 @@ def turnaway_report(session: Session, city: str, start: date, end: date, today: 
         away = sum(by_reason[n].values())
         night_rows.append([n.isoformat(), asked[n], away, *[by_reason[n][r] for r in REASONS],
                            pct(away, asked[n])])
-    report = Report("turnaways", "Turned away", city, start, end)
+    report = Report("turnaways", _("Turned away"), city, start, end)
     total_away = sum(r[2] for r in night_rows)
     total_asked = sum(r[1] for r in night_rows)
-    report.summary.append(f"{total_away:,} of {total_asked:,} requests were turned away "
-                          f"({pct(total_away, total_asked) or 0:.1f}%).")
-    labels = [n.strftime("%d %b") for n in nights]
+    report.summary.append(_("%(away)s of %(asked)s requests were turned away (%(rate)s).",
+                            away=i18n.number(total_away), asked=i18n.number(total_asked),
+                            rate=share(pct(total_away, total_asked), 1)))
+    labels = [i18n.day_month(n) for n in nights]
     report.chart = charts.bar_chart(
-        labels, [(r.replace("_", " "), [by_reason[n][r] for n in nights]) for r in REASONS],
-        title=f"People turned away per night by reason, {city}",
-        desc=f"Stacked bars: turn-aways per night from {start} to {end}, split by reason "
-             f"(capacity, no eligible bed, keep-apart). Figures in the table below.")
+        labels, [(label(OUTCOME_LABELS, r), [by_reason[n][r] for n in nights]) for r in REASONS],
+        title=_("People turned away per night by reason, %(city)s", city=city),
+        desc=_("Stacked bars: turn-aways per night from %(start)s to %(end)s, split by reason "
+               "(capacity, no eligible bed, keep-apart). Figures in the table below.",
+               **span(start, end)))
     repeats, runs = repeat_turnaways(session, city, start, end, limit=REPEAT_ON_PAGE)
-    repeat_cols = ["person", "first night", "last night", "nights in a row"]
-    caption = f"Turned away {REPEAT_NIGHTS} or more nights in a row"
+    repeat_cols = [_("person"), _("first night"), _("last night"), _("nights in a row")]
     if runs > len(repeats):
-        caption += f" (the longest {len(repeats)} of {runs:,}; all in the CSV)"
-        report.note = f"{runs:,} runs of {REPEAT_NIGHTS} or more nights turned away in a row."
-    share_cols = ["turned away", "requests", "turned away %"]
+        caption = _("Turned away %(nights)s or more nights in a row (the longest %(shown)s of "
+                    "%(runs)s; all in the CSV)", nights=REPEAT_NIGHTS, shown=len(repeats),
+                    runs=i18n.number(runs))
+        report.note = _("%(runs)s runs of %(nights)s or more nights turned away in a row.",
+                        runs=i18n.number(runs), nights=REPEAT_NIGHTS)
+    else:
+        caption = _("Turned away %(nights)s or more nights in a row", nights=REPEAT_NIGHTS)
+    away_col, asked_col, rate_col = _("turned away"), _("requests"), _("turned away %")
+    share_cols = [away_col, asked_col, rate_col]
     report.tables = [
-        Table("nights", "Per night", ["night", "requests", "turned away",
-                                      "capacity", "no eligible bed", "keep apart",
-                                      "turned away %"], night_rows),
-        Table("gender", "By gender", ["gender", *share_cols],
+        Table("nights", _("Per night"), [_("night"), asked_col, away_col,
+                                         *[label(OUTCOME_LABELS, r) for r in REASONS],
+                                         rate_col], night_rows, nights=(0,)),
+        Table("gender", _("By gender"), [_("gender"), *share_cols],
               _share_rows(session, city, start, end, "gender", GENDERS)),
-        Table("age", "By age band", ["age band", *share_cols],
+        Table("age", _("By age band"), [_("age band"), *share_cols],
               _share_rows(session, city, start, end, "age_band", AGE_BANDS)),
-        Table("need", "By need band", ["need band", *share_cols],
+        Table("need", _("By need band"), [_("need band"), *share_cols],
               _share_rows(session, city, start, end, "need_band", NEED_BANDS)),
-        Table("repeat", caption, repeat_cols, repeats),
+        Table("repeat", caption, repeat_cols, repeats, nights=(1, 2)),
     ]
     if runs > len(repeats):
         report.tables.append(Table(
-            "repeat_all", f"Everyone turned away {REPEAT_NIGHTS} or more nights in a row",
+            "repeat_all", _("Everyone turned away %(nights)s or more nights in a row",
+                            nights=REPEAT_NIGHTS),
             repeat_cols, [], on_page=False,
-            load=lambda: repeat_turnaways(session, city, start, end)[0]))
+            load=lambda: repeat_turnaways(session, city, start, end)[0], nights=(1, 2)))
     return report
 
 
@@ -313,15 +434,17 @@ def night_facts(session: Session, city: str, start: date, end: date) -> dict[dat
 
 # --- one entry point for the views ----------------------------------------------------
 
+#: slug -> (title, blurb), lazy: worded in the language of the page that shows them.
 REPORTS = {
-    "occupancy": ("Occupancy", "Beds in service, occupied, held and free per site and night."),
-    "turnaways": ("Turned away", "Who was turned away and why; people turned away night after night."),
-    "prebookings": ("Pre-bookings", "Holds per partner: claimed, expired, cancelled, refused; quota use."),
-    "women": ("Women's and safety beds", "Women-only beds, women turned away, bans and keep-apart pairs."),
-    "whatif": ("What-if", "The need rule beside the old first-come rule, per need band."),
-    "fairness": ("Fairness", "Placement rate by gender and age band at each level of need."),
-    "housing": ("Who needs a home", "People with the most emergency nights, their longest runs "
-                                    "and repeat turn-aways; mark them for housing follow-up."),
+    "occupancy": (_l("Occupancy"), _l("Beds in service, occupied, held and free per site and night.")),
+    "turnaways": (_l("Turned away"), _l("Who was turned away and why; people turned away night after night.")),
+    "prebookings": (_l("Pre-bookings"), _l("Holds per partner: claimed, expired, cancelled, refused; quota use.")),
+    "women": (_l("Women's and safety beds"), _l("Women-only beds, women turned away, bans and keep-apart pairs.")),
+    "whatif": (_l("What-if"), _l("The need rule beside the old first-come rule, per need band.")),
+    "fairness": (_l("Fairness"), _l("Placement rate by gender and age band at each level of need.")),
+    "housing": (_l("Who needs a home"), _l("People with the most emergency nights, their longest "
+                                           "runs and repeat turn-aways; mark them for housing "
+                                           "follow-up.")),
 }
 
 
@@ -366,4 +489,4 @@ def build(session: Session, slug: str, city: str, start: date | None, end: date 
         from shelter.services.reports_housing import housing_report
 
         return housing_report(session, city, start, end, today)
-    raise ReportError("slug", f"unknown report {slug!r}")
+    raise ReportError("slug", _("Unknown report %(slug)s.", slug=repr(slug)))

@@ -7,14 +7,17 @@ from datetime import date
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
-from shelter.models import Hold, HoldRefusal, Organisation, Quota, Site
+from shelter import i18n
+from shelter.i18n import _, ngettext
+from shelter.models import Hold, HoldRefusal, HoldStatus, Organisation, Quota, Site
 from shelter.models.reporting import ReportSiteNight
 from shelter.services import charts
 from shelter.services.reports import (
-    Report, Table, check_range, night_facts, nights_between, pct, request_sums,
+    Report, Table, check_range, night_facts, nights_between, pct, request_sums, share, span,
 )
 from shelter.services.reports_fill import ensure_stats
-from shelter.services.reports_stats import default_city
+from shelter.services.reports_stats import REFUSAL_LABELS, default_city, label
+from shelter.words import word
 from shelter.services.reports_women import COLUMNS, free_beds_explained
 
 HOLD_OUTCOMES = ("claimed", "expired", "cancelled", "released", "held")
@@ -48,7 +51,7 @@ def prebooking_report(session: Session, city: str, start: date, end: date) -> Re
     for org, status, n in holds:
         counts[org][str(getattr(status, "value", status))] += n
     refused: dict[str, int] = defaultdict(int)
-    for org, _, n in refusals:
+    for org, __, n in refusals:
         refused[org] += n
     nights = len(nights_between(start, end))
     rows = []
@@ -58,26 +61,32 @@ def prebooking_report(session: Session, city: str, start: date, end: date) -> Re
         quota = int(quotas.get(org) or 0)
         rows.append([org, made, *[c[s] for s in HOLD_OUTCOMES], refused[org], quota,
                      pct(made, quota * nights)])
-    report = Report("prebookings", "Pre-bookings", city, start, end)
+    report = Report("prebookings", _("Pre-bookings"), city, start, end)
     made_all = sum(r[1] for r in rows)
     claimed_all = sum(r[2] for r in rows)
-    report.summary.append(f"{made_all:,} holds made, {claimed_all:,} claimed "
-                          f"({pct(claimed_all, made_all) or 0:.0f}%), "
-                          f"{sum(refused.values()):,} refused.")
+    report.summary.append(ngettext(
+        "%(made)s hold made, %(claimed)s claimed (%(rate)s), %(refused)s refused.",
+        "%(made)s holds made, %(claimed)s claimed (%(rate)s), %(refused)s refused.", made_all,
+        made=i18n.number(made_all), claimed=i18n.number(claimed_all),
+        rate=share(pct(claimed_all, made_all)), refused=i18n.number(sum(refused.values()))))
     orgs = [r[0] for r in rows]
-    series = [(s, [r[2 + i] for r in rows]) for i, s in enumerate(HOLD_OUTCOMES)]
-    series.append(("refused", [r[7] for r in rows]))
+    outcomes = [word(HoldStatus(s)) for s in HOLD_OUTCOMES]
+    refused_col = _("refused")
+    series = [(s, [r[2 + i] for r in rows]) for i, s in enumerate(outcomes)]
+    series.append((refused_col, [r[7] for r in rows]))
     if orgs:
         report.chart = charts.bar_chart(
-            orgs, series, title=f"Pre-bookings per partner organisation, {city}",
-            desc=f"Stacked bars per organisation: holds claimed, expired, cancelled, released, "
-                 f"still held, and refused, {start} to {end}. Figures in the table below.")
+            orgs, series, title=_("Pre-bookings per partner organisation, %(city)s", city=city),
+            desc=_("Stacked bars per organisation: holds claimed, expired, cancelled, released, "
+                   "still held, and refused, %(start)s to %(end)s. Figures in the table below.",
+                   **span(start, end)))
+    organisation = _("organisation")
     report.tables = [
-        Table("organisations", "Per organisation",
-              ["organisation", "holds made", *HOLD_OUTCOMES, "refused",
-               "quota per night", "quota use %"], rows),
-        Table("refusals", "Refusals by reason", ["organisation", "reason", "refused"],
-              sorted([[o, r, n] for o, r, n in refusals])),
+        Table("organisations", _("Per organisation"),
+              [organisation, _("holds made"), *outcomes, refused_col,
+               _("quota per night"), _("quota use %")], rows),
+        Table("refusals", _("Refusals by reason"), [organisation, _("reason"), refused_col],
+              sorted([[o, label(REFUSAL_LABELS, r), n] for o, r, n in refusals])),
     ]
     return report
 
@@ -107,30 +116,36 @@ def women_safety_report(session: Session, city: str, start: date, end: date, tod
         rows.append([n.isoformat(), beds[n][0], beds[n][1], pct(beds[n][1], beds[n][0]),
                      women[n][0], women[n][1], f.bans_active if f else 0,
                      f.keep_apart_active if f else 0])
-    report = Report("women", "Women's and safety beds", city, start, end)
+    report = Report("women", _("Women's and safety beds"), city, start, end)
     ws, wo = sum(r[1] for r in rows), sum(r[2] for r in rows)
     wa, wt = sum(r[4] for r in rows), sum(r[5] for r in rows)
-    report.summary.append(f"Women-only beds were {pct(wo, ws) or 0:.0f}% occupied; "
-                          f"{wt:,} of {wa:,} requests from women ended in a turn-away.")
-    labels = [n.strftime("%d %b") for n in nights]
+    report.summary.append(_("Women-only beds were %(rate)s occupied; %(away)s of %(asked)s "
+                            "requests from women ended in a turn-away.",
+                            rate=share(pct(wo, ws)), away=i18n.number(wt),
+                            asked=i18n.number(wa)))
+    labels = [i18n.day_month(n) for n in nights]
+    women_away, bans = _("women turned away"), _("bans active")
     report.chart = charts.line_chart(
-        labels, [("women-only beds in service", [r[1] for r in rows]),
-                 ("women-only beds occupied", [r[2] for r in rows]),
-                 ("women turned away", [r[5] for r in rows]),
-                 ("bans active", [r[6] for r in rows])],
-        title=f"Women's beds and safety records per night, {city}",
-        desc=f"Lines per night from {start} to {end}: women-only beds in service and "
-             f"occupied, women turned away, bans in force. Figures in the table below.")
+        labels, [(_("women-only beds in service"), [r[1] for r in rows]),
+                 (_("women-only beds occupied"), [r[2] for r in rows]),
+                 (women_away, [r[5] for r in rows]),
+                 (bans, [r[6] for r in rows])],
+        title=_("Women's beds and safety records per night, %(city)s", city=city),
+        desc=_("Lines per night from %(start)s to %(end)s: women-only beds in service and "
+               "occupied, women turned away, bans in force. Figures in the table below.",
+               **span(start, end)))
     free = free_beds_explained(session, city, nights)
     if free:
-        report.summary.append(
-            f"On {len({r[0] for r in free}):,} of the nights women were turned away while "
-            f"women-only beds stood free; the table of free women-only beds says why.")
+        report.summary.append(_(
+            "On %(nights)s of the nights women were turned away while women-only beds stood "
+            "free; the table of free women-only beds says why.",
+            nights=i18n.number(len({r[0] for r in free}))))
     report.tables = [
-        Table("nights", "Per night", [
-            "night", "women-only beds", "occupied", "occupancy %", "requests from women",
-            "women turned away", "bans active", "keep-apart pairs active"], rows),
-        Table("free", "Why women-only beds stood free while women were turned away",
-              COLUMNS, free),
+        Table("nights", _("Per night"), [
+            _("night"), _("women-only beds"), _("occupied"), _("occupancy %"),
+            _("requests from women"), women_away, bans, _("keep-apart pairs active")], rows,
+            nights=(0,)),
+        Table("free", _("Why women-only beds stood free while women were turned away"),
+              [str(c) for c in COLUMNS], free, nights=(0,)),
     ]
     return report

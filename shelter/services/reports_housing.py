@@ -16,19 +16,25 @@ from typing import Any
 from sqlalchemy import Integer, case, func, literal, select, type_coerce
 from sqlalchemy.orm import Session
 
+from shelter import i18n
+from shelter.i18n import _, _l, ngettext
 from shelter.models import (
     HousingReferral, Organisation, OrganisationPerson, Person, Request, RequestStatus, User,
 )
 from shelter.services import audit, charts
-from shelter.services.reports import Report, ReportError, Table, check_range
-from shelter.services.reports_stats import AGE_BANDS, GENDERS, age_band
+from shelter.services.reports import Report, ReportError, Table, check_range, span
+from shelter.services.reports_stats import (
+    AGE_BANDS, AGE_LABELS, GENDER_LABELS, GENDERS, age_band, label,
+)
 
 ON_PAGE = 50
 EPOCH = date(2000, 1, 1)
 EMERGENCY = (RequestStatus.PLACED, RequestStatus.TURNED_AWAY)
-PEOPLE_COLUMNS = ["person", "person id", "emergency nights", "placed", "turned away",
-                  "longest run of nights", "longest run turned away", "partner follow-up",
-                  "referred for housing"]
+PEOPLE_COLUMNS = [_l("person"), _l("person id"), _l("emergency nights"), _l("placed"),
+                  _l("turned away"), _l("longest run of nights"), _l("longest run turned away"),
+                  _l("partner follow-up"), _l("referred for housing")]
+#: The column of PEOPLE_COLUMNS that holds the night of the referral (empty: not referred).
+REFERRED = 8
 
 
 def _in_range(city: str, start: date, end: date) -> tuple[Any, ...]:
@@ -81,11 +87,18 @@ def people_rows(session: Session, city: str, start: date, end: date,
                                     .where(HousingReferral.person_id.in_(ids))).all())
     # Privacy: naming people is audited, like every other view of a person.
     audit.record(session, None, "view", ids, f"report: housing follow-up, {city} {start} to {end}")
-    return [[names.get(t.person_id, f"person {t.person_id}"), t.person_id, t.nights,
-             t.nights - t.away, t.away, runs.get(t.person_id, 0),
-             away_runs.get(t.person_id, 0), "; ".join(partners[t.person_id]) or "no",
-             referred[t.person_id].date().isoformat() if t.person_id in referred else "no"]
+    no = _("no")
+    return [[names.get(t.person_id) or _("person %(id)s", id=t.person_id), t.person_id,
+             t.nights, t.nights - t.away, t.away, runs.get(t.person_id, 0),
+             away_runs.get(t.person_id, 0), "; ".join(partners[t.person_id]) or no,
+             referred[t.person_id].date().isoformat() if t.person_id in referred else no]
             for t in ranked]
+
+
+def _is_referred(row: list[Any]) -> bool:
+    """A row of people_rows whose person is referred (the cell holds the referral's night)."""
+    cell = row[REFERRED]
+    return isinstance(cell, str) and len(cell) == 10 and cell[4] == "-" and cell[7] == "-"
 
 
 def _longest_runs(session: Session, city: str, start: date, end: date,
@@ -128,44 +141,55 @@ def band_rows(found: list[Totals], end: date) -> list[list[Any]]:
         total_people = sum(people[band].values())
         if not total_people:
             continue
-        rows.append([band, *[people[band][g] for g in GENDERS], total_people, nights[band],
-                     round(nights[band] / total_people, 1)])
+        rows.append([label(AGE_LABELS, band), *[people[band][g] for g in GENDERS],
+                     total_people, nights[band], round(nights[band] / total_people, 1)])
     return rows
 
 
 def housing_report(session: Session, city: str, start: date, end: date, today: date) -> Report:
     """The report for the reports pages (chart, the two tables, CSV of everyone)."""
     check_range(start, end)
-    report = Report("housing", "Who needs a home", city, start, end)
+    report = Report("housing", _("Who needs a home"), city, start, end)
     found = totals(session, city, start, end)
     bands = band_rows(found, end)
     listed = people_rows(session, city, start, end, found=found)
     everyone = sum(r[len(GENDERS) + 1] for r in bands)
     total_nights = sum(r[len(GENDERS) + 2] for r in bands)
-    report.summary.append(
-        f"{everyone:,} people had {total_nights:,} emergency nights (placed or turned away) "
-        f"in {city} from {start} to {end}.")
+    report.summary.append(ngettext(
+        "%(people)s person had %(nights)s emergency nights (placed or turned away) in "
+        "%(city)s from %(start)s to %(end)s.",
+        "%(people)s people had %(nights)s emergency nights (placed or turned away) in "
+        "%(city)s from %(start)s to %(end)s.", everyone, people=i18n.number(everyone),
+        nights=i18n.number(total_nights), city=city, **span(start, end)))
     if listed:
-        report.summary.append(
-            f"The {len(listed)} with the most nights had {sum(r[2] for r in listed):,} of them; "
-            f"{sum(1 for r in listed if r[8] != 'no')} of those are referred for housing follow-up.")
+        report.summary.append(_(
+            "The %(listed)s with the most nights had %(nights)s of them; %(referred)s of those "
+            "are referred for housing follow-up.", listed=len(listed),
+            nights=i18n.number(sum(r[2] for r in listed)),
+            referred=sum(1 for r in listed if _is_referred(r))))
+    genders = [label(GENDER_LABELS, g) for g in GENDERS]
     report.chart = charts.bar_chart(
         [r[0] for r in bands],
-        [(g, [r[1 + i] for r in bands]) for i, g in enumerate(GENDERS)],
-        title=f"People with emergency nights by age band and gender, {city}",
-        desc=f"Stacked bars: people with at least one emergency night from {start} to {end}, "
-             f"per age band, split by gender. The same figures are in the table below.")
+        [(g, [r[1 + i] for r in bands]) for i, g in enumerate(genders)],
+        title=_("People with emergency nights by age band and gender, %(city)s", city=city),
+        desc=_("Stacked bars: people with at least one emergency night from %(start)s to "
+               "%(end)s, per age band, split by gender. The same figures are in the table "
+               "below.", **span(start, end)))
+    columns = [str(c) for c in PEOPLE_COLUMNS]
     report.tables = [
-        Table("people", f"The {ON_PAGE} people with the most emergency nights", PEOPLE_COLUMNS,
-              listed),
-        Table("bands", "By age band and gender", ["age band", *GENDERS, "people",
-                                                  "emergency nights", "nights per person"],
+        Table("people", _("The %(n)s people with the most emergency nights", n=ON_PAGE),
+              columns, listed, nights=(REFERRED,)),
+        Table("bands", _("By age band and gender"), [_("age band"), *genders, _("people"),
+                                                     _("emergency nights"),
+                                                     _("nights per person")],
               bands),
-        Table("people_all", "Everyone with an emergency night", PEOPLE_COLUMNS, [],
-              on_page=False, load=lambda: people_rows(session, city, start, end, limit=None)),
+        Table("people_all", _("Everyone with an emergency night"), columns, [],
+              on_page=False, load=lambda: people_rows(session, city, start, end, limit=None),
+              nights=(REFERRED,)),
     ]
-    report.extra["refer_choices"] = [(r[1], f"{r[0]} ({r[2]} nights)") for r in listed
-                                     if r[8] == "no"]
+    report.extra["refer_choices"] = [
+        (r[1], ngettext("%(name)s (%(num)d night)", "%(name)s (%(num)d nights)", r[2],
+                        name=r[0])) for r in listed if not _is_referred(r)]
     return report
 
 
@@ -178,9 +202,10 @@ def refer_for_housing(session: Session, person_id: int, note: str, user: User | 
     unknown person or one already referred."""
     person = session.get(Person, person_id)
     if person is None:
-        raise ReferralError("person", "Choose a person from the list.")
+        raise ReferralError("person", _("Choose a person from the list."))
     if session.scalar(select(HousingReferral.id).where(HousingReferral.person_id == person_id)):
-        raise ReferralError("person", f"{person.display_name} is already referred for housing follow-up.")
+        raise ReferralError("person", _("%(name)s is already referred for housing follow-up.",
+                                        name=person.display_name))
     note = note.strip()[:1000]
     referral = HousingReferral(person_id=person_id, note=note,
                                referred_by_id=getattr(user, "id", None))

@@ -8,17 +8,19 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from shelter import i18n
+from shelter.i18n import _, ngettext
 from shelter.models import Person
 from shelter.models.reporting import ReportWhatIf
 from shelter.services import audit, charts
 from shelter.services import cold as cold_svc
 from shelter.services.reports import (
-    Report, ReportError, Table, check_range, pct, request_sums,
+    Report, ReportError, Table, check_range, pct, request_sums, share, span,
 )
 from shelter.services.reports_fill import ensure_stats
 from shelter.services.reports_stats import (
-    AGE_BANDS, GENDERS, NEED_BANDS, first_come_result, latest_confirmed_runs, need_band,
-    person_id_of,
+    AGE_BANDS, AGE_LABELS, GENDER_LABELS, GENDERS, NEED_BANDS, OUTCOME_LABELS,
+    first_come_result, label, latest_confirmed_runs, need_band, person_id_of,
 )
 
 
@@ -41,23 +43,35 @@ def whatif_report(session: Session, city: str, start: date, end: date, today: da
     rows = [[band, totals[band][0], totals[band][1], pct(totals[band][1], totals[band][0]),
              totals[band][2], pct(totals[band][2], totals[band][0])]
             for band in reversed(NEED_BANDS) if totals[band][0]]
-    report = Report("whatif", "What-if: need rule vs first come", city, start, end)
+    report = Report("whatif", _("What-if: need rule vs first come"), city, start, end)
     report.extra["run_nights"] = sorted(run_nights)
     for r in rows[:2]:
-        report.summary.append(f"Need {r[0]}: {r[3] or 0:.0f}% placed by need vs "
-                              f"{r[5] or 0:.0f}% by queue ({r[1]:,} request{'s' if r[1] != 1 else ''}).")
+        report.summary.append(ngettext(
+            "Need %(band)s: %(by_need)s placed by need vs %(by_queue)s by queue "
+            "(%(requests)s request).",
+            "Need %(band)s: %(by_need)s placed by need vs %(by_queue)s by queue "
+            "(%(requests)s requests).", r[1], band=r[0], by_need=share(r[3]),
+            by_queue=share(r[5]), requests=i18n.number(r[1])))
     if rows:
         report.chart = charts.bar_chart(
-            [r[0] for r in rows], [("by need", [r[3] or 0 for r in rows]),
-                                   ("by queue (first come)", [r[5] or 0 for r in rows])],
+            [r[0] for r in rows], [(_("by need"), [r[3] or 0 for r in rows]),
+                                   (_("by queue (first come)"), [r[5] or 0 for r in rows])],
             stacked=False, percent=True,
-            title=f"Share placed per need band: need rule vs first come, {city}",
-            desc=f"Side-by-side bars per need band, highest need first: percent of requests "
-                 f"placed under the need rule and under first come, over {len(run_nights)} "
-                 f"nights with a confirmed allocation ({start} to {end}).")
-    report.tables = [Table("bands", f"Totals over {len(run_nights)} night{'s' if len(run_nights) != 1 else ''} with a confirmed run",
-                           ["need band", "requests", "placed by need", "by need %",
-                            "placed by queue", "by queue %"], rows)]
+            title=_("Share placed per need band: need rule vs first come, %(city)s", city=city),
+            desc=ngettext(
+                "Side-by-side bars per need band, highest need first: percent of requests "
+                "placed under the need rule and under first come, over %(num)d night with a "
+                "confirmed allocation (%(start)s to %(end)s).",
+                "Side-by-side bars per need band, highest need first: percent of requests "
+                "placed under the need rule and under first come, over %(num)d nights with a "
+                "confirmed allocation (%(start)s to %(end)s).", len(run_nights),
+                **span(start, end)))
+    requests_col = _("requests")
+    report.tables = [Table("bands", ngettext("Totals over %(num)d night with a confirmed run",
+                                             "Totals over %(num)d nights with a confirmed run",
+                                             len(run_nights)),
+                           [_("need band"), requests_col, _("placed by need"), _("by need %"),
+                            _("placed by queue"), _("by queue %")], rows)]
     report.tables.append(_cold_nights(session, city, start, end, report))
     if night is not None:
         report.tables.extend(_night_detail(session, city, night))
@@ -74,21 +88,26 @@ def _cold_nights(session: Session, city: str, start: date, end: date, report: Re
         summary = cold_svc.still_turned_away(runs.get((city, c.night)))
         by = summary["by_reason"] if summary else {}
         rows.append([c.night.isoformat(), c.reason,
-                     summary["total"] if summary else "no confirmed run",
+                     summary["total"] if summary else _("no confirmed run"),
                      by.get("capacity", 0), by.get("no_eligible_bed", 0), by.get("keep_apart", 0)])
     if colds:
         still = sum(r[2] for r in rows if isinstance(r[2], int))
-        report.summary.append(f"{len(colds)} cold night{'s' if len(colds) != 1 else ''} in the "
-                              f"range; {still} people were still turned away on them.")
-    return Table("cold_nights", "Cold nights: still turned away under the need rule",
-                 ["night", "reason", "turned away", "capacity", "no eligible bed", "keep apart"],
-                 rows)
+        report.summary.append(ngettext(
+            "%(num)d cold night in the range; %(still)s people were still turned away on it.",
+            "%(num)d cold nights in the range; %(still)s people were still turned away on "
+            "them.", len(colds), still=i18n.number(still)))
+    return Table("cold_nights", _("Cold nights: still turned away under the need rule"),
+                 [_("night"), _("reason"), _("turned away"),
+                  *[label(OUTCOME_LABELS, r) for r in ("capacity", "no_eligible_bed",
+                                                       "keep_apart")]],
+                 rows, nights=(0,))
 
 
 def _night_detail(session: Session, city: str, night: date) -> list[Table]:
     run = latest_confirmed_runs(session, [night]).get((city, night))
     if run is None:
-        raise ReportError("night", f"No confirmed allocation in {city} on {night}.")
+        raise ReportError("night", _("No confirmed allocation in %(city)s on %(night)s.",
+                                     city=city, night=i18n.day(night)))
     requests = {r["person"]: r for r in run.input_json.get("requests", [])}
     need_result, queue_result = run.result_json, first_come_result(run)
     placed = {rule: {a["person"] for a in res.get("assignments", [])}
@@ -112,14 +131,17 @@ def _night_detail(session: Session, city: str, night: date) -> list[Table]:
     for k in sorted(away, key=lambda k: (-requests[k].get("need", 0), str(k))):
         person = people.get(ids[k] or -1)
         rows.append([person.display_name if person else k, requests[k].get("need", 0),
-                     requests[k].get("gender", ""),
-                     reasons["need"].get(k, "placed").replace("_", " "),
-                     reasons["queue"].get(k, "placed").replace("_", " ")])
+                     label(GENDER_LABELS, requests[k].get("gender") or None),
+                     label(OUTCOME_LABELS, reasons["need"].get(k, "placed")),
+                     label(OUTCOME_LABELS, reasons["queue"].get(k, "placed"))])
+    shown = i18n.day_short(night)
     return [
-        Table("night_bands", f"{night}: placed per need band",
-              ["need band", "requests", "placed by need", "placed by queue"], band_rows),
-        Table("night_people", f"{night}: turned away under either rule",
-              ["person", "need", "gender", "under need rule", "under first come"], rows),
+        Table("night_bands", _("%(night)s: placed per need band", night=shown),
+              [_("need band"), _("requests"), _("placed by need"), _("placed by queue")],
+              band_rows),
+        Table("night_people", _("%(night)s: turned away under either rule", night=shown),
+              [_("person"), _("need"), _("gender"), _("under need rule"),
+               _("under first come")], rows),
     ]
 
 
@@ -149,35 +171,37 @@ def fairness_report(session: Session, city: str, start: date, end: date, today: 
             # Every gender is listed, with or without requests, so a group nobody counted
             # is seen to be missing rather than silently left out.
             if asked or kind == "gender":
-                out.append([group, asked, placed, pct(placed, asked),
+                words = GENDER_LABELS if kind == "gender" else AGE_LABELS
+                out.append([label(words, group), asked, placed, pct(placed, asked),
                             *[pct(*reversed(cells.get((kind, group, b), [0, 0])))
                               for b in NEED_BANDS]])
         return out
 
-    band_cols = [f"need {b} %" for b in NEED_BANDS]
+    band_cols = [_("need %(band)s %%", band=b) for b in NEED_BANDS]
     gender_rows = rate_rows("gender", GENDERS)
     age_rows = rate_rows("age", AGE_BANDS)
     need_rows = [[b, *cells[("need", b, "all")], pct(cells[("need", b, "all")][1],
                                                    cells[("need", b, "all")][0])]
                  for b in NEED_BANDS if cells.get(("need", b, "all"), [0])[0]]
-    report = Report("fairness", "Fairness", city, start, end)
+    report = Report("fairness", _("Fairness"), city, start, end)
     if any(r[1] for r in gender_rows):
         # All four genders; a gender with no requests in a band has no rate there (None),
         # drawn as "no requests" and never as a 0% bar.
         report.chart = charts.bar_chart(
             list(NEED_BANDS), [(r[0], list(r[4:])) for r in gender_rows],
             stacked=False, percent=True,
-            title=f"Placement rate by gender within each need band, {city}",
-            desc=f"Side-by-side bars: percent of requests placed, per need band, for each "
-                 f"gender (woman, man, nonbinary, unknown), {start} to {end}. Where a gender "
-                 f"had no requests in a band, the chart says no requests instead of drawing "
-                 f"a bar. At equal need the bars should be equal; a gap points at bias. "
-                 f"Figures in the tables below.")
+            title=_("Placement rate by gender within each need band, %(city)s", city=city),
+            desc=_("Side-by-side bars: percent of requests placed, per need band, for each "
+                   "gender (woman, man, nonbinary, unknown), %(start)s to %(end)s. Where a "
+                   "gender had no requests in a band, the chart says no requests instead of "
+                   "drawing a bar. At equal need the bars should be equal; a gap points at "
+                   "bias. Figures in the tables below.", **span(start, end)))
+    requests, placed, rate = _("requests"), label(OUTCOME_LABELS, "placed"), _("placed %")
     report.tables = [
-        Table("gender", "By gender", ["gender", "requests", "placed", "placed %", *band_cols],
+        Table("gender", _("By gender"), [_("gender"), requests, placed, rate, *band_cols],
               gender_rows),
-        Table("age", "By age band", ["age band", "requests", "placed", "placed %", *band_cols],
+        Table("age", _("By age band"), [_("age band"), requests, placed, rate, *band_cols],
               age_rows),
-        Table("need", "By need band", ["need band", "requests", "placed", "placed %"], need_rows),
+        Table("need", _("By need band"), [_("need band"), requests, placed, rate], need_rows),
     ]
     return report

@@ -13,6 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from shelter.config import instance_city
+from shelter.i18n import _l
 from shelter.models import AllocationRun, Site
 
 NEED_BANDS = ("0–19", "20–39", "40–59", "60–79", "80–100")
@@ -20,6 +21,31 @@ AGE_BANDS = ("under 18", "18–23", "24–39", "40–59", "60+", "unknown")
 GENDERS = ("woman", "man", "nonbinary", "unknown")
 REASONS = ("capacity", "no_eligible_bed", "keep_apart")
 OCCUPIED = ("confirmed", "checked_in")  # a bed someone sleeps in (proposed is not yet)
+
+# How the report codes above are worded in tables, legends and CSV cells (lazy: the language
+# of the request that builds the report). The English is the code itself, as the reports
+# always wrote it; shelter.words words the same things for other pages (capitalised there).
+GENDER_LABELS = {"woman": _l("woman"), "man": _l("man"), "nonbinary": _l("nonbinary"),
+                 "unknown": _l("unknown")}
+AGE_LABELS = {"under 18": _l("under 18"), "unknown": _l("unknown")}  # the others are numbers
+#: Turn-away reasons (REASONS) and "placed", as the report columns and what-if rows say them.
+OUTCOME_LABELS = {"capacity": _l("capacity"), "no_eligible_bed": _l("no eligible bed"),
+                  "keep_apart": _l("keep apart"), "placed": _l("placed")}
+#: Why a partner's pre-booking was refused (prebooking.HoldRefused codes).
+REFUSAL_LABELS = {"no_bed": _l("no bed free"), "quota": _l("quota"),
+                  "barred": _l("banned from the site"), "keep_apart": _l("keep-apart"),
+                  "ineligible": _l("no suitable bed"), "duplicate": _l("already held by them"),
+                  "already_held": _l("already held"), "already_placed": _l("already has a bed"),
+                  "too_late": _l("too late")}
+
+
+def label(table: dict[str, Any], code: str | None) -> str:
+    """The code worded in the current language (an unknown code as itself, underscores
+    as spaces)."""
+    if code is None:
+        return ""
+    found = table.get(code)
+    return str(found) if found is not None else str(code).replace("_", " ")
 _TRAILING_ID = re.compile(r"(\d+)$")
 
 

@@ -13,13 +13,15 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
+from shelter.i18n import _, _l
 from shelter.models import (
     Bed, Gender, GenderRule, Hold, Person, Placement, Request, RequestStatus, Room, Site,
 )
 from shelter.services.reports_stats import OCCUPIED
 from shelter.services.rules import barred_sites, facts_of, partner_sites, reasons_for_bed
 
-COLUMNS = ["night", "site", "free women-only beds", "women turned away", "why the beds stood free"]
+COLUMNS = [_l("night"), _l("site"), _l("free women-only beds"), _l("women turned away"),
+           _l("why the beds stood free")]
 
 
 def _free_women_beds(session: Session, city: str, night: date) -> list[Bed]:
@@ -47,22 +49,33 @@ def _women_turned_away(session: Session, city: str, night: date) -> list[Request
 def _why(site: Site, blocked: Counter[str], fitted: int) -> str:
     """Whole sentences, one per reason, with how many of the women it kept out."""
     limits = f"{site.min_age or 0}–{site.max_age}" if site.max_age is not None \
-        else f"{site.min_age or 0} and over"
-    of = "{n} of the women turned away."
-    words = {
-        "age": "Outside the site's age limit ({limits}): " + of,
-        "age_unknown": "Age not recorded, while the site has an age limit ({limits}): " + of,
-        "features": "Needing a bed feature these beds lack: " + of,
-        "barred": "Banned from this site that night: " + of,
-        "keep_apart": "Kept apart from someone placed or held at this site that night: " + of,
-        "gender": "Not admitted by the room's gender rule: " + of,
-    }
-    parts = [words.get(code, "Kept out by the rule {code}: " + of)
-             .format(n=n, limits=limits, code=code) for code, n in sorted(blocked.items())]
+        else _("%(age)s and over", age=site.min_age or 0)
+    parts = [_reason(code, n, limits) for code, n in sorted(blocked.items())]
     if fitted:
-        parts.append(f"Fitting every rule here: {fitted} of the women turned away (the bed "
-                     f"was free after the allocation, or staff left it free by hand).")
+        parts.append(_("Fitting every rule here: %(n)s of the women turned away (the bed "
+                       "was free after the allocation, or staff left it free by hand).",
+                       n=fitted))
     return " ".join(parts)
+
+
+def _reason(code: str, n: int, limits: str) -> str:
+    """One rule-book reason as a whole sentence (in the request's language)."""
+    if code == "age":
+        return _("Outside the site's age limit (%(limits)s): %(n)s of the women turned away.",
+                 limits=limits, n=n)
+    if code == "age_unknown":
+        return _("Age not recorded, while the site has an age limit (%(limits)s): %(n)s of "
+                 "the women turned away.", limits=limits, n=n)
+    if code == "features":
+        return _("Needing a bed feature these beds lack: %(n)s of the women turned away.", n=n)
+    if code == "barred":
+        return _("Banned from this site that night: %(n)s of the women turned away.", n=n)
+    if code == "keep_apart":
+        return _("Kept apart from someone placed or held at this site that night: %(n)s of "
+                 "the women turned away.", n=n)
+    if code == "gender":
+        return _("Not admitted by the room's gender rule: %(n)s of the women turned away.", n=n)
+    return _("Kept out by the rule %(code)s: %(n)s of the women turned away.", code=code, n=n)
 
 
 def free_beds_explained(session: Session, city: str, nights: list[date]) -> list[list[Any]]:

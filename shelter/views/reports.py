@@ -10,6 +10,7 @@ from flask_login import current_user
 from shelter import clock
 from shelter.auth import roles_required
 from shelter.extensions import db
+from shelter.i18n import _, language
 from shelter.forms.reports import ReportFilterForm
 from shelter.models import Role
 from shelter.services import reports as svc
@@ -36,7 +37,7 @@ def _run(slug: str) -> tuple[ReportFilterForm, svc.Report | None, int]:
         form.city.data = cities[0] if cities else svc.default_city()
     if form.city.data not in cities or not form.validate():
         if form.city.data not in cities:
-            form.city.errors = ["Choose a city from the list."]
+            form.city.errors = [_("Choose a city from the list.")]
         return form, None, 422
     try:
         report = svc.build(db.session, slug, form.city.data, form.start.data, form.end.data,
@@ -46,6 +47,31 @@ def _run(slug: str) -> tuple[ReportFilterForm, svc.Report | None, int]:
         return form, None, 422
     form.start.data, form.end.data = report.start, report.end
     return form, report, 200
+
+
+def _csv_style(toronto: bool = False) -> svc.CsvStyle:
+    """The CSV style of this download: the reader's language (";" and decimal commas in
+    bokmål), or Toronto's open-data format; `?sep=` (";", "," or "tab") overrides the
+    delimiter. Raises ReportError("sep") for any other separator."""
+    style = svc.csv_style(request.args.get("sep"), language())
+    if toronto:
+        style = svc.CsvStyle(style.delimiter if request.args.get("sep") else ",", ".")
+    return style
+
+
+def _csv(text: str, name: str | None = None, status: int = 200) -> Response:
+    """A CSV download: UTF-8 with a byte order mark, so Excel reads the letters æ, ø, å."""
+    headers = {"Content-Disposition": f'attachment; filename="{name}"'} if name else {}
+    return Response(svc.BOM + text, status=status, mimetype="text/csv", headers=headers)
+
+
+def _csv_error(message: str) -> Response:
+    """A 422 as a CSV file of one row ("error", the message), in the reader's own style."""
+    try:
+        style = svc.csv_style(request.args.get("sep"), language())
+    except svc.ReportError:
+        style = svc.csv_style(None, language())
+    return _csv(svc.write_csv([_("error"), message], [], style), status=422)
 
 
 @bp.get("/")
@@ -60,23 +86,24 @@ def open_data():  # type: ignore[no-untyped-def]
     """The city's nights in Toronto's daily occupancy format (services.open_data)."""
     from shelter.services.open_data import ExportError, occupancy_csv
 
+    try:
+        style = _csv_style(toronto=True)
+    except svc.ReportError as err:
+        return _csv_error(str(err))
     form = ReportFilterForm(request.args)
     cities = svc.report_cities(db.session)
     form.city.choices = [(c, c) for c in cities]
     if form.city.data not in cities or not form.validate():
-        return Response("error,Choose a city from the list and nights as YYYY-MM-DD.\n",
-                        status=422, mimetype="text/csv")
+        return _csv_error(_("Choose a city from the list and nights as YYYY-MM-DD."))
     start, end = form.start.data, form.end.data
     if start is None or end is None:
         start, end = svc.default_range(db.session, form.city.data, _today())
     try:
-        text = occupancy_csv(db.session, start, end, form.city.data)
+        text = occupancy_csv(db.session, start, end, form.city.data, style)
     except ExportError as err:
-        return Response(f"error,{err}\n", status=422, mimetype="text/csv")
+        return _csv_error(str(err))
     city = re.sub(r"[^a-z0-9]+", "-", form.city.data.lower()).strip("-") or "city"
-    name = f"daily-shelter-occupancy-{city}-{start}-{end}.csv"
-    return Response(text, mimetype="text/csv",
-                    headers={"Content-Disposition": f'attachment; filename="{name}"'})
+    return _csv(text, f"daily-shelter-occupancy-{city}-{start}-{end}.csv")
 
 
 @bp.post("/housing/refer")
@@ -90,7 +117,7 @@ def housing_refer():  # type: ignore[no-untyped-def]
     back = url_for("reports.show", slug="housing", city=request.form.get("city") or None,
                    start=request.form.get("start") or None, end=request.form.get("end") or None)
     if not form.validate_on_submit():
-        flash("Choose a person from the list.", "error")
+        flash(_("Choose a person from the list."), "error")
         return redirect(back)
     try:
         referral = refer_for_housing(db.session, form.person.data, form.note.data or "",
@@ -98,8 +125,8 @@ def housing_refer():  # type: ignore[no-untyped-def]
     except ReferralError as err:
         flash(str(err), "error")
         return redirect(back)
-    flash(f"{referral.person.display_name} is marked as referred for housing follow-up.",
-          "success")
+    flash(_("%(name)s is marked as referred for housing follow-up.",
+            name=referral.person.display_name), "success")
     return redirect(back)
 
 
@@ -123,14 +150,19 @@ def show(slug: str):  # type: ignore[no-untyped-def]
 def export(slug: str):  # type: ignore[no-untyped-def]
     if slug not in svc.REPORTS:
         abort(404)
+    if slug in MANAGERS_ONLY and current_user.role != Role.MANAGER:
+        abort(403)
+    try:
+        style = _csv_style()
+    except svc.ReportError as err:
+        return _csv_error(str(err))
     form, report, status = _run(slug)
     if report is None:
         errors = "; ".join(f"{f.name}: {e}" for f in form for e in f.errors)
-        return Response(f"error,{errors}\n", status=422, mimetype="text/csv")
+        return _csv_error(errors)
     try:
         table = report.table(request.args.get("table"))
     except svc.ReportError:
         abort(404)
     name = f"{slug}-{table.key}-{report.city}-{report.start}-{report.end}.csv".lower()
-    return Response(svc.to_csv(table), mimetype="text/csv",
-                    headers={"Content-Disposition": f'attachment; filename="{name}"'})
+    return _csv(svc.to_csv(table, style), name)

@@ -128,7 +128,7 @@ def test_managers_download_it_from_the_reports_page_and_bad_input_is_422(client,
     assert "/reports/open-data/occupancy.csv" in page.get_data(as_text=True)
     r = client.get("/reports/open-data/occupancy.csv?city=Bergen&start=2026-11-01&end=2026-11-02")
     assert r.status_code == 200 and r.mimetype == "text/csv"
-    lines = r.get_data(as_text=True).splitlines()
+    lines = r.data.decode("utf-8-sig").splitlines()
     assert lines[0] == ",".join(COLUMNS) and len(lines) == 3
     assert client.get("/reports/open-data/occupancy.csv?city=Atlantis").status_code == 422
     assert client.get("/reports/open-data/occupancy.csv?city=Bergen&start=2026-11-03"

@@ -116,7 +116,7 @@ def test_manager_sees_the_report_and_refers_someone_intake_sees_it_partners_neve
     assert page.status_code == 200 and "Anna Long" in html and "<svg" in html
     assert "Mark as referred for housing follow-up" in html
     export = client.get("/reports/housing.csv", query_string={**RANGE, "table": "people"})
-    rows = list(csv.DictReader(io.StringIO(export.get_data(as_text=True))))
+    rows = list(csv.DictReader(io.StringIO(export.data.decode("utf-8-sig"))))
     assert [(r["person"], r["emergency nights"], r["longest run of nights"]) for r in rows] == [
         ("Anna Long", "6", "5"), ("Bo Away", "3", "3"), ("Cy Once", "1", "1")]
 
@@ -135,7 +135,7 @@ def test_manager_sees_the_report_and_refers_someone_intake_sees_it_partners_neve
         assert client.post("/reports/housing/refer", data=bad).status_code == 302
     assert db.session.scalar(select(HousingReferral.id).where(HousingReferral.person_id == bo.id)) is None
     export = client.get("/reports/housing.csv", query_string={**RANGE, "table": "people"})
-    assert list(csv.DictReader(io.StringIO(export.get_data(as_text=True))))[0][
+    assert list(csv.DictReader(io.StringIO(export.data.decode("utf-8-sig"))))[0][
         "referred for housing"] != "no"
 
     intake = new_client(app)

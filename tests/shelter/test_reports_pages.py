@@ -17,13 +17,15 @@ RANGE = {"city": "Bergen", "start": "2026-03-01", "end": "2026-03-03"}
 
 
 class Tables(HTMLParser):
-    """Collects the text of every cell of each <table data-table=KEY>."""
+    """Collects the text of every cell of each <table data-table=KEY>; a night shown as a
+    date (<time datetime="2026-03-01">) counts as its ISO date, as the CSV writes it."""
 
     def __init__(self) -> None:
         super().__init__()
         self.tables: dict[str, list[list[str]]] = {}
         self.key: str | None = None
         self.cell: list[str] | None = None
+        self.in_time = False
 
     def handle_starttag(self, tag, attrs):  # type: ignore[no-untyped-def]
         a = dict(attrs)
@@ -34,16 +36,21 @@ class Tables(HTMLParser):
             self.tables[self.key].append([])
         elif self.key and tag in ("td", "th"):
             self.cell = []
+        elif self.cell is not None and tag == "time":
+            self.cell.append(a["datetime"])
+            self.in_time = True
 
     def handle_endtag(self, tag):  # type: ignore[no-untyped-def]
         if tag == "table":
             self.key = None
+        elif tag == "time":
+            self.in_time = False
         elif self.key and tag in ("td", "th") and self.cell is not None:
             self.tables[self.key][-1].append("".join(self.cell).strip())
             self.cell = None
 
     def handle_data(self, data):  # type: ignore[no-untyped-def]
-        if self.cell is not None:
+        if self.cell is not None and not self.in_time:
             self.cell.append(data)
 
 
@@ -67,12 +74,12 @@ def test_each_page_has_chart_and_table_matching_its_csv(client, manager, slug):
     for key, rows in parsed.tables.items():
         export = client.get(f"/reports/{slug}.csv", query_string={**RANGE, "table": key})
         assert export.status_code == 200 and export.mimetype == "text/csv"
-        assert list(csv.reader(io.StringIO(export.get_data(as_text=True)))) == rows
+        assert list(csv.reader(io.StringIO(export.data.decode("utf-8-sig")))) == rows
 
 
 def test_turnaway_csv_figures_are_the_hand_counts(client, manager):
     export = client.get("/reports/turnaways.csv", query_string={**RANGE, "table": "nights"})
-    rows = list(csv.DictReader(io.StringIO(export.get_data(as_text=True))))
+    rows = list(csv.DictReader(io.StringIO(export.data.decode("utf-8-sig"))))
     assert [(r["night"], int(r["turned away"]), int(r["capacity"])) for r in rows] == [
         ("2026-03-01", 2, 1), ("2026-03-02", 1, 0), ("2026-03-03", 1, 1)]
 
@@ -128,7 +135,7 @@ def test_csv_export_neutralises_formulas_in_names(client, manager, db):
     carl.alias = None
     db.session.flush()
     export = client.get("/reports/turnaways.csv", query_string={**RANGE, "table": "repeat"})
-    rows = list(csv.reader(io.StringIO(export.get_data(as_text=True))))
+    rows = list(csv.reader(io.StringIO(export.data.decode("utf-8-sig"))))
     names = [row[0] for row in rows[1:]]
     assert "'" + carl.name in names
     assert not any(name.startswith(("=", "+", "-", "@", "\t", "\r")) for name in names)
