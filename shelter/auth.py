@@ -18,6 +18,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from shelter.extensions import db, login_manager
+from shelter.i18n import _, _l
 from shelter.models import Role, User, utcnow
 from shelter.models.accounts import new_session_token
 
@@ -88,14 +89,15 @@ def verify_password(user: User, password: str) -> bool:
 
 def init_app(app: Flask) -> None:
     login_manager.login_view = "public.login"
-    login_manager.login_message = "Please log in to see that page."
+    login_manager.login_message = _l("Please log in to see that page.")
+    login_manager.localize_callback = str  # worded in the language of the request
     login_manager.login_message_category = "info"
     login_manager.session_protection = "strong"
     app.before_request(_require_own_password)
 
     @login_manager.user_loader
     def load_user(identity: str) -> User | None:
-        user_id, _, token = identity.partition(":")
+        user_id, __, token = identity.partition(":")
         if not user_id.isdigit() or not token:
             return None
         user = db.session.get(User, int(user_id))
@@ -103,7 +105,7 @@ def init_app(app: Flask) -> None:
             return None
         now = utcnow()
         if not session_is_live(user, now):
-            flash("Your session has ended. Please log in again.", "info")
+            flash(_("Your session has ended. Please log in again."), "info")
             return None
         if now - user.session_seen_at > SEEN_EVERY:  # type: ignore[operator]
             user.session_seen_at = now  # committed with the request's unit of work
@@ -121,7 +123,7 @@ def _require_own_password() -> Any:
         return None
     if current_user.is_authenticated and current_user.must_change_password \
             and request.endpoint not in OPEN_UNTIL_CHANGED:
-        flash("An admin asked you to choose a new password before you carry on.", "info")
+        flash(_("An admin asked you to choose a new password before you carry on."), "info")
         return redirect(url_for("public.change_password"))
     return None
 

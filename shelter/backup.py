@@ -16,6 +16,8 @@ from pathlib import Path
 
 from sqlalchemy.engine import Engine, make_url
 
+from shelter.i18n import _, number
+
 PAGES_PER_STEP = 1024  # copy in steps, so writers get the lock between them
 
 
@@ -26,20 +28,20 @@ class BackupError(RuntimeError):
 def backup(engine: Engine, target: Path) -> str:
     """Copy the database behind `engine` to `target`; returns a one-line summary."""
     if target.exists():
-        raise BackupError(f"{target} exists; choose a new file name")
+        raise BackupError(_("%(path)s exists; choose a new file name", path=target))
     if not target.parent.is_dir():
-        raise BackupError(f"no such folder: {target.parent}")
+        raise BackupError(_("no such folder: %(path)s", path=target.parent))
     if engine.dialect.name == "sqlite":
         return _sqlite(engine, target)
     if engine.dialect.name == "postgresql":
         return _pg_dump(engine, target)
-    raise BackupError(f"no backup for {engine.dialect.name}")
+    raise BackupError(_("no backup for %(database)s", database=engine.dialect.name))
 
 
 def _sqlite(engine: Engine, target: Path) -> str:
     database = engine.url.database
     if not database or database == ":memory:":
-        raise BackupError("an in-memory database cannot be backed up")
+        raise BackupError(_("an in-memory database cannot be backed up"))
     source = sqlite3.connect(database, timeout=30)
     copy = sqlite3.connect(target)
     try:
@@ -47,7 +49,8 @@ def _sqlite(engine: Engine, target: Path) -> str:
     finally:
         copy.close()
         source.close()
-    return f"backed up {database} to {target} ({target.stat().st_size} bytes, sqlite backup API)"
+    return _("backed up %(source)s to %(path)s (%(size)s bytes, sqlite backup API)",
+             source=database, path=target, size=number(target.stat().st_size))
 
 
 def libpq_url(engine: Engine) -> str:
@@ -59,11 +62,12 @@ def libpq_url(engine: Engine) -> str:
 def _pg_dump(engine: Engine, target: Path) -> str:
     pg_dump = shutil.which("pg_dump")
     if pg_dump is None:
-        raise BackupError("pg_dump is not installed (apt-get install postgresql-client)")
+        raise BackupError(_("pg_dump is not installed (apt-get install postgresql-client)"))
     done = subprocess.run([pg_dump, "-Fc", "--no-owner", "--file", str(target),
                            "--dbname", libpq_url(engine)], capture_output=True, text=True)
     if done.returncode != 0:
         target.unlink(missing_ok=True)
-        raise BackupError(f"pg_dump failed: {(done.stderr.strip().splitlines() or ['?'])[-1]}")
-    size = target.stat().st_size
-    return f"backed up {engine.url.database} to {target} ({size} bytes, pg_dump -Fc)"
+        raise BackupError(_("pg_dump failed: %(error)s",
+                            error=(done.stderr.strip().splitlines() or ["?"])[-1]))
+    return _("backed up %(source)s to %(path)s (%(size)s bytes, pg_dump -Fc)",
+             source=engine.url.database, path=target, size=number(target.stat().st_size))

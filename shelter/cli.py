@@ -1,5 +1,9 @@
 """Flask commands: create-user, seed-demo, backup. Each commits at its edge; bad input exits
-non-zero with one line on stderr."""
+non-zero with one line on stderr.
+
+Messages are in the instance language (SHELTER_LANGUAGE: a command has no request, so
+Flask-Babel's locale selector answers with the instance default); --help texts stay English
+(they describe the command line itself, like the README)."""
 from __future__ import annotations
 
 import sqlite3
@@ -13,6 +17,7 @@ from sqlalchemy import select
 
 from shelter import clock
 from shelter.extensions import db
+from shelter.i18n import _
 from shelter.models import Organisation
 
 
@@ -30,7 +35,7 @@ def init_app(app: Flask) -> None:
 
 def _fail(message: str) -> None:
     db.session.rollback()
-    click.echo(f"error: {message}", err=True)
+    click.echo(_("error: %(message)s", message=message), err=True)
     sys.exit(2)
 
 
@@ -52,14 +57,14 @@ def create_user(username: str, role: str, display_name: str, organisation: str |
     if organisation:
         org = db.session.scalar(select(Organisation).where(Organisation.name == organisation))
         if org is None:
-            _fail(f"--organisation: no organisation named '{organisation}'")
+            _fail("--organisation: " + _("no organisation named '%(name)s'", name=organisation))
     try:
         create(db.session, username=username, display_name=display_name, role=role,
                password=password, organisation=org)
     except FieldError as err:
         _fail(f"--{err.field}: {err.message}" if err.field != "username" else str(err))
     db.session.commit()
-    click.echo(f"created {role} user '{username}'")
+    click.echo(_("created %(role)s user '%(username)s'", role=role, username=username))
 
 
 @click.command("seed-demo")
@@ -72,19 +77,21 @@ def seed_demo(once: bool) -> None:
 
     if real := real_usernames(db.session):
         shown = ", ".join(real[:5]) + (" ..." if len(real) > 5 else "")
-        _fail(f"this database has users that are not demo users ({shown}); seed-demo adds "
-              f"demo accounts with published passwords, so it only fills a database without "
-              f"real users")
+        _fail(_("this database has users that are not demo users (%(users)s); seed-demo adds "
+                "demo accounts with published passwords, so it only fills a database without "
+                "real users", users=shown))
     if is_seeded(db.session):
         if once:
-            click.echo("seed-demo: demo data already present; nothing to do")
+            click.echo(_("seed-demo: demo data already present; nothing to do"))
             return
-        _fail("demo data already present (use --once to skip, or start from an empty database)")
+        _fail(_("demo data already present (use --once to skip, or start from an empty "
+                "database)"))
     today = clock.tonight()
     try:
         lines = seed(db.session, today)
     except Exception as err:  # one line, nothing half-written
-        _fail(f"seed-demo failed, nothing saved: {err.__class__.__name__}: {err}".splitlines()[0])
+        _fail(_("seed-demo failed, nothing saved: %(error)s",
+                error=f"{err.__class__.__name__}: {err}").splitlines()[0])
     db.session.commit()
     for line in lines:
         click.echo(line)

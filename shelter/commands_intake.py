@@ -9,6 +9,7 @@ import click
 from flask import Flask
 
 from shelter.extensions import db
+from shelter.i18n import _, day_short
 
 
 def init_app(app: Flask) -> None:
@@ -17,7 +18,7 @@ def init_app(app: Flask) -> None:
 
 def _fail(message: str) -> None:
     db.session.rollback()
-    click.echo(f"error: {message}", err=True)
+    click.echo(_("error: %(message)s", message=message), err=True)
     sys.exit(2)
 
 
@@ -35,7 +36,7 @@ def allocate(night: str | None, city: str | None, rule: str) -> None:
     try:
         day = date.fromisoformat(night) if night else tonight()
     except ValueError:
-        _fail(f"--night: '{night}' is not a date (use YYYY-MM-DD)")
+        _fail("--night: " + _("'%(value)s' is not a date (use YYYY-MM-DD)", value=night))
         return
     where = city or instance_city()
     try:
@@ -47,6 +48,8 @@ def allocate(night: str | None, city: str | None, rule: str) -> None:
         return
     placed, turned = len(run.result_json["assignments"]), len(run.result_json["turned_away"])
     db.session.commit()
-    click.echo(f"run {run.id} ({run.kind}, {rule}) for {day} in {where}: {placed} placed, "
-               f"{turned} turned away, solver {run.solver_status} in {run.solve_seconds:.2f} s; "
-               f"confirm it on the board")
+    click.echo(_("run %(run)s (%(kind)s, %(rule)s) for %(night)s in %(city)s: %(placed)s placed, "
+                 "%(turned)s turned away, solver %(status)s in %(seconds)s s; confirm it on the "
+                 "board", run=run.id, kind=run.kind, rule=rule, night=day_short(day), city=where,
+                 placed=placed, turned=turned, status=run.solver_status,
+                 seconds=f"{run.solve_seconds:.2f}"))

@@ -1,4 +1,6 @@
-"""Flask commands for pre-booking: API tokens, the scheduler process, expiring holds."""
+"""Flask commands for pre-booking: API tokens, the scheduler process, expiring holds.
+Messages in the instance language (SHELTER_LANGUAGE); a job run's detail is its record,
+printed as stored."""
 from __future__ import annotations
 
 import sys
@@ -7,6 +9,7 @@ import click
 from flask import Flask, current_app
 
 from shelter.extensions import db
+from shelter.i18n import _, ngettext
 
 
 def register(app: Flask) -> None:
@@ -24,11 +27,11 @@ def create_token(organisation: str, label: str) -> None:
     try:
         raw = make(db.session, organisation, label)
     except TokenError as exc:
-        click.echo(f"error: {exc}", err=True)
+        click.echo(_("error: %(message)s", message=exc), err=True)
         sys.exit(2)
     db.session.commit()
-    click.echo(f"API token for '{organisation}' (shown once; store it now; revoke with "
-               f"`flask revoke-token {raw[:8]}`):")
+    click.echo(_("API token for '%(organisation)s' (shown once; store it now; revoke with "
+                 "`flask revoke-token %(prefix)s`):", organisation=organisation, prefix=raw[:8]))
     click.echo(raw)
 
 
@@ -41,10 +44,12 @@ def revoke_token(prefix: str) -> None:
     try:
         count = revoke(db.session, prefix)
     except TokenError as exc:
-        click.echo(f"error: {exc}", err=True)
+        click.echo(_("error: %(message)s", message=exc), err=True)
         sys.exit(2)
     db.session.commit()
-    click.echo(f"revoked {count} token(s) with prefix {prefix[:8]}")
+    click.echo(ngettext("revoked %(num)d token with prefix %(prefix)s",
+                        "revoked %(num)d tokens with prefix %(prefix)s", count,
+                        prefix=prefix[:8]))
 
 
 @click.command("scheduler")
@@ -52,7 +57,7 @@ def scheduler() -> None:
     """Run the scheduled jobs in this process (one such process per deployment)."""
     from shelter.jobs import make_scheduler
 
-    click.echo("scheduler running: expire-holds and scheduled-allocation every minute")
+    click.echo(_("scheduler running: expire-holds and scheduled-allocation every minute"))
     make_scheduler(current_app._get_current_object(), blocking=True).start()  # type: ignore[attr-defined]
 
 
@@ -62,4 +67,4 @@ def expire_holds() -> None:
     from shelter.jobs import expire_holds_job
 
     run = expire_holds_job()
-    click.echo("skipped: another process ran this minute" if run is None else run.detail)
+    click.echo(_("skipped: another process ran this minute") if run is None else run.detail)

@@ -13,6 +13,8 @@ from flask_limiter.util import get_remote_address
 from werkzeug.exceptions import NotFound
 from werkzeug.routing import IntegerConverter
 
+from shelter.i18n import _
+
 # Anything a browser strips or reinterprets inside a URL (tabs, newlines, other control
 # characters, backslashes) is refused: "/\t/evil.example" reaches the browser as
 # "//evil.example", a link to another site.
@@ -73,7 +75,7 @@ def _limit_json_depth() -> Any:
     limit = int(current_app.config.get("MAX_JSON_DEPTH", 32))
     text = request.get_data(cache=True).decode("utf-8", errors="replace")
     if json_depth(text) > limit:
-        reason = f"JSON nested more than {limit} levels deep"
+        reason = _("JSON nested more than %(limit)s levels deep", limit=limit)
         return jsonify({"errors": [{"field": "body", "reason": reason}]}), 422
     return None
 
@@ -105,9 +107,14 @@ def _security_headers(response: Response) -> Response:
 
 # --- throttling failed log-ins -------------------------------------------------------------
 
-LOCKED_OUT = ("Too many failed attempts to log in. For safety, logging in is paused for a "
-              "while; please try again later or ask an admin.")
-BAD_TOKENS = "Too many requests with a wrong API token from this address; try again later."
+def locked_out() -> str:
+    """The 429 message after too many failed log-ins (in the request's language)."""
+    return _("Too many failed attempts to log in. For safety, logging in is paused for a "
+             "while; please try again later or ask an admin.")
+
+
+def bad_tokens() -> str:
+    return _("Too many requests with a wrong API token from this address; try again later.")
 
 
 def _account_key() -> str:
@@ -135,15 +142,15 @@ def throttle_failures(app: Flask) -> Limiter:
     limiter.limit(lambda: str(current_app.config["LOGIN_FAILURES_PER_ACCOUNT"]),
                   key_func=_account_key, methods=["POST"], exempt_when=not_login,
                   deduct_when=lambda response: response.status_code == 422,
-                  error_message=LOCKED_OUT)(_blueprint_name("public"))
+                  error_message=locked_out)(_blueprint_name("public"))
     limiter.limit(lambda: str(current_app.config["LOGIN_FAILURES_PER_ADDRESS"]),
                   key_func=_address_key, methods=["POST"], exempt_when=not_login,
                   deduct_when=lambda response: response.status_code == 422,
-                  error_message=LOCKED_OUT)(_blueprint_name("public"))
+                  error_message=locked_out)(_blueprint_name("public"))
     limiter.limit(lambda: str(current_app.config["API_TOKEN_FAILURES_PER_ADDRESS"]),
                   key_func=_address_key,
                   deduct_when=lambda response: response.status_code == 401,
-                  error_message=BAD_TOKENS)(_blueprint_name("api"))
+                  error_message=bad_tokens)(_blueprint_name("api"))
     return limiter
 
 

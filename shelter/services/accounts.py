@@ -7,12 +7,14 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
+from typing import Any
 
 from sqlalchemy import func, select
 from zxcvbn import zxcvbn
 from sqlalchemy.orm import Session, selectinload
 
 from shelter.auth import hash_password, verify_password
+from shelter.i18n import _
 from shelter.models import Organisation, OrgKind, Quota, Role, Site, User
 from shelter.models.accounts import new_session_token
 from shelter.services.notifications import WebhookInputError, check_webhook_url, new_webhook_secret
@@ -45,10 +47,10 @@ def save_organisation(session: Session, org: Organisation | None, *, name: str,
     webhook address without a secret gets one (shown by rotate_webhook_secret's page)."""
     name = name.strip()
     if not name:
-        raise FieldError("name", "Give the organisation a name.")
+        raise FieldError("name", _("Give the organisation a name."))
     email = (contact_email or "").strip() or None
     if email and not re.fullmatch(r"[^@\s]+@[^@\s]+\.[^@\s]+", email):
-        raise FieldError("contact_email", "Give an e-mail address like name@example.org.")
+        raise FieldError("contact_email", _("Give an e-mail address like name@example.org."))
     url = (webhook_url or "").strip() or None
     if url:
         try:
@@ -58,7 +60,8 @@ def save_organisation(session: Session, org: Organisation | None, *, name: str,
     clash = session.scalar(
         select(Organisation).where(func.lower(Organisation.name) == name.lower()))
     if clash is not None and clash is not org:
-        raise FieldError("name", f"There is already an organisation called '{clash.name}'.")
+        raise FieldError("name", _("There is already an organisation called '%(name)s'.",
+                                   name=clash.name))
     if org is None:
         org = Organisation(name=name, kind=OrgKind(kind), active=active)
         session.add(org)
@@ -92,22 +95,54 @@ def check_password(password: str, *personal: str) -> None:
     score 3 or more: common passwords, keyboard walks, names, dates and the person's own
     username all score low). Raises FieldError('password')."""
     if len(password) < MIN_PASSWORD:
-        raise FieldError("password", f"Use at least {MIN_PASSWORD} characters.")
+        raise FieldError("password", _("Use at least %(min)s characters.", min=MIN_PASSWORD))
     # zxcvbn's work grows with length; the first 100 characters decide well enough.
     words = [w for p in personal for w in (p, *re.split(r"\W+", p)) if w]
-    if zxcvbn(password[:100], user_inputs=words)["score"] < MIN_SCORE:
-        raise FieldError("password", "This password is too easy to guess: it is a common "
-                                     "password or close to one. Try a few unrelated words.")
+    result = zxcvbn(password[:100], user_inputs=words)
+    if result["score"] < MIN_SCORE:
+        raise FieldError("password", _too_easy(result))
+
+
+def _too_easy(result: dict[str, Any]) -> str:
+    """Why zxcvbn finds the password weak, in our own translated sentences (its feedback
+    text is English only): worded after the longest pattern it recognised."""
+    matches = result.get("sequence") or []
+    longest = max(matches, key=lambda m: len(m.get("token", "")), default={})
+    pattern, dictionary = longest.get("pattern"), longest.get("dictionary_name")
+    if pattern == "dictionary" and dictionary == "user_inputs":
+        return _("This password is too easy to guess: it contains your own name or username. "
+                 "Try a few unrelated words.")
+    if pattern == "dictionary" and dictionary in ("surnames", "male_names", "female_names"):
+        return _("This password is too easy to guess: it is mostly a common name. Try a few "
+                 "unrelated words.")
+    if pattern == "dictionary" and dictionary in ("english_wikipedia", "us_tv_and_film"):
+        return _("This password is too easy to guess: it is mostly a common word. Try a few "
+                 "unrelated words.")
+    if pattern == "spatial":
+        return _("This password is too easy to guess: it is a row or pattern of keys on the "
+                 "keyboard. Try a few unrelated words.")
+    if pattern == "repeat":
+        return _("This password is too easy to guess: it repeats characters or words. Try a "
+                 "few unrelated words.")
+    if pattern == "sequence":
+        return _("This password is too easy to guess: it is a sequence like abc or 6543. Try "
+                 "a few unrelated words.")
+    if pattern in ("date", "regex"):
+        return _("This password is too easy to guess: it is mostly a date or a year. Try a "
+                 "few unrelated words.")
+    return _("This password is too easy to guess: it is a common password or close to one. "
+             "Try a few unrelated words.")
 
 
 def _check_role(role: Role | str, organisation: Organisation | None) -> Role:
     try:
         role = Role(role)
     except ValueError:
-        raise FieldError("role", "Choose one of: " + ", ".join(r.value for r in Role)) from None
+        raise FieldError("role", _("Choose one of: %(roles)s",
+                                   roles=", ".join(r.value for r in Role))) from None
     # Partners see only their own organisation's data, so a partner must belong to one.
     if role is Role.PARTNER and organisation is None:
-        raise FieldError("organisation", "A partner user needs an organisation.")
+        raise FieldError("organisation", _("A partner user needs an organisation."))
     return role
 
 
@@ -118,9 +153,10 @@ def create_user(session: Session, *, username: str, display_name: str, role: Rol
     malformed username, a short password, or a partner without an organisation."""
     username = username.strip()
     if not username or len(username) > 80 or any(c.isspace() for c in username):
-        raise FieldError("username", "Use 1-80 characters without spaces.")
+        raise FieldError("username", _("Use 1-80 characters without spaces."))
     if session.scalar(select(User.id).where(func.lower(User.username) == username.lower())):
-        raise FieldError("username", f"The username '{username}' is taken.")
+        raise FieldError("username", _("The username '%(username)s' is taken.",
+                                       username=username))
     role = _check_role(role, organisation)
     check_password(password, username, display_name)
     user = User(username=username, display_name=display_name.strip() or username, role=role,
@@ -140,7 +176,7 @@ def update_user(session: Session, user: User, *, display_name: str, role: Role |
     role = _check_role(role, organisation)
     if acting is not None and acting.id == user.id and (not active or role is not Role.ADMIN):
         raise FieldError("active" if not active else "role",
-                         "You cannot remove your own admin access; ask another admin.")
+                         _("You cannot remove your own admin access; ask another admin."))
     if not active or role is not user.role or organisation is not user.organisation:
         user.session_token = new_session_token()
     user.display_name = display_name.strip() or user.username
@@ -167,9 +203,9 @@ def change_own_password(session: Session, user: User, current: str, new: str) ->
     pass the policy and differ from it. Other sessions end; the caller logs this one in
     again. Raises FieldError('current') or FieldError('password')."""
     if not verify_password(user, current):
-        raise FieldError("current", "That is not your current password.")
+        raise FieldError("current", _("That is not your current password."))
     if new == current:
-        raise FieldError("password", "Choose a password different from the current one.")
+        raise FieldError("password", _("Choose a password different from the current one."))
     set_password(session, user, new)
 
 
@@ -194,7 +230,7 @@ def save_quotas(session: Session, values: dict[tuple[int, int], int | None]) -> 
     changed = 0
     for (org_id, site_id), per_night in values.items():
         if per_night is not None and per_night < 0:
-            raise FieldError(f"q-{org_id}-{site_id}", "Use 0 or more.")
+            raise FieldError(f"q-{org_id}-{site_id}", _("Use 0 or more."))
         quota = existing.get((org_id, site_id))
         if not per_night:
             if quota is not None:

@@ -18,6 +18,7 @@ from shelter.models import (
     Area, AuditEvent, Bed, BedOutage, GenderRule, Hold, OtherService, Person, Placement,
     Room, Site,
 )
+from shelter.i18n import _, day_short
 from shelter.services import audit
 from shelter.services.accounts import FieldError
 from shelter.services.inventory import count_beds_by_site
@@ -68,10 +69,11 @@ def save_site(session: Session, site: Site | None, data: dict[str, Any]) -> Site
     code = str(data["code"]).strip().lower()
     clash = session.scalar(select(Site).where(Site.code == code))
     if clash is not None and clash is not site:
-        raise FieldError("code", f"The code '{code}' is used by {clash.name}.")
+        raise FieldError("code", _("The code '%(code)s' is used by %(site)s.", code=code,
+                                   site=clash.name))
     if data.get("min_age") is not None and data.get("max_age") is not None \
             and data["min_age"] > data["max_age"]:
-        raise FieldError("max_age", "The upper age limit is below the lower one.")
+        raise FieldError("max_age", _("The upper age limit is below the lower one."))
     if site is None:
         site = Site()
         session.add(site)
@@ -102,10 +104,11 @@ def save_area(session: Session, area: Area | None, city: str, name: str) -> Area
     has an area of that name, or the name is empty."""
     name, city = " ".join((name or "").split()), " ".join((city or "").split())
     if not name:
-        raise FieldError("name", "Give the area a name.")
+        raise FieldError("name", _("Give the area a name."))
     clash = session.scalar(select(Area).where(Area.city == city, Area.name == name))
     if clash is not None and clash is not area:
-        raise FieldError("name", f"{city} already has an area called {name}.")
+        raise FieldError("name", _("%(city)s already has an area called %(name)s.", city=city,
+                                   name=name))
     if area is None:
         area = Area()
         session.add(area)
@@ -155,7 +158,8 @@ def add_room(session: Session, site: Site, *, name: str, gender: GenderRule | st
     FieldError('name') when the site already has a room of that name."""
     name = name.strip()
     if session.scalar(select(Room.id).where(Room.site_id == site.id, Room.name == name)):
-        raise FieldError("name", f"{site.name} already has a room called '{name}'.")
+        raise FieldError("name", _("%(site)s already has a room called '%(name)s'.",
+                                   site=site.name, name=name))
     room = Room(site=site, name=name, gender=GenderRule(gender), valid_from=valid_from,
                 overflow=overflow)
     session.add(room)
@@ -175,20 +179,24 @@ def change_room(session: Session, room: Room, *, name: str, gender: GenderRule |
     gender, name = GenderRule(gender), name.strip()
     clash = session.scalar(select(Room).where(Room.site_id == room.site_id, Room.name == name))
     if clash is not None and clash is not room:
-        raise FieldError("name", f"This site already has a room called '{name}'.")
+        raise FieldError("name", _("This site already has a room called '%(name)s'.", name=name))
     bed_ids = [b.id for b in room.beds]
     if gender is room.gender or (room.valid_from >= today and not _ever_used(session, bed_ids)):
         room.name, room.gender = name, gender
         session.flush()
         return room
     if from_night <= today:
-        raise FieldError("from_night", "A gender rule changes from tomorrow at the earliest, "
-                                       "so tonight's placements stay valid.")
+        raise FieldError("from_night", _("A gender rule changes from tomorrow at the earliest, "
+                                         "so tonight's placements stay valid."))
     booked = _booked_from(session, bed_ids, from_night)
     if booked:
-        raise FieldError("from_night", f"Beds in this room are booked on {booked[0]:%d %b %Y}"
-                                       f"{' and later' if len(booked) > 1 else ''}; "
-                                       "move or cancel those bookings first.")
+        if len(booked) > 1:
+            message = _("Beds in this room are booked on %(night)s and later; move or cancel "
+                        "those bookings first.", night=day_short(booked[0]))
+        else:
+            message = _("Beds in this room are booked on %(night)s; move or cancel those "
+                        "bookings first.", night=day_short(booked[0]))
+        raise FieldError("from_night", message)
     last = from_night - timedelta(days=1)
     room.valid_until = last
     room.name = f"{room.name} (until {last:%Y-%m-%d})"[:80]
@@ -208,7 +216,8 @@ def retire_room(session: Session, room: Room, last_night: date) -> None:
     when a bed is booked after that night."""
     booked = _booked_from(session, [b.id for b in room.beds], last_night + timedelta(days=1))
     if booked:
-        raise FieldError("last_night", f"A bed here is booked on {booked[0]:%d %b %Y}.")
+        raise FieldError("last_night", _("A bed here is booked on %(night)s.",
+                                         night=day_short(booked[0])))
     room.valid_until = last_night
     for bed in room.beds:
         if bed.valid_until is None or bed.valid_until > last_night:
@@ -225,7 +234,8 @@ def add_beds(session: Session, room: Room, *, label: str, features: list[str],
     taken = set(session.scalars(select(Bed.label).where(Bed.room_id == room.id,
                                                         Bed.label.in_(labels))))
     if taken:
-        raise FieldError("label", f"This room already has a bed labelled '{min(taken)}'.")
+        raise FieldError("label", _("This room already has a bed labelled '%(label)s'.",
+                                    label=min(taken)))
     beds = [Bed(room=room, label=lab, features=sorted(set(features)),
                 valid_from=max(valid_from, room.valid_from)) for lab in labels]
     session.add_all(beds)
@@ -239,7 +249,8 @@ def update_bed(session: Session, bed: Bed, *, label: str, features: list[str]) -
     label = label.strip()
     clash = session.scalar(select(Bed).where(Bed.room_id == bed.room_id, Bed.label == label))
     if clash is not None and clash is not bed:
-        raise FieldError("label", f"This room already has a bed labelled '{label}'.")
+        raise FieldError("label", _("This room already has a bed labelled '%(label)s'.",
+                                    label=label))
     bed.label, bed.features = label, sorted(set(features))
     session.flush()
     return bed
@@ -248,10 +259,11 @@ def update_bed(session: Session, bed: Bed, *, label: str, features: list[str]) -
 def retire_bed(session: Session, bed: Bed, last_night: date) -> None:
     """The bed exists through `last_night` and never after. Raises FieldError('last_night')."""
     if last_night < bed.valid_from:
-        raise FieldError("last_night", "That is before the bed existed.")
+        raise FieldError("last_night", _("That is before the bed existed."))
     booked = _booked_from(session, [bed.id], last_night + timedelta(days=1))
     if booked:
-        raise FieldError("last_night", f"The bed is booked on {booked[0]:%d %b %Y}.")
+        raise FieldError("last_night", _("The bed is booked on %(night)s.",
+                                         night=day_short(booked[0])))
     bed.valid_until = last_night
     session.flush()
 
@@ -262,11 +274,11 @@ def add_outage(session: Session, bed: Bed, *, reason: str, starts_on: date,
     Raises FieldError('ends_on') for a range ending before it starts, FieldError('starts_on')
     when the bed is booked during the outage."""
     if ends_on is not None and ends_on < starts_on:
-        raise FieldError("ends_on", "The last night is before the first night.")
+        raise FieldError("ends_on", _("The last night is before the first night."))
     booked = _booked_from(session, [bed.id], starts_on, ends_on)
     if booked:
-        raise FieldError("starts_on", f"The bed is booked on {booked[0]:%d %b %Y}; "
-                                      "move that booking first.")
+        raise FieldError("starts_on", _("The bed is booked on %(night)s; move that booking "
+                                        "first.", night=day_short(booked[0])))
     outage = BedOutage(bed=bed, reason=reason.strip(), starts_on=starts_on, ends_on=ends_on)
     session.add(outage)
     session.flush()
@@ -277,7 +289,7 @@ def end_outage(session: Session, outage: BedOutage, last_night: date) -> None:
     """The bed is out of service through `last_night` and back after it (the outage row is
     kept for past nights' reports). Raises FieldError('last_night')."""
     if last_night < outage.starts_on:
-        raise FieldError("last_night", "That is before the outage started.")
+        raise FieldError("last_night", _("That is before the outage started."))
     outage.ends_on = last_night
     session.flush()
 

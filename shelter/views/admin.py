@@ -13,11 +13,13 @@ from shelter import clock
 from shelter.auth import roles_required
 from shelter.extensions import db
 from shelter.forms import admin as forms
+from shelter.i18n import _, day_short, ngettext
 from shelter.models import (
     Area, Bed, BedOutage, Organisation, OtherService, Role, Room, Site, User,
 )
 from shelter.services import accounts, admin as inventory
 from shelter.services.accounts import FieldError
+from shelter.words import word
 
 bp = Blueprint("admin", __name__)
 
@@ -71,23 +73,24 @@ def site_new():  # type: ignore[no-untyped-def]
         try:
             site = inventory.save_site(db.session, None, form.data)
         except FieldError as err:
-            return _invalid(form, err, "New site", back)
-        flash(f"Site {site.name} created. Now add its rooms and beds.", "success")
+            return _invalid(form, err, _("New site"), back)
+        flash(_("Site %(site)s created. Now add its rooms and beds.", site=site.name), "success")
         return redirect(url_for("admin.site_show", site_id=site.id))
-    return _form_page(form, "New site", back, _status(form))
+    return _form_page(form, _("New site"), back, _status(form))
 
 
 @bp.route("/sites/<int:site_id>/edit", methods=["GET", "POST"])
 def site_edit(site_id: int):  # type: ignore[no-untyped-def]
     site = db.get_or_404(Site, site_id)
     form = forms.SiteForm(obj=site)
-    back, title = url_for("admin.site_show", site_id=site.id), f"Edit {site.name}"
+    back = url_for("admin.site_show", site_id=site.id)
+    title = _("Edit %(name)s", name=site.name)
     if form.validate_on_submit():
         try:
             inventory.save_site(db.session, site, form.data)
         except FieldError as err:
             return _invalid(form, err, title, back)
-        flash("Site saved.", "success")
+        flash(_("Site saved."), "success")
         return redirect(back)
     return _form_page(form, title, back, _status(form))
 
@@ -111,7 +114,7 @@ def areas():  # type: ignore[no-untyped-def]
         except FieldError as err:
             getattr(form, err.field).errors = [err.message]
         else:
-            flash(f"Area {area.name} ({area.city}) saved.", "success")
+            flash(_("Area %(area)s (%(city)s) saved.", area=area.name, city=area.city), "success")
             return redirect(url_for("admin.areas"))
     return render_template("admin/areas.html", areas=inventory.list_areas(db.session),
                            form=form), _status(form)
@@ -121,13 +124,13 @@ def areas():  # type: ignore[no-untyped-def]
 def area_edit(area_id: int):  # type: ignore[no-untyped-def]
     area = db.get_or_404(Area, area_id)
     form = forms.AreaForm(obj=area)
-    back, title = url_for("admin.areas"), f"Rename area {area.name}"
+    back, title = url_for("admin.areas"), _("Rename area %(area)s", area=area.name)
     if form.validate_on_submit():
         try:
             inventory.save_area(db.session, area, form.city.data, form.name.data)
         except FieldError as err:
             return _invalid(form, err, title, back)
-        flash("Area saved.", "success")
+        flash(_("Area saved."), "success")
         return redirect(back)
     return _form_page(form, title, back, _status(form))
 
@@ -136,7 +139,8 @@ def area_edit(area_id: int):  # type: ignore[no-untyped-def]
 def room_new(site_id: int):  # type: ignore[no-untyped-def]
     site = db.get_or_404(Site, site_id)
     form = forms.NewRoomForm(from_night=_today())
-    back, title = url_for("admin.site_show", site_id=site.id), f"New room at {site.name}"
+    back = url_for("admin.site_show", site_id=site.id)
+    title = _("New room at %(site)s", site=site.name)
     if form.validate_on_submit():
         try:
             room = inventory.add_room(db.session, site, name=form.name.data,
@@ -144,7 +148,7 @@ def room_new(site_id: int):  # type: ignore[no-untyped-def]
                                       overflow=form.overflow.data)
         except FieldError as err:
             return _invalid(form, err, title, back)
-        flash(f"Room {room.name} added. Now add its beds.", "success")
+        flash(_("Room %(room)s added. Now add its beds.", room=room.name), "success")
         return redirect(url_for("admin.bed_new", room_id=room.id))
     return _form_page(form, title, back, _status(form))
 
@@ -153,9 +157,10 @@ def room_new(site_id: int):  # type: ignore[no-untyped-def]
 def room_edit(room_id: int):  # type: ignore[no-untyped-def]
     room = db.get_or_404(Room, room_id)
     form = forms.RoomForm(obj=room, from_night=_today() + timedelta(days=1))
-    back, title = url_for("admin.site_show", site_id=room.site_id), f"Edit room {room.name}"
-    note = ("Changing who may sleep here takes effect from the night you choose (tomorrow at "
-            "the earliest). The room as it was stays in the history for past nights' reports.")
+    back = url_for("admin.site_show", site_id=room.site_id)
+    title = _("Edit room %(room)s", room=room.name)
+    note = _("Changing who may sleep here takes effect from the night you choose (tomorrow at "
+             "the earliest). The room as it was stays in the history for past nights' reports.")
     if form.validate_on_submit():
         try:
             inventory.change_room(db.session, room, name=form.name.data,
@@ -163,7 +168,7 @@ def room_edit(room_id: int):  # type: ignore[no-untyped-def]
                                   today=_today())
         except FieldError as err:
             return _invalid(form, err, title, back, note=note)
-        flash("Room saved.", "success")
+        flash(_("Room saved."), "success")
         return redirect(back)
     return _form_page(form, title, back, _status(form), note=note)
 
@@ -177,10 +182,11 @@ def room_retire(room_id: int):  # type: ignore[no-untyped-def]
         try:
             inventory.retire_room(db.session, room, form.last_night.data)
         except FieldError as err:
-            return _invalid(form, err, f"Retire room {room.name}", back)
-        flash(f"Room {room.name} is in use through {form.last_night.data:%d %b %Y}.", "success")
+            return _invalid(form, err, _("Retire room %(room)s", room=room.name), back)
+        flash(_("Room %(room)s is in use through %(night)s.", room=room.name,
+                night=day_short(form.last_night.data)), "success")
         return redirect(back)
-    return _form_page(form, f"Retire room {room.name}", back, 422)
+    return _form_page(form, _("Retire room %(room)s", room=room.name), back, 422)
 
 
 @bp.route("/rooms/<int:room_id>/beds/new", methods=["GET", "POST"])
@@ -188,8 +194,8 @@ def bed_new(room_id: int):  # type: ignore[no-untyped-def]
     room = db.get_or_404(Room, room_id)
     form = forms.BedForm(valid_from=max(_today(), room.valid_from))
     back = url_for("admin.site_show", site_id=room.site_id)
-    title = f"Add beds to {room.name} ({room.site.name})"
-    note = "With 'How many' above 1 the beds are labelled LABEL-01, LABEL-02 ..."
+    title = _("Add beds to %(room)s (%(site)s)", room=room.name, site=room.site.name)
+    note = _("With 'How many' above 1 the beds are labelled LABEL-01, LABEL-02 ...")
     if form.validate_on_submit():
         try:
             beds = inventory.add_beds(db.session, room, label=form.label.data,
@@ -197,7 +203,8 @@ def bed_new(room_id: int):  # type: ignore[no-untyped-def]
                                       valid_from=form.valid_from.data, count=form.count.data)
         except FieldError as err:
             return _invalid(form, err, title, back, note=note)
-        flash(f"{len(beds)} bed(s) added to {room.name}.", "success")
+        flash(ngettext("%(num)d bed added to %(room)s.", "%(num)d beds added to %(room)s.",
+                       len(beds), room=room.name), "success")
         return redirect(back)
     return _form_page(form, title, back, _status(form), note=note)
 
@@ -215,7 +222,7 @@ def bed_edit(bed_id: int):  # type: ignore[no-untyped-def]
         except FieldError as err:
             form.label.errors = [*form.label.errors, err.message]
         else:
-            flash("Bed saved.", "success")
+            flash(_("Bed saved."), "success")
             return redirect(url_for("admin.site_show", site_id=bed.room.site_id))
     return _bed_page(bed, form, outage_form, retire_form)
 
@@ -238,8 +245,8 @@ def outage_new(bed_id: int):  # type: ignore[no-untyped-def]
         except FieldError as err:
             getattr(outage_form, err.field).errors.append(err.message)
         else:
-            flash(f"Bed {bed.label} is out of service from "
-                  f"{outage_form.starts_on.data:%d %b %Y}.", "success")
+            flash(_("Bed %(bed)s is out of service from %(night)s.", bed=bed.label,
+                    night=day_short(outage_form.starts_on.data)), "success")
             return redirect(url_for("admin.bed_edit", bed_id=bed.id))
     return _bed_page(bed, forms.BedEditForm(obj=bed, formdata=None), outage_form,
                      forms.RetireForm(last_night=_today(), formdata=None))
@@ -250,7 +257,8 @@ def outage_end(outage_id: int):  # type: ignore[no-untyped-def]
     outage = db.get_or_404(BedOutage, outage_id)
     last = max(_today() - timedelta(days=1), outage.starts_on)
     inventory.end_outage(db.session, outage, last)
-    flash(f"Bed {outage.bed.label} is back in service after {last:%d %b %Y}.", "success")
+    flash(_("Bed %(bed)s is back in service after %(night)s.", bed=outage.bed.label,
+            night=day_short(last)), "success")
     return redirect(url_for("admin.bed_edit", bed_id=outage.bed_id))
 
 
@@ -264,8 +272,8 @@ def bed_retire(bed_id: int):  # type: ignore[no-untyped-def]
         except FieldError as err:
             retire_form.last_night.errors.append(err.message)
         else:
-            flash(f"Bed {bed.label} is in use through "
-                  f"{retire_form.last_night.data:%d %b %Y}.", "success")
+            flash(_("Bed %(bed)s is in use through %(night)s.", bed=bed.label,
+                    night=day_short(retire_form.last_night.data)), "success")
             return redirect(url_for("admin.site_show", site_id=bed.room.site_id))
     return _bed_page(bed, forms.BedEditForm(obj=bed, formdata=None),
                      forms.OutageForm(starts_on=_today(), formdata=None), retire_form)
@@ -285,7 +293,7 @@ def organisation_edit(org_id: int | None):  # type: ignore[no-untyped-def]
     org = db.get_or_404(Organisation, org_id) if org_id else None
     form = forms.OrganisationForm(obj=org)
     back = url_for("admin.organisations")
-    title = f"Edit {org.name}" if org else "New organisation"
+    title = _("Edit %(name)s", name=org.name) if org else _("New organisation")
     if form.validate_on_submit():
         try:
             saved = accounts.save_organisation(
@@ -296,7 +304,7 @@ def organisation_edit(org_id: int | None):  # type: ignore[no-untyped-def]
             return _invalid(form, err, title, back, org=org, secret_form=FlaskForm())
         if saved.webhook_url and not saved.webhook_secret:
             return _show_secret(saved)
-        flash("Organisation saved.", "success")
+        flash(_("Organisation saved."), "success")
         return redirect(back)
     return _form_page(form, title, back, _status(form), org=org, secret_form=FlaskForm())
 
@@ -330,7 +338,7 @@ def _user_form(user: User | None) -> forms.UserForm:
                    "sites": [s.id for s in user.sites], "active": user.active}
     form = forms.UserForm(**initial)
     orgs = accounts.list_organisations(db.session)
-    form.organisation.choices = forms.choices([(0, "None (staff)")]
+    form.organisation.choices = forms.choices([(0, _("None (staff)"))]
                                               + [(o.id, o.name) for o in orgs])
     form.sites.choices = forms.choices([(s.id, s.name) for s in inventory.list_sites(db.session)])
     return form
@@ -345,14 +353,14 @@ def _user_inputs(form: forms.UserForm) -> dict[str, Any]:
 
 @bp.route("/users/new", methods=["GET", "POST"])
 def user_new():  # type: ignore[no-untyped-def]
-    form, back, title = _user_form(None), url_for("admin.users"), "New user"
+    form, back, title = _user_form(None), url_for("admin.users"), _("New user")
     if form.validate_on_submit():
         try:
             user = accounts.create_user(db.session, username=form.username.data,
                                         password=form.password.data or "", **_user_inputs(form))
         except FieldError as err:
             return _invalid(form, err, title, back)
-        flash(f"User {user.username} created.", "success")
+        flash(_("User %(username)s created.", username=user.username), "success")
         return redirect(back)
     return _form_page(form, title, back, _status(form))
 
@@ -360,7 +368,8 @@ def user_new():  # type: ignore[no-untyped-def]
 @bp.route("/users/<int:user_id>/edit", methods=["GET", "POST"])
 def user_edit(user_id: int):  # type: ignore[no-untyped-def]
     user = db.get_or_404(User, user_id)
-    form, back, title = _user_form(user), url_for("admin.users"), f"Edit {user.username}"
+    form, back = _user_form(user), url_for("admin.users")
+    title = _("Edit %(name)s", name=user.username)
     del form.password  # set on its own form below
     form.username.render_kw = {"readonly": True}
     password_form = forms.PasswordForm(formdata=None)
@@ -371,7 +380,7 @@ def user_edit(user_id: int):  # type: ignore[no-untyped-def]
                                  acting=current_user, **_user_inputs(form))
         except FieldError as err:
             return _invalid(form, err, title, back, **extra)
-        flash("User saved.", "success")
+        flash(_("User saved."), "success")
         return redirect(back)
     return _form_page(form, title, back, _status(form), **extra)
 
@@ -387,13 +396,13 @@ def user_password(user_id: int):  # type: ignore[no-untyped-def]
         except FieldError as err:
             password_form.password.errors.append(err.message)
         else:
-            flash(f"New password set for {user.username}; they are logged out everywhere.",
-                  "success")
+            flash(_("New password set for %(username)s; they are logged out everywhere.",
+                    username=user.username), "success")
             return redirect(url_for("admin.users"))
     form = _user_form(user)
     del form.password
     form.username.render_kw = {"readonly": True}
-    return _form_page(form, f"Edit {user.username}", url_for("admin.users"), 422,
+    return _form_page(form, _("Edit %(name)s", name=user.username), url_for("admin.users"), 422,
                       password_form=password_form, user=user)
 
 
@@ -402,8 +411,8 @@ def user_force_password_change(user_id: int):  # type: ignore[no-untyped-def]
     user = db.get_or_404(User, user_id)
     if forms.ForcePasswordChangeForm().validate_on_submit():
         accounts.force_password_change(db.session, user)
-        flash(f"{user.username} is logged out and must choose a new password at the next "
-              f"log-in.", "success")
+        flash(_("%(username)s is logged out and must choose a new password at the next "
+                "log-in.", username=user.username), "success")
     return redirect(url_for("admin.user_edit", user_id=user.id))
 
 
@@ -421,11 +430,11 @@ def quotas():  # type: ignore[no-untyped-def]
                 raw = request.form.get(f"q-{org.id}-{site.id}", "").strip()
                 grid[(org.id, site.id)] = raw
                 if raw and not raw.isdigit():
-                    errors[f"q-{org.id}-{site.id}"] = "A whole number, 0 or more."
+                    errors[f"q-{org.id}-{site.id}"] = _("A whole number, 0 or more.")
                 values[(org.id, site.id)] = int(raw) if raw.isdigit() else None
         if not errors:
             accounts.save_quotas(db.session, values)
-            flash("Quotas saved.", "success")
+            flash(_("Quotas saved."), "success")
             return redirect(url_for("admin.quotas"))
     return render_template("admin/quotas.html", form=form, orgs=orgs, sites=sites, grid=grid,
                            errors=errors), 422 if errors or form.errors else 200
@@ -443,11 +452,11 @@ def service_edit(service_id: int | None):  # type: ignore[no-untyped-def]
     service = db.get_or_404(OtherService, service_id) if service_id else None
     form = forms.OtherServiceForm(obj=service, city=current_app.config["CITY"])
     back = url_for("admin.services")
-    title = f"Edit {service.name}" if service else "New other service"
+    title = _("Edit %(name)s", name=service.name) if service else _("New other service")
     if form.validate_on_submit():
         inventory.save_other_service(db.session, service,
                                      form.data | {"for_gender": form.for_gender.data or None})
-        flash("Saved.", "success")
+        flash(_("Saved."), "success")
         return redirect(back)
     return _form_page(form, title, back, _status(form))
 
@@ -457,7 +466,7 @@ def audit_lookup():  # type: ignore[no-untyped-def]
     """The small 'audit trail of person #' form on the admin start page."""
     person_id = request.args.get("person", "").strip().lstrip("#")
     if not person_id.isdigit():
-        flash("Give a person's number, e.g. 42.", "error")
+        flash(_("Give a person's number, e.g. 42."), "error")
         return redirect(url_for("admin.index"))
     return redirect(url_for("admin.person_audit", person_id=int(person_id)))
 
@@ -467,4 +476,13 @@ def person_audit(person_id: int):  # type: ignore[no-untyped-def]
     person, events = inventory.person_audit_trail(db.session, person_id)
     if person is None:
         abort(404)
-    return render_template("admin/audit.html", person=person, events=events)
+    return render_template("admin/audit.html", person=person, events=events,
+                           role_label=_role_label)
+
+
+def _role_label(code: str) -> str:
+    """An audit row's role as recorded ("intake", "system"...), worded like the roles."""
+    try:
+        return word(Role(code))
+    except ValueError:
+        return _("system") if code == "system" else code

@@ -11,7 +11,7 @@ from shelter.forms.public import ChangePasswordForm, LoginForm
 from shelter.models import utcnow
 from shelter.models.accounts import new_session_token
 from shelter.security import local_path
-from shelter.services.accounts import FieldError, change_own_password
+from shelter.services.accounts import MIN_PASSWORD, FieldError, change_own_password
 
 bp = Blueprint("public", __name__)
 
@@ -31,6 +31,7 @@ def login():  # type: ignore[no-untyped-def]
         if user is not None:
             start_session(user, utcnow())
             login_user(user)
+            _remember_language(user)
             return redirect(local_path(request.args.get("next"), home_endpoint(user)))
         form.password.errors.append(_("Wrong username or password."))
     return render_template("public/login.html", form=form), (200 if not form.errors else 422)
@@ -54,7 +55,8 @@ def change_password():  # type: ignore[no-untyped-def]
             login_user(user)
             flash(_("Your password is changed. Other devices are logged out."), "success")
             return redirect(url_for(home_endpoint(user)))
-    return render_template("public/password.html", form=form), (422 if form.errors else 200)
+    return render_template("public/password.html", form=form, min_password=MIN_PASSWORD), \
+        (422 if form.errors else 200)
 
 
 @bp.post("/logout")
@@ -75,6 +77,14 @@ def choose_language():  # type: ignore[no-untyped-def]
         abort(422)
     if current_user.is_authenticated:
         current_user.language = code
-    else:
-        session["language"] = code
+    # Kept in the session as well: pages that must not ask the database (the 503 page while
+    # it is down) still know the language.
+    session["language"] = code
     return redirect(local_path(request.form.get("next"), "public.index"))
+
+
+def _remember_language(user: object) -> None:
+    """The user's stored language, copied into the session at log-in (see choose_language)."""
+    chosen = getattr(user, "language", None)
+    if chosen in LANGUAGES:
+        session["language"] = chosen
