@@ -59,7 +59,7 @@ def extract() -> None:
     keywords = [arg for k in KEYWORDS for arg in ("-k", k)]
     subprocess.run([sys.executable, "-m", "babel.messages.frontend", "extract", "-F",
                     str(ROOT / "babel.cfg"), "--no-default-keywords", *keywords,
-                    "--sort-by-file", "--no-wrap", "--project", "shelter",
+                    "--sort-by-file", "--no-wrap", "--ignore-dirs", ".*", "--project", "shelter",
                     "--omit-header", "-o", str(POT), "."],
                    check=True, cwd=ROOT, stdout=subprocess.DEVNULL)
     template = read(POT)

@@ -87,9 +87,6 @@ def test_admin_errors_and_flashes_read_bokmal(admin_client, make_site, db):
                   ["Give a person"])
 
 
-@pytest.mark.xfail(strict=True, reason="templates/_macros is never extracted: Babel skips "
-                   "directories starting with '_' unless extract is given --ignore-dirs '.*' "
-                   "(shelter/catalogue.py); remove this mark once it is")
 def test_the_form_errors_macro_reads_bokmal(admin_client):
     r = admin_client.post("/admin/sites/new", data={"name": ""})
     assert r.status_code == 422

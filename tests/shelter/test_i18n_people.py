@@ -208,7 +208,7 @@ def test_safety_pages_and_messages_in_bokmal(client, db, staff, make_site):
     html = bad.get_data(as_text=True)
     assert bad.status_code == 422
     _reads(html, ["Bruk personnummeret som står på personsiden, f.eks. 42.",
-                  "Velg en natt mellom", "Rett opp feltene som er merket"],
+                  "Velg en natt mellom", "Rett opp de merkede feltene"],
            ["Use the person number", "Choose a night between"])
     assert "1. jan. 2000" in html  # the range is a date in bokmål, not ISO
     night = tonight().isoformat()

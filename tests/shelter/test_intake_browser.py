@@ -182,7 +182,8 @@ def test_full_evening(browser, tmp_path, monkeypatch, lang):
         assert free[0].split(" · ")[-1] in page.locator("tr", has_text="Carl Eng").inner_text()
         screenshot(page, f"intake-{lang}-06-proposal-after-change")
 
-        page.get_by_role("button", name=re.compile("^" + T("Confirm"))).click()
+        page.get_by_role("button", name=re.compile("^" + re.escape(T.head(
+            "Confirm: %(placed)s placed, %(away)s turned away")))).click()
         page.wait_for_url(re.compile(r"/intake/$"))
         assert T("Confirmed: %(placed)s placed, %(away)s turned away.", placed=3, away=1) \
             in page.inner_text("main")
@@ -210,7 +211,8 @@ def test_full_evening(browser, tmp_path, monkeypatch, lang):
         page.wait_for_url(re.compile(r"/intake/runs/\d+$"))
         assert "Strax" in page.locator("tr", has_text="Dina Holm").inner_text()
         screenshot(page, f"intake-{lang}-09-late-proposal")
-        page.get_by_role("button", name=re.compile("^" + T("Confirm"))).click()
+        page.get_by_role("button", name=re.compile("^" + re.escape(T.head(
+            "Confirm: %(placed)s placed, %(away)s turned away")))).click()
         page.wait_for_url(re.compile(r"/intake/$"))
         for name in ("Anna Berg", "Bjørn Dahl"):
             assert _row(page, name).locator(f'td[data-label="{T("Bed")}"]').inner_text() == beds_before[name]
