@@ -1,9 +1,11 @@
 """The append-only audit trail: every view or change of a person's record. One writer.
 
 A change is written in the transaction that makes it (it is rolled back with it). A read
-("view...", "list") inside a web request is kept aside and written in a transaction of its
-own once the request's work is over (``write_reads``), so it survives an error answer, and a
-page that only reads never takes a write lock for its audit rows."""
+("view...", "list") or a security event ("security.<what>": log-ins, failed log-ins,
+log-outs, second-factor changes, user, role and organisation changes, API tokens) inside a
+web request is kept aside and written in a transaction of its own once the request's work
+is over (``write_reads``), so it survives an error answer (a failed log-in answers 422),
+and a page that only reads never takes a write lock for its audit rows."""
 from __future__ import annotations
 
 from collections.abc import Iterable
@@ -50,7 +52,12 @@ def naming(person_id: int) -> ColumnElement[bool]:
 
 
 def is_read(action: str) -> bool:
-    return action == "list" or action.startswith("view")
+    """Kept whatever the request's outcome: reads and security events."""
+    return action == "list" or action.startswith(("view", SECURITY))
+
+
+#: The prefix of security events' actions ("security.login_failed", ...).
+SECURITY = "security."
 
 
 def _insert(session: Session, actor: Any, action: str, ids: list[int | None], detail: str,
