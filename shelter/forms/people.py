@@ -16,6 +16,7 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from shelter.forms.fields import NightField
+from flask_babel import lazy_pgettext
 from shelter.i18n import _, _l
 from shelter.models import Gender, NeedScheme, RequestSource
 from shelter.security import MAX_ID
@@ -171,7 +172,7 @@ class BanForm(FlaskForm):
         ("rules", _l("Rule breaking (suspended on cold nights)")),
         ("other", _l("Other (suspended on cold nights)"))]))
     starts_on = NightField(_l("First night"), validators=[Optional()])
-    ends_on = NightField(_l("Last night"), validators=[Optional()])
+    ends_on = NightField(lazy_pgettext("the end of a period", "Last night"), validators=[Optional()])
     review_on = NightField(_l("Or review by"), validators=[Optional()])
     issued_by = StringField(_l("Reference (e.g. case number, officer, site manager)"),
                             validators=[Optional(), Length(max=120)])

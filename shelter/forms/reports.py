@@ -6,6 +6,7 @@ from wtforms import IntegerField, SelectField, TextAreaField
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
 from shelter.forms.fields import NightField
+from flask_babel import lazy_pgettext
 from shelter.i18n import _l
 
 
@@ -17,7 +18,7 @@ class ReportFilterForm(FlaskForm):
 
     city = SelectField(_l("City"), validators=[DataRequired()])
     start = NightField(_l("First night"), validators=[Optional()])
-    end = NightField(_l("Last night"), validators=[Optional()])
+    end = NightField(lazy_pgettext("the end of a period", "Last night"), validators=[Optional()])
     night = NightField(_l("Replay one night"), validators=[Optional()])
 
 
