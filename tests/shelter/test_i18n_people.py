@@ -111,7 +111,7 @@ def test_person_page_reads_bokmal_with_norwegian_dates(client, db, staff, make_s
         shown = day_short(night)  # "ons. 2. des. 2026"
     _reads(html, ["født", "(ca. 40 år)", "Mann", "behov: universelt utformet",
                   "Registrert i kveld · kønummer 1 · venter", "Vurder behov", "Rett opplysningene",
-                  "Trekk forespørselen for i kveld", "Gikk før de fikk seng",
+                  "Trekk henvendelsen for i kveld", "Gikk før de fikk seng",
                   "Ikke vurdert ennå (behovet regnes som 0).", "De siste 14 nettene",
                   "oppmøte, kønummer 1", "utestengt", "ilagt av ansatte", "holdes adskilt",
                   "fra <a href", "Avslutt utestengelsen", shown],
