@@ -19,7 +19,7 @@ from shelter.forms.fields import NightField
 from shelter.i18n import _, _l
 from shelter.models import Gender, NeedScheme, RequestSource
 from shelter.security import MAX_ID
-from shelter.services.assessment import GROUP_TITLES, factor_label, groups
+from shelter.services.assessment import DERIVED_KINDS, GROUP_TITLES, factor_label, groups
 from shelter.services.people import BED_FEATURES, WITHDRAW_REASONS
 
 
@@ -132,6 +132,10 @@ class FactorForm(Form):
     label = StringField(_l("Label"))
     points = StringField(_l("Points"))  # parsed by the service so 'abc' or '1.5' gets a clear message
     group = StringField(_l("Group (alternatives)"))
+    # Parts that follow from the record (services/assessment.py AGE_BANDS) are computed.
+    derived = SelectField(_l("Computed from the record"), default="", validate_choice=False,
+                          choices=options([("", _l("No: staff tick it"))]
+                                          + list(DERIVED_KINDS.items())))
     remove = BooleanField(_l("Remove"))
 
 

@@ -225,10 +225,15 @@ def assess(person_id: int):  # type: ignore[no-untyped-def]
     else:
         form = assessment_form(scheme, data=assessing.prefill(scheme, person, night))
     problems: list[str] = []
+    derived = assessing.derived_parts(scheme, person, night.year)
     if form.validate_on_submit():
         try:
             done = assessing.assess(db.session, person, answers_from(form, scheme),
-                                    user=current_user, note=form.note.data or "", scheme=scheme)
+                                    user=current_user, note=form.note.data or "", scheme=scheme,
+                                    year=night.year)
+        except assessing.DerivedMismatch as err:
+            field = form[f"f_{err.key}"]
+            field.errors = list(field.errors) + [str(err)]
         except assessing.AssessmentError as err:
             problems.append(str(err))
         else:
@@ -241,7 +246,7 @@ def assess(person_id: int):  # type: ignore[no-untyped-def]
     failed = bool(form.errors) or bool(problems)
     return render_template("people/assess.html", form=form, p=person, scheme=scheme,
                            groups=assessing.groups(scheme), problems=problems,
-                           titles=assessing.GROUP_TITLES), _status(failed)
+                           titles=assessing.GROUP_TITLES, derived=derived), _status(failed)
 
 
 @bp.route("/scheme", methods=["GET", "POST"])
@@ -253,7 +258,8 @@ def scheme():  # type: ignore[no-untyped-def]
         form = SchemeForm()
     else:
         # built-in labels in the reader's language (saved back as the built-in ones)
-        form = SchemeForm(data={"factors": [dict(f, label=assessing.factor_label(f))
+        form = SchemeForm(data={"factors": [dict(f, label=assessing.factor_label(f),
+                                                 derived=assessing.derivation(f))
                                             for f in current.factors] + [blank]})
     leftover: list[str] = []
     if form.validate_on_submit():
