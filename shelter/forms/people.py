@@ -212,3 +212,12 @@ def apply_errors(form: Any, errors: dict[str, str]) -> list[str]:
         else:
             target.errors = list(target.errors) + [reason]
     return leftover
+
+
+class NoteForm(FlaskForm):
+    """A staff note or incident on the person page (checked by services/notes.py)."""
+
+    kind = RadioField(_l("Kind"), default="note", choices=options(
+        [("note", _l("Note")), ("incident", _l("Incident"))]))
+    text = TextAreaField(_l("What happened or what to know"))
+    night = NightField(_l("Night it concerns (optional)"), validators=[Optional()])

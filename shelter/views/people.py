@@ -15,13 +15,15 @@ from shelter.config import instance_city
 from shelter.extensions import db
 from shelter.i18n import _, day_month, day_short, ngettext, stamp
 from shelter.forms.people import (
-    BanForm, KeepApartForm, PersonEditForm, PersonForm, RequestForm, ReviewForm, SchemeForm,
+    BanForm, KeepApartForm, NoteForm, PersonEditForm, PersonForm, RequestForm, ReviewForm, SchemeForm,
     WithdrawForm, answers_from, apply_errors,
     assessment_form, options,
 )
 from shelter.models import Assessment, NeedScheme, Person, Role, Site
 from shelter.services import assessment as assessing
 from shelter.services import audit
+from shelter.services import history as history_svc
+from shelter.services import notes as notes_svc
 from shelter.services import people as people_svc
 from shelter.services import admin as admin_svc
 from shelter.services import safety_conflicts as conflicts_svc
@@ -111,6 +113,10 @@ def new():  # type: ignore[no-untyped-def]
 @bp.get("/<int:person_id>")
 @roles_required(*STAFF_ROLES)
 def show(person_id: int):  # type: ignore[no-untyped-def]
+    return _show_page(person_id)
+
+
+def _show_page(person_id: int, note_form: NoteForm | None = None, status: int = 200):  # type: ignore[no-untyped-def]
     night = clock.tonight()
     record = people_svc.person_record(db.session, person_id, night=night, user=current_user)
     if record is None:
@@ -119,7 +125,28 @@ def show(person_id: int):  # type: ignore[no-untyped-def]
 
     return render_template("people/show.html", r=record, night=night, p=record.person,
                            reuse_days=_reuse_days(), withdraw_form=WithdrawForm(formdata=None),
-                           housing=referral_of(db.session, person_id))
+                           housing=referral_of(db.session, person_id),
+                           counts=history_svc.night_counts(db.session, person_id, until=night),
+                           notes=notes_svc.notes_of(db.session, person_id),
+                           note_form=note_form or NoteForm(formdata=None)), status
+
+
+@bp.post("/<int:person_id>/notes")
+@roles_required(*STAFF_ROLES)
+def add_note(person_id: int):  # type: ignore[no-untyped-def]
+    """Append a note or incident to the person's log (staff only; audited)."""
+    person = db.get_or_404(Person, person_id)
+    form = NoteForm()
+    if form.validate_on_submit():
+        try:
+            notes_svc.add_note(db.session, person, kind=form.kind.data, text=form.text.data or "",
+                               night=form.night.data, user=current_user)
+        except notes_svc.NoteError as err:
+            apply_errors(form, err.errors)
+        else:
+            flash(_("Note added to %(name)s's log.", name=person.display_name), "success")
+            return redirect(url_for("people.show", person_id=person.id) + "#notes")
+    return _show_page(person.id, note_form=form, status=422)
 
 
 def _reuse_days() -> int:

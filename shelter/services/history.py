@@ -1,0 +1,55 @@
+"""A person's nights over their whole history: nights placed, nights turned away and the
+current run of nights turned away in a row (the person page).
+
+The streak rule, written once here (README 'Person page', and the page's help text):
+count back from the most recent night with a decided request (placed or turned away) up
+to `night`; every night turned away in a row counts; a night placed ends the streak, and
+so does a night without a request (or with a withdrawn one): someone who did not ask was
+not turned away that night, and we do not guess. A request still waiting (tonight before
+the allocation is confirmed) neither adds to nor ends the streak."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+from sqlalchemy import and_, case, distinct, func, select
+from sqlalchemy.orm import Session
+
+from shelter.models import Request, RequestStatus
+
+
+@dataclass(frozen=True)
+class NightCounts:
+    placed: int
+    turned_away: int
+    streak: int  # nights turned away in a row, ending on `last_night`
+    streak_since: date | None  # the first night of that run
+    last_night: date | None  # the most recent night with a decided request
+
+
+def night_counts(session: Session, person_id: int, *, until: date) -> NightCounts:
+    """The person's counts up to and including `until`, in two queries whatever the length
+    of the history: one aggregate, then the turned-away nights after the last night placed
+    (only those can be in the streak)."""
+    placed, away = RequestStatus.PLACED, RequestStatus.TURNED_AWAY
+    mine = and_(Request.person_id == person_id, Request.night <= until)
+    row = session.execute(select(
+        func.count(distinct(case((Request.status == placed, Request.night)))),
+        func.count(distinct(case((Request.status == away, Request.night)))),
+        func.max(case((Request.status == placed, Request.night))),
+        func.max(case((Request.status.in_([placed, away]), Request.night))),
+    ).where(mine)).one()
+    n_placed, n_away, last_placed, last_decided = row
+    if last_decided is None or last_decided == last_placed:
+        return NightCounts(n_placed, n_away, 0, None, last_decided)
+    after = [mine, Request.status == away]
+    if last_placed is not None:
+        after.append(Request.night > last_placed)
+    nights = session.scalars(select(distinct(Request.night)).where(*after)
+                             .order_by(Request.night.desc())).all()
+    streak, since = 0, None
+    for night in nights:  # newest first; stop at the first gap
+        if since is not None and night != since - timedelta(days=1):
+            break
+        streak, since = streak + 1, night
+    return NightCounts(n_placed, n_away, streak, since, last_decided)
