@@ -205,7 +205,9 @@ def test_staff_add_notes_newest_first_with_author_audited(client, db, staff):
     ({"kind": "note", "text": "   "}, "text", "cannot be empty"),
     ({"kind": "note", "text": "x" * 2001}, "text", "at most 2000 characters"),
     ({"kind": "gossip", "text": "keep me"}, "kind", "Not a valid choice"),
-    ({"kind": "note", "text": "keep me", "night": "2026-02-30"}, "night", ""),
+    ({"kind": "note", "text": "keep me", "night": "2026-02-30"}, "night", "Not a valid date"),
+    ({"kind": "note", "text": "keep me",
+      "night": (clock.tonight() + timedelta(days=1)).isoformat()}, "night", "after tonight"),
 ])
 def test_a_bad_note_is_refused_beside_the_field_and_nothing_is_lost(client, db, staff, data,
                                                                     field, sentence):
