@@ -10,12 +10,15 @@ the allocation is confirmed) neither adds to nor ends the streak."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date
 
-from sqlalchemy import and_, case, distinct, func, select
+from sqlalchemy import ColumnElement, Integer, and_, case, distinct, func, literal, select, type_coerce
 from sqlalchemy.orm import Session
 
 from shelter.models import Request, RequestStatus
+
+
+EPOCH = date(2000, 1, 1)
 
 
 @dataclass(frozen=True)
@@ -29,8 +32,8 @@ class NightCounts:
 
 def night_counts(session: Session, person_id: int, *, until: date) -> NightCounts:
     """The person's counts up to and including `until`, in two queries whatever the length
-    of the history: one aggregate, then the turned-away nights after the last night placed
-    (only those can be in the streak)."""
+    of the history, both counted in SQL: one aggregate, then the run of turned-away nights
+    after the last night placed that ends on the most recent decided night."""
     placed, away = RequestStatus.PLACED, RequestStatus.TURNED_AWAY
     mine = and_(Request.person_id == person_id, Request.night <= until)
     row = session.execute(select(
@@ -42,14 +45,23 @@ def night_counts(session: Session, person_id: int, *, until: date) -> NightCount
     n_placed, n_away, last_placed, last_decided = row
     if last_decided is None or last_decided == last_placed:
         return NightCounts(n_placed, n_away, 0, None, last_decided)
+    # gaps and islands: along a run of consecutive nights, day number minus rank is constant;
+    # the streak is the island of the most recent turned-away night (= last_decided)
     after = [mine, Request.status == away]
     if last_placed is not None:
         after.append(Request.night > last_placed)
-    nights = session.scalars(select(distinct(Request.night)).where(*after)
-                             .order_by(Request.night.desc())).all()
-    streak, since = 0, None
-    for night in nights:  # newest first; stop at the first gap
-        if since is not None and night != since - timedelta(days=1):
-            break
-        streak, since = streak + 1, night
-    return NightCounts(n_placed, n_away, streak, since, last_decided)
+    rank = func.row_number().over(order_by=Request.night)
+    nights = select(Request.night.label("night"),
+                    (_day_number(session) - rank).label("island")).where(*after).subquery()
+    latest = select(nights.c.island).order_by(nights.c.night.desc()).limit(1).scalar_subquery()
+    streak, since = session.execute(select(func.count(), func.min(nights.c.night))
+                                    .where(nights.c.island == latest)).one()
+    return NightCounts(n_placed, n_away, int(streak), since, last_decided)
+
+
+def _day_number(session: Session) -> ColumnElement[int]:
+    """Request.night as a whole number of days (SQLite: Julian day; PostgreSQL: date minus
+    a fixed date), so consecutive nights have consecutive numbers."""
+    if session.get_bind().dialect.name == "sqlite":
+        return type_coerce(func.julianday(Request.night), Integer)
+    return type_coerce(Request.night - literal(EPOCH), Integer)
