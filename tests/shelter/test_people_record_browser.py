@@ -61,6 +61,7 @@ def test_person_page_streak_and_notes(browser, live):
     page.click("#add-note")
     assert "cannot be empty" in page.locator("#text-error").inner_text()
     assert page.get_by_role("radio", name="Incident").is_checked()
+    screenshot(page, "record-note-error")
     page.get_by_label("What happened or what to know").fill(
         "Shouted at the night guard at the door; calm again after ten minutes.")
     page.click("#add-note")
