@@ -20,7 +20,7 @@ from flask_babel import lazy_pgettext
 from shelter.i18n import _, _l
 from shelter.models import Gender, NeedScheme, RequestSource
 from shelter.security import MAX_ID
-from shelter.services.assessment import GROUP_TITLES, factor_label, groups
+from shelter.services.assessment import DERIVED_KINDS, GROUP_TITLES, factor_label, groups
 from shelter.services.people import BED_FEATURES, WITHDRAW_REASONS
 
 
@@ -133,6 +133,10 @@ class FactorForm(Form):
     label = StringField(_l("Label"))
     points = StringField(_l("Points"))  # parsed by the service so 'abc' or '1.5' gets a clear message
     group = StringField(_l("Group (alternatives)"))
+    # Parts that follow from the record (services/assessment.py AGE_BANDS) are computed.
+    derived = SelectField(_l("Computed from the record"), default="", validate_choice=False,
+                          choices=options([("", _l("No: staff tick it"))]
+                                          + list(DERIVED_KINDS.items())))
     remove = BooleanField(_l("Remove"))
 
 
@@ -209,3 +213,12 @@ def apply_errors(form: Any, errors: dict[str, str]) -> list[str]:
         else:
             target.errors = list(target.errors) + [reason]
     return leftover
+
+
+class NoteForm(FlaskForm):
+    """A staff note or incident on the person page (checked by services/notes.py)."""
+
+    kind = RadioField(_l("Kind"), default="note", choices=options(
+        [("note", _l("Note")), ("incident", _l("Incident"))]))
+    text = TextAreaField(_l("What happened or what to know"))
+    night = NightField(_l("Night it concerns (optional)"), validators=[Optional()])

@@ -16,6 +16,7 @@ from shelter.models.bookings import (
     RequestSource,
     RequestStatus,
 )
+from shelter.models.notes import PersonNote
 from shelter.models.notifications import DeliveryAttempt, Notification
 from shelter.models.people import (
     Assessment, Gender, HousingReferral, NeedScheme, OrganisationPerson, Person,
@@ -36,7 +37,7 @@ __all__ = [
     "ACTIVE_PLACEMENT", "AllocationRun", "ApiToken", "Area", "Authority", "Assessment", "AuditEvent", "AuditEventPerson", "Base", "Bed",
     "BedOutage", "ColdNight", "DeliveryAttempt", "HousingReferral", "Notification", "Gender",
     "GenderRule", "Hold", "HoldRefusal", "HoldStatus", "JobRun",
-    "KeepApart", "NeedScheme", "OrgKind", "Organisation", "OrganisationPerson", "OtherService",
+    "KeepApart", "NeedScheme", "OrgKind", "Organisation", "OrganisationPerson", "OtherService", "PersonNote",
     "Override", "Person", "Placement", "PlacementChange", "PlacementStatus", "Quota", "ReportNight",
     "ReportRequestGroup", "ReportSiteNight", "ReportTurnaway", "ReportWhatIf", "Request", "RequestSource",
     "RequestStatus", "Restriction", "Role", "SafetyExemption", "Room", "Site", "User", "user_sites", "utcnow",

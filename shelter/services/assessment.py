@@ -15,13 +15,27 @@ from typing import Any
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
+from shelter import clock
 from shelter.i18n import _, _l, ngettext
 from shelter.models import Assessment, NeedScheme, Person, User, utcnow
 from shelter.services import audit
 
 MAX_NEED = 100
-YOUNG_KEY = "young"  # prefilled from the birth year (aged 18-23)
+YOUNG_KEY = "young"  # computed from the birth year (aged 18-23)
 YOUNG_AGES = (18, 23)
+
+# Parts that follow from the record are computed, never ticked. A factor names its rule in
+# `derived` (one of these kinds: an age band, reached in the night's year, from the birth
+# year); "" or no key means staff tick it. Schemes saved before the marker existed have no
+# `derived` key: their built-in 'young' factor is the 18-23 band (see `derivation`).
+AGE_BANDS: dict[str, tuple[int, int | None]] = {
+    "age_18_23": YOUNG_AGES,
+    "age_over_65": (66, None),
+}
+DERIVED_KINDS = {
+    "age_18_23": _l("Aged 18-23 this year (from the birth year)"),
+    "age_over_65": _l("Over 65 this year (from the birth year)"),
+}
 
 # The starting scheme (DOMAIN.md 'Need assessment'). Factors sharing a group are
 # alternatives: at most one applies. `requires` names a factor that must apply too
@@ -35,7 +49,7 @@ DEFAULT_FACTORS: list[dict[str, Any]] = [
     {"key": "violence", "label": "Exposed to or fleeing violence", "points": 25, "group": ""},
     {"key": "acute_health", "label": "Recent overdose, acute illness or pregnancy",
      "points": 20, "group": ""},
-    {"key": YOUNG_KEY, "label": "Aged 18-23", "points": 10, "group": ""},
+    {"key": YOUNG_KEY, "label": "Aged 18-23", "points": 10, "group": "", "derived": "age_18_23"},
     {"key": "mental_health", "label": "Acute mental-health crisis", "points": 15, "group": ""},
     {"key": "cold_night", "label": "Cold-weather night (counts for people sleeping outside)",
      "points": 10, "group": "", "requires": "sleeps_outside"},
@@ -84,6 +98,70 @@ def _stored_label(key: str, label: str) -> str:
 
 class AssessmentError(ValueError):
     """Answers that do not fit the scheme (e.g. two alternatives of one group)."""
+
+
+class DerivedMismatch(AssessmentError):
+    """A computed part was posted ticked (or unticked) against the record; `key` names the
+    factor, so the view can put the sentence beside its field."""
+
+    def __init__(self, key: str, message: str) -> None:
+        super().__init__(message)
+        self.key = key
+
+
+@dataclass(frozen=True)
+class Derived:
+    """A part computed from the record: `applies` is None when the record cannot say (the
+    birth year is unknown: the part is not counted); `why` says what the record says."""
+
+    applies: bool | None
+    why: str
+
+
+def derivation(factor: dict[str, Any]) -> str:
+    """The rule a factor is computed by ("" for a part staff tick)."""
+    kind = factor.get("derived", "age_18_23" if factor.get("key") == YOUNG_KEY else "")
+    return kind if kind in AGE_BANDS else ""
+
+
+def derive(kind: str, person: Person, year: int) -> Derived:
+    """THE rule for parts that follow from the record: the age a person reaches in `year`
+    (year minus birth year) inside the kind's age band, both ends included."""
+    low, high = AGE_BANDS[kind]
+    if person.birth_year is None:
+        return Derived(None, _("birth year not known"))
+    age = year - person.birth_year
+    applies = age >= low and (high is None or age <= high)
+    return Derived(applies, _("born %(year)s: %(age)s this year", year=person.birth_year, age=age))
+
+
+def derived_parts(scheme: NeedScheme, person: Person, year: int) -> dict[str, Derived]:
+    """Every computed factor of the scheme, by key, for this person in `year`."""
+    return {f["key"]: derive(kind, person, year)
+            for f in scheme.factors if (kind := derivation(f))}
+
+
+def _apply_derived(scheme: NeedScheme, person: Person, answers: dict[str, Any],
+                   year: int) -> dict[str, Any]:
+    """`answers` with every computed part set from the record. Raises DerivedMismatch when
+    an answer given for a computed part contradicts the record."""
+    out = dict(answers)
+    labels = {f["key"]: factor_label(f) for f in scheme.factors}
+    for key, d in derived_parts(scheme, person, year).items():
+        if key in answers and bool(answers[key]) != bool(d.applies):
+            if d.applies is None:
+                msg = _("The birth year is not known, so '%(part)s' cannot count. Add the "
+                        "birth year to the record (Correct the record) first.", part=labels[key])
+            elif d.applies:
+                msg = _("The record says %(why)s, so '%(part)s' applies and counts without a "
+                        "tick. If the birth year is wrong, correct the record.",
+                        why=d.why, part=labels[key])
+            else:
+                msg = _("The record says %(why)s, so '%(part)s' does not apply. If the birth "
+                        "year is wrong, correct the record.", why=d.why, part=labels[key])
+            raise DerivedMismatch(key, msg)
+        out[key] = bool(d.applies)
+    return out
 
 
 @dataclass
@@ -160,20 +238,21 @@ def score(scheme: NeedScheme, answers: dict[str, Any]) -> tuple[int, list[dict[s
 
 
 def prefill(scheme: NeedScheme, person: Person, night: date) -> dict[str, bool]:
-    """Answers known before asking: aged 18-23 from the birth year (age in the night's year)."""
-    keys = {f["key"] for f in scheme.factors}
-    answers: dict[str, bool] = {}
-    age = person.age_on(night.year)
-    if YOUNG_KEY in keys and age is not None:
-        answers[YOUNG_KEY] = YOUNG_AGES[0] <= age <= YOUNG_AGES[1]
-    return answers
+    """Answers known before asking: the computed parts the record decides (age in the
+    night's year); a part the record cannot decide (birth year unknown) is left out."""
+    return {key: d.applies for key, d in derived_parts(scheme, person, night.year).items()
+            if d.applies is not None}
 
 
 def assess(session: Session, person: Person, answers: dict[str, Any], *, user: User | None,
-           note: str = "", scheme: NeedScheme | None = None) -> Assessment:
+           note: str = "", scheme: NeedScheme | None = None, year: int | None = None
+           ) -> Assessment:
     """Score `answers` under the current scheme and store an Assessment (with the scheme
-    version, answers, need and parts); writes an audit row. Raises AssessmentError."""
+    version, answers, need and parts); writes an audit row. Parts computed from the record
+    (`derivation`) count without a tick, for the age reached in `year` (default: tonight's
+    year). Raises AssessmentError; DerivedMismatch when an answer contradicts the record."""
     scheme = scheme or current_scheme(session)
+    answers = _apply_derived(scheme, person, answers, year or clock.tonight().year)
     need, parts = score(scheme, answers)
     clean = {f["key"]: bool(answers.get(f["key"])) for f in scheme.factors}
     assessment = Assessment(person=person, scheme_id=scheme.id, answers=clean, need=need,
@@ -208,7 +287,8 @@ def save_scheme(session: Session, rows: list[dict[str, Any]], *, user: User | No
                 note: str = "") -> NeedScheme:
     """Store the edited factors as a NEW scheme version and retire the older versions.
 
-    `rows` are dicts with key (empty for a new factor), label, points, group, remove.
+    `rows` are dicts with key (empty for a new factor), label, points, group, remove and
+    optionally derived (a kind of AGE_BANDS or "": kept from the old version when absent).
     Raises SchemeError({"factors-<i>-<field>": reason}) for an empty label, points that are
     not a whole number 0-100, or a scheme without any factor; nothing is saved then."""
     old = current_scheme(session)
@@ -246,6 +326,14 @@ def save_scheme(session: Session, rows: list[dict[str, Any]], *, user: User | No
         requires = old_by_key.get(key, {}).get("requires")
         if requires:
             factor["requires"] = requires
+        # computed from the record: the row's choice, else what the old version said
+        kind = str(row["derived"] or "") if "derived" in row else derivation(old_by_key.get(key, {}))
+        if kind and kind not in AGE_BANDS:
+            errors[f"factors-{i}-derived"] = _("Choose how this part is computed from the record.")
+        elif kind and factor["group"]:
+            errors[f"factors-{i}-group"] = _("A part computed from the record cannot be one of "
+                                             "a group of alternatives: leave the group empty.")
+        factor["derived"] = kind
         factors.append(factor)
     if not factors and not errors:
         errors["factors-0-label"] = _("A scheme needs at least one factor.")

@@ -15,13 +15,15 @@ from shelter.config import instance_city
 from shelter.extensions import db
 from shelter.i18n import _, day_month, day_short, ngettext, stamp
 from shelter.forms.people import (
-    BanForm, KeepApartForm, PersonEditForm, PersonForm, RequestForm, ReviewForm, SchemeForm,
+    BanForm, KeepApartForm, NoteForm, PersonEditForm, PersonForm, RequestForm, ReviewForm, SchemeForm,
     WithdrawForm, answers_from, apply_errors,
     assessment_form, options,
 )
 from shelter.models import Assessment, NeedScheme, Person, Role, Site
 from shelter.services import assessment as assessing
 from shelter.services import audit
+from shelter.services import history as history_svc
+from shelter.services import notes as notes_svc
 from shelter.services import people as people_svc
 from shelter.services import admin as admin_svc
 from shelter.services import safety_conflicts as conflicts_svc
@@ -111,6 +113,10 @@ def new():  # type: ignore[no-untyped-def]
 @bp.get("/<int:person_id>")
 @roles_required(*STAFF_ROLES)
 def show(person_id: int):  # type: ignore[no-untyped-def]
+    return _show_page(person_id)
+
+
+def _show_page(person_id: int, note_form: NoteForm | None = None, status: int = 200):  # type: ignore[no-untyped-def]
     night = clock.tonight()
     record = people_svc.person_record(db.session, person_id, night=night, user=current_user)
     if record is None:
@@ -119,7 +125,28 @@ def show(person_id: int):  # type: ignore[no-untyped-def]
 
     return render_template("people/show.html", r=record, night=night, p=record.person,
                            reuse_days=_reuse_days(), withdraw_form=WithdrawForm(formdata=None),
-                           housing=referral_of(db.session, person_id))
+                           housing=referral_of(db.session, person_id),
+                           counts=history_svc.night_counts(db.session, person_id, until=night),
+                           notes=notes_svc.notes_of(db.session, person_id),
+                           note_form=note_form or NoteForm(formdata=None)), status
+
+
+@bp.post("/<int:person_id>/notes")
+@roles_required(*STAFF_ROLES)
+def add_note(person_id: int):  # type: ignore[no-untyped-def]
+    """Append a note or incident to the person's log (staff only; audited)."""
+    person = db.get_or_404(Person, person_id)
+    form = NoteForm()
+    if form.validate_on_submit():
+        try:
+            notes_svc.add_note(db.session, person, kind=form.kind.data, text=form.text.data or "",
+                               night=form.night.data, user=current_user)
+        except notes_svc.NoteError as err:
+            apply_errors(form, err.errors)
+        else:
+            flash(_("Note added to %(name)s's log.", name=person.display_name), "success")
+            return redirect(url_for("people.show", person_id=person.id) + "#notes")
+    return _show_page(person.id, note_form=form, status=422)
 
 
 def _reuse_days() -> int:
@@ -225,10 +252,15 @@ def assess(person_id: int):  # type: ignore[no-untyped-def]
     else:
         form = assessment_form(scheme, data=assessing.prefill(scheme, person, night))
     problems: list[str] = []
+    derived = assessing.derived_parts(scheme, person, night.year)
     if form.validate_on_submit():
         try:
             done = assessing.assess(db.session, person, answers_from(form, scheme),
-                                    user=current_user, note=form.note.data or "", scheme=scheme)
+                                    user=current_user, note=form.note.data or "", scheme=scheme,
+                                    year=night.year)
+        except assessing.DerivedMismatch as err:
+            field = form[f"f_{err.key}"]
+            field.errors = list(field.errors) + [str(err)]
         except assessing.AssessmentError as err:
             problems.append(str(err))
         else:
@@ -241,7 +273,7 @@ def assess(person_id: int):  # type: ignore[no-untyped-def]
     failed = bool(form.errors) or bool(problems)
     return render_template("people/assess.html", form=form, p=person, scheme=scheme,
                            groups=assessing.groups(scheme), problems=problems,
-                           titles=assessing.GROUP_TITLES), _status(failed)
+                           titles=assessing.GROUP_TITLES, derived=derived), _status(failed)
 
 
 @bp.route("/scheme", methods=["GET", "POST"])
@@ -253,7 +285,8 @@ def scheme():  # type: ignore[no-untyped-def]
         form = SchemeForm()
     else:
         # built-in labels in the reader's language (saved back as the built-in ones)
-        form = SchemeForm(data={"factors": [dict(f, label=assessing.factor_label(f))
+        form = SchemeForm(data={"factors": [dict(f, label=assessing.factor_label(f),
+                                                 derived=assessing.derivation(f))
                                             for f in current.factors] + [blank]})
     leftover: list[str] = []
     if form.validate_on_submit():
