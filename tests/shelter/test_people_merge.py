@@ -365,3 +365,20 @@ def test_dates_in_the_sentence_are_all_the_shared_nights(db, pair):
     reasons = merge_svc.conflicts(db.session, survivor, merged)
     assert len(reasons) == 1 and "25" in reasons[0] and "26" in reasons[0]
     assert " 1." not in reasons[0] and "1 Nov" not in reasons[0]
+
+
+def test_no_ban_or_keep_apart_pair_on_a_merged_away_record(db, pair):
+    from shelter.services import safety as safety_svc
+    survivor, merged = pair
+    other = _person(db, "Ola", gender=Gender.MAN)
+    _merge(db, survivor, merged)
+    sentence = f"Record #{merged.id} was merged into #{survivor.id}: use that number."
+    with pytest.raises(safety_svc.SafetyError) as err:
+        safety_svc.add_ban(db.session, person_id=merged.id, site_id=None, starts_on=NIGHT,
+                           ends_on=None, review_on=NEXT, reason="threats", user=None)
+    assert err.value.errors["person_id"] == sentence
+    with pytest.raises(safety_svc.SafetyError) as err:
+        safety_svc.add_keep_apart(db.session, person_a_id=other.id, person_b_id=merged.id,
+                                  starts_on=NIGHT, ends_on=None, reason="fight", user=None)
+    assert err.value.errors["person_b_id"] == sentence
+    assert db.session.scalar(select(func.count()).select_from(Restriction)) == 0
