@@ -8,9 +8,11 @@ moved or listed in STAYS). The merged-away record itself stays, pointing to the 
 survivor, and it takes no new requests or bookings.
 
 Refused, with a sentence saying why, before anything changes: merging a record with itself,
-a record already merged away, a keep-apart pair between the two, and both having an open
+a record already merged away, a keep-apart pair between the two, both having an open
 request, an active placement or an active hold on the same night (the partial unique
-indexes allow one of each per person per night). The merge is one savepoint: a failure half
+indexes allow one of each per person per night), and a bed held or given from tonight on
+that the rule book would refuse once the two are one person (one record's ban or
+keep-apart partner against the other's bed). The merge is one savepoint: a failure half
 way leaves both records as they were."""
 from __future__ import annotations
 
@@ -23,13 +25,14 @@ from sqlalchemy import ColumnElement, exists, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import InstrumentedAttribute, Session, aliased
 
+from shelter import clock
 from shelter.i18n import _, _l, day_short
 from shelter.models import (
     Assessment, AuditEvent, AuditEventPerson, Gender, Hold, HoldRefusal, HousingReferral,
     KeepApart, OrganisationPerson, Override, Person, Placement, PlacementChange, Request,
     ReportTurnaway, RequestStatus, Restriction, SafetyExemption, User,
 )
-from shelter.services import audit
+from shelter.services import audit, rules
 
 
 class MergeRefused(ValueError):
@@ -207,6 +210,46 @@ def conflicts(session: Session, survivor: Person, merged: Person) -> list[str]:
     if held:
         out.append(_("Both records have an active pre-booking on %(nights)s: cancel one of "
                      "them first.", nights=_nights(held)))
+    return out + _bookings_that_would_break(session, survivor, merged)
+
+
+def _bookings_that_would_break(session: Session, survivor: Person, merged: Person) -> list[str]:
+    """Beds held or given from tonight on that the rule book would refuse once the two
+    records are one person: one record's ban or keep-apart partner against the other's
+    bed, or a filled-in birth year, gender or need against the bed's rules. Only what the
+    merge adds counts (a booking that already broke a rule is the night's business)."""
+    ids = [survivor.id, merged.id]
+    since = clock.tonight()
+    bookings = [(p.person_id, p.night, p.bed) for p in session.scalars(
+        select(Placement).where(Placement.person_id.in_(ids), Placement.night >= since,
+                                Placement.is_active))]
+    bookings += [(h.person_id, h.night, h.bed) for h in session.scalars(
+        select(Hold).where(Hold.person_id.in_(ids), Hold.night >= since, Hold.is_active))]
+    if not bookings:
+        return []
+    filled = _filled(survivor, merged)
+    gender = filled.get("gender", survivor.gender)
+    year = filled.get("birth_year", survivor.birth_year)
+    needs = frozenset(survivor.needs or []) | frozenset(merged.needs or [])
+    out = []
+    for person_id, night, bed in sorted(bookings, key=lambda b: (b[1], b[0])):
+        age = night.year - year if year is not None else None
+        facts = rules.Facts(Gender(gender).value, needs, age if age is None or age >= 0 else None)
+        barred: set[int] = set()
+        for sites in rules.barred_sites(session, ids, night, [bed.room.site]).values():
+            barred |= sites
+        partners = (rules.partners_of(session, survivor.id, night)
+                    | rules.partners_of(session, merged.id, night)) - set(ids)
+        after = rules.reasons_for_bed(facts, bed, barred_sites=barred,
+                                      partner_sites=rules.sites_of(session, partners, night))
+        own = session.get(Person, person_id)
+        before = {r.code for r in rules.bed_allowed_reasons(session, own, bed, night)}
+        new = [r for r in after if r.code not in before]
+        if new:
+            out.append(_("After the merge, the bed on %(night)s at %(site)s (%(bed)s) would "
+                         "break a rule: %(why)s Move or release it first.",
+                         night=day_short(night), site=bed.room.site.name, bed=bed.label,
+                         why=" ".join(rules.sentences(new))))
     return out
 
 

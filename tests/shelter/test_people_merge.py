@@ -382,3 +382,57 @@ def test_no_ban_or_keep_apart_pair_on_a_merged_away_record(db, pair):
                                   starts_on=NIGHT, ends_on=None, reason="fight", user=None)
     assert err.value.errors["person_b_id"] == sentence
     assert db.session.scalar(select(func.count()).select_from(Restriction)) == 0
+
+
+def test_a_ban_on_one_record_against_the_others_bed_from_tonight_is_refused(db, pair, make_site):
+    from shelter.clock import tonight
+    survivor, merged = pair
+    site = make_site("strax")
+    db.session.add_all([
+        Placement(person_id=survivor.id, bed_id=beds_of(site)[0].id, night=tonight(),
+                  status=PlacementStatus.CONFIRMED),
+        Restriction(person_id=merged.id, site_id=site.id, starts_on=NIGHT, reason="threats")])
+    db.session.flush()
+    err = _refused(db, survivor, merged, "After the merge, the bed on")
+    assert "Ban: the person is barred from this site tonight." in str(err)
+    assert "Strax (strax-1)" in str(err)
+
+
+def test_a_keep_apart_partner_of_one_record_at_the_others_site_is_refused(db, pair, make_site):
+    from shelter.clock import tonight
+    survivor, merged = pair
+    beds = beds_of(make_site("strax", beds=2))
+    ola = _person(db, "Ola", gender=Gender.MAN)
+    db.session.add_all([
+        Placement(person_id=survivor.id, bed_id=beds[0].id, night=tonight()),
+        Placement(person_id=ola.id, bed_id=beds[1].id, night=tonight()),
+        KeepApart(person_a_id=min(merged.id, ola.id), person_b_id=max(merged.id, ola.id),
+                  starts_on=tonight(), reason="fight")])
+    db.session.flush()
+    _refused(db, survivor, merged, "Keep-apart: someone this person must be kept apart from")
+
+
+def test_past_nights_and_rules_already_broken_do_not_block_the_merge(db, pair, make_site):
+    from shelter.clock import tonight
+    survivor, merged = pair
+    site = make_site("strax")
+    db.session.add_all([
+        # a past night's bed at a site the other record is banned from: history, not a conflict
+        Placement(person_id=survivor.id, bed_id=beds_of(site)[0].id,
+                  night=tonight() - timedelta(days=3), status=PlacementStatus.CHECKED_IN),
+        Restriction(person_id=merged.id, site_id=site.id, starts_on=NIGHT, reason="threats")])
+    db.session.flush()
+    _merge(db, survivor, merged)
+    assert db.session.get(Person, merged.id).merged_into_id == survivor.id
+
+
+def test_a_bed_that_already_broke_a_rule_does_not_block_the_merge(db, pair, make_site):
+    from shelter.clock import tonight
+    survivor, merged = pair
+    site = make_site("strax")
+    db.session.add_all([
+        Placement(person_id=survivor.id, bed_id=beds_of(site)[0].id, night=tonight()),
+        Restriction(person_id=survivor.id, site_id=site.id, starts_on=NIGHT, reason="own ban"),
+        Restriction(person_id=merged.id, site_id=site.id, starts_on=NIGHT, reason="same ban")])
+    db.session.flush()
+    assert merge_svc.conflicts(db.session, survivor, merged) == []
