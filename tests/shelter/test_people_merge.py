@@ -436,3 +436,21 @@ def test_a_bed_that_already_broke_a_rule_does_not_block_the_merge(db, pair, make
         Restriction(person_id=merged.id, site_id=site.id, starts_on=NIGHT, reason="same ban")])
     db.session.flush()
     assert merge_svc.conflicts(db.session, survivor, merged) == []
+
+
+def test_the_unique_indexes_still_hold_when_the_check_is_raced(db, pair, monkeypatch):
+    """Another request may register between the check and the move: then the partial
+    unique index says no, the merge is refused with a sentence and nothing is changed."""
+    survivor, merged = pair
+    ask(db.session, "", person=survivor, night=NIGHT)
+    ask(db.session, "", person=merged, night=NIGHT)
+    ask(db.session, "", person=merged, night=NEXT, need=20)
+    monkeypatch.setattr(merge_svc, "conflicts", lambda *args: [])  # the race: check saw nothing
+    with pytest.raises(merge_svc.MergeRefused) as err:
+        _merge(db, survivor, merged)
+    assert err.value.reasons == ["The records changed while they were being merged. Look at "
+                                 "the preview again."]
+    db.session.expire_all()
+    assert _count(db, Request, Request.person_id, merged.id) == 2
+    assert _count(db, Assessment, Assessment.person_id, merged.id) == 1
+    assert db.session.get(Person, merged.id).merged_into_id is None
