@@ -74,6 +74,12 @@ def test_merge_two_records_from_the_person_page(browser, live):
     screenshot(phone, "merge-390")
     width = phone.evaluate("document.documentElement.scrollWidth")
     assert width <= 390, f"the preview scrolls sideways on a phone ({width}px)"
+    phone.click("header button[name=language][value=nb]")  # the same preview in bokmål
+    assert "blir stående" in phone.locator("#merge-preview").inner_text()
+    screenshot(phone, "merge-390-nb")
+    width = phone.evaluate("document.documentElement.scrollWidth")
+    assert width <= 390, f"the bokmål preview scrolls sideways on a phone ({width}px)"
+    phone.click("header button[name=language][value=en]")  # ida reads English again
     phone.close()
 
     page.click("#merge-button")
