@@ -162,3 +162,23 @@ def test_the_merge_needs_the_csrf_token(app, db, make_user, pair):
         assert done.status_code == 302
     finally:
         app.config["WTF_CSRF_ENABLED"] = False
+
+
+def test_the_preview_is_audited_as_a_view_of_both(client, db, staff, pair):
+    survivor, merged = pair
+    assert client.get(f"/people/{survivor.id}/merge?other={merged.id}").status_code == 200
+    events = list(db.session.scalars(select(AuditEvent).where(
+        AuditEvent.action == "view", AuditEvent.detail == "merge preview")))
+    assert len(events) == 1 and events[0].username == staff.username
+    assert set(db.session.scalars(select(AuditEventPerson.person_id).where(
+        AuditEventPerson.event_id == events[0].id))) == {survivor.id, merged.id}
+
+
+def test_a_merged_away_record_cannot_be_merged_again(client, db, staff, pair):
+    survivor, merged = pair
+    assert client.post(f"/people/{survivor.id}/merge", data={"other": str(merged.id)}).status_code == 302
+    third = _person(db, "Kari Nordby")
+    page = client.get(f"/people/{third.id}/merge?other={merged.id}")
+    assert page.status_code == 422
+    assert f"Record #{merged.id} was already merged into #{survivor.id}." in page.text
+    assert 'id="merge-button"' not in page.text
