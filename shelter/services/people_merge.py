@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-from sqlalchemy import ColumnElement, exists, select, update
+from sqlalchemy import ColumnElement, exists, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import InstrumentedAttribute, Session, aliased
 
@@ -48,7 +48,7 @@ class MergeRefused(ValueError):
 @dataclass(frozen=True)
 class Mover:
     """Rows of `column`'s table whose `column` names the merged-away person move to the
-    survivor. `stays(model, merged_id, survivor_id)` (optional) picks the rows that must
+    survivor. `stays(merged_id, survivor_id)` (optional) picks the rows that must
     stay where they are because the survivor already has one and the table allows one per
     person (a unique constraint); they are listed in the preview as staying."""
 
@@ -63,12 +63,12 @@ class Mover:
     def count(self, session: Session, merged_id: int, survivor_id: int) -> tuple[int, int]:
         """(rows that move, rows that stay)."""
         model = self.column.class_
-        ids = list(session.scalars(select(model.id).where(self._rows(merged_id))))
+        rows = session.scalar(select(func.count(model.id)).where(self._rows(merged_id))) or 0
         staying = 0
-        if ids and self.stays is not None:
-            staying = len(list(session.scalars(select(model.id).where(
-                self._rows(merged_id), self.stays(merged_id, survivor_id)))))
-        return len(ids) - staying, staying
+        if rows and self.stays is not None:
+            staying = session.scalar(select(func.count(model.id)).where(
+                self._rows(merged_id), self.stays(merged_id, survivor_id))) or 0
+        return rows - staying, staying
 
     def move(self, session: Session, merged_id: int, survivor_id: int) -> int:
         model = self.column.class_
