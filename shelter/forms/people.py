@@ -195,6 +195,16 @@ class KeepApartForm(FlaskForm):
     reason = TextAreaField(_l("Reason (staff only)"), validators=[Optional(), Length(max=1000)])
 
 
+class MergeForm(FlaskForm):
+    """Merge another record of the same person with this one (people/merge.html). The
+    choosing step is a GET form (no CSRF); the Merge button posts the same fields."""
+
+    other = PersonNumberField(_l("The other record's number"), validators=[_person_number])
+    keep = RadioField(_l("Which record stays"), default="this",
+                      choices=options([("this", _l("This record")),
+                                       ("other", _l("The other record"))]))
+
+
 def apply_errors(form: Any, errors: dict[str, str]) -> list[str]:
     """Put a service's {field name: reason} beside the matching fields ('factors-2-points'
     reaches into the scheme's rows); returns the reasons that match no field."""

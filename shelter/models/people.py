@@ -29,6 +29,7 @@ class Person(Base):
             "birth_year IS NULL OR (birth_year >= 1900 AND birth_year <= 2100)",
             name="birth_year_plausible",
         ),
+        CheckConstraint("merged_into_id IS NULL OR merged_into_id != id", name="not_merged_into_self"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -41,6 +42,9 @@ class Person(Base):
     # Bed features this person always needs (e.g. accessible).
     needs: Mapped[list[str]] = mapped_column(JSON, default=list)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # Registered twice: this record was merged into that one (services/people_merge.py).
+    # It stays (the audit trail names it) but takes no new requests or bookings.
+    merged_into_id: Mapped[int | None] = mapped_column(ForeignKey("people.id"), index=True)
 
     assessments: Mapped[list[Assessment]] = relationship(
         back_populates="person", order_by="Assessment.assessed_at.desc()"

@@ -96,7 +96,8 @@ def search_people(session: Session, q: str, limit: int = 50) -> list[Person]:
     words, year = parse_query(q)
     if not words and year is None:
         return []
-    stmt = select(Person.id, Person.name, Person.alias)
+    # a record merged into another is found through the one it was merged into
+    stmt = select(Person.id, Person.name, Person.alias).where(Person.merged_into_id.is_(None))
     if year is not None:
         stmt = stmt.where(Person.birth_year == year)
     ids = [pid for pid, name, alias in session.execute(stmt) if _names_match(words, name, alias)]
@@ -129,7 +130,8 @@ def find_likely_duplicates(session: Session, name: str | None, alias: str | None
     new_names = [n for n in (normalise(name), normalise(alias)) if n]
     if not new_names:
         return []
-    stmt = select(Person.id, Person.name, Person.alias, Person.birth_year)
+    stmt = select(Person.id, Person.name, Person.alias, Person.birth_year).where(
+        Person.merged_into_id.is_(None))
     if birth_year is not None:
         stmt = stmt.where(or_(Person.birth_year.is_(None),
                               Person.birth_year.between(birth_year - 1, birth_year + 1)))
@@ -301,6 +303,9 @@ def register_request(session: Session, person: Person, night: date, *, source: R
     request that night; the unique index guards this under concurrency too; field
     'source'/'needs'/'preferred_site_id'/'assessment_id' for bad input."""
     errors: dict[str, str] = {}
+    if person.merged_into_id is not None:
+        raise PeopleError({"night": _("This record was merged into #%(number)s: register the "
+                                      "request there.", number=person.merged_into_id)})
     site = None
     try:
         source = RequestSource(source)

@@ -137,6 +137,11 @@ def set_review(session: Session, ban_id: int, review_on: date | None, *, user: U
     return ban
 
 
+def _merged_away(person: Person) -> str:
+    return _("Record #%(number)s was merged into #%(into)s: use that number.",
+             number=person.id, into=person.merged_into_id)
+
+
 def add_ban(session: Session, *, person_id: int | None, site_id: int | None, starts_on: date | None,
             ends_on: date | None, reason: str, issued_by: str = "", user: User | None,
             area_id: int | None = None, authority: str = "staff", category: str = "violence",
@@ -151,6 +156,8 @@ def add_ban(session: Session, *, person_id: int | None, site_id: int | None, sta
     person = session.get(Person, person_id) if person_id is not None else None
     if person is None:
         errors["person_id"] = _("No person with that number.")
+    elif person.merged_into_id is not None:  # a ban on a merged-away record would bar no one
+        errors["person_id"] = _merged_away(person)
     if site_id is not None and session.get(Site, site_id) is None:
         errors["site_id"] = _("No such site.")
     if area_id is not None and session.get(Area, area_id) is None:
@@ -197,8 +204,11 @@ def add_keep_apart(session: Session, *, person_a_id: int | None, person_b_id: in
     settle each of them (nothing is saved then)."""
     errors: dict[str, str] = {}
     for fname, pid in (("person_a_id", person_a_id), ("person_b_id", person_b_id)):
-        if pid is None or session.get(Person, pid) is None:
+        found = session.get(Person, pid) if pid is not None else None
+        if found is None:
             errors[fname] = _("No person with that number.")
+        elif found.merged_into_id is not None:
+            errors[fname] = _merged_away(found)
     if not errors and person_a_id == person_b_id:
         errors["person_b_id"] = _("Choose two different people.")
     _check_dates(errors, starts_on, ends_on)

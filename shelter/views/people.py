@@ -463,3 +463,49 @@ def end_keep_apart(pair_id: int):  # type: ignore[no-untyped-def]
         return redirect(_back())
     flash(_("Keep-apart pair ended."), "success")
     return redirect(_back())
+
+
+# --- merging two records of one person (services/people_merge.py) --------------------------
+
+@bp.route("/<int:person_id>/merge", methods=["GET", "POST"])
+@roles_required(*STAFF_ROLES)
+def merge(person_id: int):  # type: ignore[no-untyped-def]
+    """Choose the other record (by number or from a search) and which one stays, look at
+    what would move (GET), then merge (POST, the confirm step). A conflict answers 422 with
+    the sentence saying why; nothing is changed then."""
+    from shelter.forms.people import MergeForm
+    from shelter.services import people_merge as merge_svc
+
+    person = db.get_or_404(Person, person_id)
+    posted = request.method == "POST"
+    form = MergeForm() if posted else MergeForm(request.args, meta={"csrf": False})
+    q = request.args.get("q", "").strip()[:200]
+    results = [p for p in people_svc.search_people(db.session, q) if p.id != person.id] if q else []
+    if results:
+        audit.record(db.session, None, "list", [p.id for p in results], "merge search results")
+    plan, refused = None, []
+    chosen = bool(form.other.data) and (posted or form.validate())
+    if posted and not form.validate_on_submit():
+        chosen = False
+    if chosen:
+        number = form.other.number()
+        other = db.session.get(Person, number) if number is not None else None
+        if other is None:
+            form.other.errors = list(form.other.errors) + [_("No person has that number.")]
+        else:
+            survivor, merged = (person, other) if form.keep.data != "other" else (other, person)
+            if posted:
+                try:
+                    done = merge_svc.merge_people(db.session, survivor.id, merged.id, current_user)
+                except merge_svc.MergeRefused as err:
+                    refused = err.reasons
+                else:
+                    flash(_("#%(merged)s is merged into #%(survivor)s (%(name)s).",
+                            merged=done.merged.id, survivor=done.survivor.id,
+                            name=done.survivor.display_name), "success")
+                    return redirect(url_for("people.show", person_id=done.survivor.id))
+            plan = merge_svc.preview(db.session, survivor, merged, current_user)
+            refused = refused or plan.conflicts
+    failed = bool(form.errors) or bool(refused)
+    return render_template("people/merge.html", p=person, form=form, q=q, results=results,
+                           plan=plan, refused=refused, night=clock.tonight()), _status(failed)
