@@ -20,6 +20,7 @@ from datetime import date, datetime, time
 from decimal import Decimal
 from typing import Any
 
+from babel import Locale
 from babel.dates import format_skeleton
 from flask import Flask, current_app, has_app_context, has_request_context, request, session
 from flask_babel import Babel, get_locale, gettext, lazy_gettext, ngettext, refresh
@@ -147,7 +148,8 @@ def percent(value: float | None, digits: int = 0) -> str:
     """A share (0-1) as "42 %" / "42%"."""
     if value is None:
         return ""
-    pattern = get_locale().percent_formats[None].pattern  # "#,##0 %" in nb, "#,##0%" in en
+    locale = get_locale() or Locale.parse(instance_language())
+    pattern = locale.percent_formats[None].pattern  # "#,##0 %" in nb, "#,##0%" in en
     return format_percent(value, format=pattern.replace("0", "0." + "0" * digits, 1)
                           if digits else pattern)
 

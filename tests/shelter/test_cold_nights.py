@@ -134,4 +134,6 @@ def test_pages_show_the_cold_night(client, db, evening, make_user):
     report = client.get(f"/reports/whatif?city={CITY}&start={NIGHT}&end={COLD}")
     html = report.get_data(as_text=True)
     assert report.status_code == 200
-    assert "people were still turned away on them" in html and "-14 °C" in html
+    # one cold night in the range: the sentence is in the singular
+    assert "1 cold night in the range; 2 people were still turned away on it." in html
+    assert "-14 °C" in html

@@ -110,7 +110,9 @@ def test_evening_reasons_stay_true_after_a_late_run(db, make_site, make_user, cl
     # The page staff read out from says the same.
     login(client, user)
     page = client.get(f"/intake/turned-away?night={NIGHT.isoformat()}").get_data(as_text=True)
-    assert "by people already placed tonight or by pre-bookings." in page
+    # (the app words the reason itself, shelter/services/reasons.py: a list of who took them)
+    assert ("All 3 beds you are eligible for are taken by people with equal or higher need "
+            "(90), people already placed tonight, or pre-bookings.") in page
     assert "Zara" not in page
 
 
