@@ -8,12 +8,14 @@ An admin grants a site-bound user all sites by clearing their site list.
 
 City-wide actions (running and confirming the allocation, which place people at every
 site) need all sites. Every intake action route asks `check_sites` (or `check_all_sites`)
-through the view helper `shelter.views.intake._require_sites`; the board asks `may_act_at`
-to show a row's buttons only where they would be accepted.
+through the view helper `shelter.views.intake._require_sites`, and so does withdrawing a
+request on the person page (it frees the bed); the board asks `may_act_at` to show a row's
+buttons only where they would be accepted.
 """
 from __future__ import annotations
 
 from collections.abc import Iterable
+from datetime import date
 from typing import Any
 
 from sqlalchemy import select
@@ -79,6 +81,14 @@ def site_of_bed(session: Session, bed_id: int | None) -> int | None:
 
 def site_of_placement(placement: Placement | None) -> int | None:
     return None if placement is None else placement.bed.room.site_id
+
+
+def active_placement_site(session: Session, person_id: int, night: date) -> int | None:
+    """The site of the person's active placement on `night` (None: no bed yet)."""
+    return session.scalar(select(Room.site_id).join(Bed, Bed.room_id == Room.id)
+                          .join(Placement, Placement.bed_id == Bed.id)
+                          .where(Placement.person_id == person_id, Placement.night == night,
+                                 Placement.is_active))
 
 
 def undo_sites(session: Session, placement: Placement) -> list[int | None]:

@@ -135,7 +135,9 @@ def board():  # type: ignore[no-untyped-def]
              for k, p in (("prev", data.page - 1), ("next", data.page + 1))
              if 1 <= p <= data.pages}
     return render_template("intake/board.html", b=data, form=ButtonForm(), filters=form,
-                           filtered=bool(args), clear_url=_board_url(night), night_links=links,
+                           filtered=bool(args) or show.sites is not None,
+                           clear_url=_board_url(night, **({"site": "all"} if home else {})),
+                           night_links=links,
                            page_links=pages, page_size=intake_svc.PAGE_SIZE,
                            can_act=partial(site_access.may_act_at, allowed),
                            can_allocate=allowed is None,

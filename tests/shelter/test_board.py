@@ -143,6 +143,7 @@ def test_site_bound_user_opens_on_own_sites(client, db, city, make_user, new_cli
     html = bound.get("/intake/").get_data(as_text=True)
     assert "Kari Nordmann" in html and "Ola Hansen" not in html
     assert '<option selected value="mine">My sites (Alfa)</option>' in html
+    assert 'href="/intake/?site=all">Clear filters</a>' in html
     everyone = bound.get("/intake/?site=all").get_data(as_text=True)
     assert "Kari Nordmann" in everyone and "Ola Hansen" in everyone
     # Everyone else opens on every site, and "My sites" is not offered.

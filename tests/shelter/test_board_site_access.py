@@ -200,3 +200,18 @@ def test_board_hides_buttons_at_other_sites(client, db, two_sites):
     assert f"/intake/placements/{mine}/check-in" in html
     assert f"/intake/placements/{theirs}/check-in" not in html
     assert "another site" in html
+
+
+@pytest.mark.parametrize("at, allowed", [("b", False), ("a", True)])
+def test_withdrawing_a_placed_request_only_at_own_site(client, db, two_sites, at, allowed):
+    """Withdrawing a request on the person page frees the bed: the same rule."""
+    login(client, two_sites["bound"])
+    _confirm(db, two_sites["night"])
+    person = two_sites["people"][at]
+    response = client.post(f"/people/{person}/withdraw", data={"reason": "other",
+                                                               "note": "phoned"})
+    db.session.expire_all()
+    withdrawn = db.session.scalar(select(Request.status).where(
+        Request.person_id == person)) == RequestStatus.WITHDRAWN
+    assert response.status_code == (302 if allowed else 403)
+    assert withdrawn is allowed
