@@ -107,6 +107,19 @@ def test_board_search_filters_nights_and_site_bound_default(browser, tmp_path):
         assert phone.evaluate("document.documentElement.scrollWidth") <= 390
         screenshot(phone, "board-phone")
 
+        # Without JavaScript the filter form works the same (a plain GET form). Not
+        # checked by axe-core, which needs JavaScript: the pages above are the same pages.
+        no_js = browser._browser.new_context(java_script_enabled=False,
+                                             viewport={"width": 390, "height": 844})
+        plain = no_js.new_page()
+        _log_in(plain, base, "kari")
+        plain.get_by_label("Search", exact=True).fill("dina")
+        plain.get_by_label("Gender").select_option(label="Woman")
+        plain.get_by_role("button", name="Show", exact=True).click()
+        plain.wait_for_url(re.compile(r"q=dina&.*gender=woman"))
+        assert _names(plain) == ["Dina Fjord"]
+        no_js.close()
+
         # Sven works at Alfa: his board opens on Alfa; "All sites" shows everyone.
         sven = browser.new_page(viewport={"width": 1366, "height": 900})
         _log_in(sven, base, "sven")
