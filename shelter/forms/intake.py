@@ -2,11 +2,41 @@
 from __future__ import annotations
 
 from flask_wtf import FlaskForm
-from wtforms import RadioField, SelectField, StringField, TextAreaField
+from wtforms import RadioField, SearchField, SelectField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, ValidationError
 
 from shelter.i18n import _, _l
+
+
+class BoardFilterForm(FlaskForm):
+    """The board's search and filters: a GET form (the URL can be shared), read from the
+    query string. An invalid value is shown beside its field and that filter is left out."""
+
+    class Meta:
+        csrf = False
+
+    q = SearchField(_l("Search"), validators=[Length(
+        max=80, message=_l("Keep the search under 80 characters."))])
+    site = SelectField(_l("Site"), validate_choice=True)
+    status = SelectField(_l("Status"), validate_choice=True)
+    band = SelectField(_l("Need"), validate_choice=True)
+    gender = SelectField(_l("Gender"), validate_choice=True)
+
+    def fill(self, sites: list[tuple[int, str]], home: list[str], statuses: dict[str, str],
+             bands: list[str], genders: list[tuple[str, str]]) -> None:
+        """Choices in the reader's language: every site (and "My sites" for a site-bound
+        user), the board's statuses, need bands and genders; "" is "any"."""
+        mine = [SelectChoice("mine", _("My sites (%(sites)s)", sites=", ".join(home)))] \
+            if home else []
+        self.site.choices = mine + [SelectChoice("all", _("All sites"))] + [
+            SelectChoice(str(i), name) for i, name in sites]
+        self.status.choices = [SelectChoice("", _("Any status"))] + [
+            SelectChoice(code, text) for code, text in statuses.items()]
+        self.band.choices = [SelectChoice("", _("Any need"))] + [
+            SelectChoice(b, b.replace("-", "–")) for b in bands]
+        self.gender.choices = [SelectChoice("", _("Any gender"))] + [
+            SelectChoice(code, text) for code, text in genders]
 
 
 class ButtonForm(FlaskForm):

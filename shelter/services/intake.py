@@ -3,14 +3,16 @@ turned-away list with where else to go. Read-only queries with a fixed number of
 trips whatever the number of requests (no query per row), plus saving a referral note."""
 from __future__ import annotations
 
+import re
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import and_, case, func, select
-from sqlalchemy.orm import Session, defer, joinedload
+from sqlalchemy import and_, bindparam, case, func, or_, select
+from sqlalchemy.orm import Session, aliased, defer, joinedload
 
+from shelter.models.bookings import ACTIVE_PLACEMENT
 from shelter.models import (
     Area,     AllocationRun, Assessment, Bed, Gender, Hold, KeepApart, Organisation, OtherService,
     Person, Placement, PlacementStatus, Request, RequestSource, RequestStatus, Restriction, Room,
@@ -61,6 +63,7 @@ class Row:
     bans: list[str] = field(default_factory=list)
     keep_apart: int = 0
     no_show_due: bool = False
+    site_id: int | None = None  # the placement's site (where its buttons act)
 
     @property
     def status_word(self) -> str:
@@ -75,6 +78,15 @@ class Board:
     sites: list[Availability]
     run: AllocationRun | None
     new_since_run: int
+    counts: Counter[str] = field(default_factory=Counter)  # per status, before the status filter
+    total: int = 0  # rows matching every filter (all pages)
+    page: int = 1
+    pages: int = 1
+
+    @property
+    def requests(self) -> int:
+        """Requests in this view (search, site, need and gender applied; any status)."""
+        return sum(self.counts.values())
 
     @property
     def beds(self) -> int:
@@ -85,7 +97,7 @@ class Board:
         return sum(a.free for a in self.sites)
 
     def count(self, status: str) -> int:
-        return sum(1 for r in self.rows if r.status == status)
+        return self.counts[status]
 
 
 PLACEMENT_WORDS = {
@@ -106,24 +118,6 @@ SERVICE_FOR = {Gender.WOMAN.value: _l("for women"), Gender.MAN.value: _l("for me
                Gender.NONBINARY.value: _l("for nonbinary people")}
 
 
-def _placements(session: Session, night: date, asking: Any) -> dict[int, Any]:
-    """The placement that tells each person's evening: active first, else the latest ended.
-    Only for the people in `asking` (a subquery: this city's requests tonight)."""
-    rows = session.execute(
-        select(Placement.id, Placement.person_id, Placement.status, Site.name, Room.name,
-               Bed.label, Site.checkin_cutoff, Site.id)
-        .join(Bed, Placement.bed_id == Bed.id).join(Room, Bed.room_id == Room.id)
-        .join(Site, Room.site_id == Site.id)
-        .where(Placement.night == night, Placement.person_id.in_(asking))
-        .order_by(Placement.id))
-    best: dict[int, Any] = {}
-    for p in rows:
-        old = best.get(p[1])
-        if old is None or STATUS_ORDER.index(p[2]) <= STATUS_ORDER.index(old[2]):
-            best[p[1]] = p
-    return best
-
-
 def _display(pid: int, name: str | None, alias: str | None) -> str:
     if name and alias:
         return f"{name} ({alias})"
@@ -140,85 +134,192 @@ def _latest_run(session: Session, night: date, city: str) -> AllocationRun | Non
                           .limit(1))
 
 
-def board(session: Session, night: date, city: str, now: datetime | None = None) -> Board:
+#: Rows on one page of the board, by need: search and filters find the rest. A page, not
+#: the whole city, is rendered and named in the audit trail (bench/board.py).
+PAGE_SIZE = 100
+
+#: The statuses the board can be filtered by, in the order the filter lists them.
+FILTER_STATUSES = ("waiting", "to turn away", "proposed", "placed", "checked in",
+                   "turned away", "no-show", "left")
+
+_PERSON_NUMBER = re.compile(r"#?\s*(\d{1,9})")
+
+
+@dataclass(frozen=True)
+class BoardFilter:
+    """What the board shows; every part is applied in SQL. `sites` None: every site."""
+
+    q: str = ""
+    sites: frozenset[int] | None = None
+    status: str = ""
+    band: tuple[int, int] | None = None
+    gender: Gender | None = None
+    page: int = 1
+
+
+def _status_rank() -> Any:
+    """STATUS_ORDER as SQL: the placement that tells a person's evening ranks first."""
+    return case(*((Placement.status == s, i) for i, s in enumerate(STATUS_ORDER)),
+                else_=len(STATUS_ORDER))
+
+
+def _search(q: str) -> list[Any]:
+    """Name or alias containing every word (case-insensitive; on SQLite, whose lower() is
+    ASCII-only, also as typed, capitalised and in capitals), or a person number ('#12')."""
+    q = q.strip()
+    number = _PERSON_NUMBER.fullmatch(q)
+    if number:
+        return [Request.person_id == int(number.group(1))]
+    where = []
+    for word in q.split()[:6]:
+        variants = dict.fromkeys((word, word.lower(), word.capitalize(), word.upper()))
+        where.append(or_(*(col.icontains(v, autoescape=True)
+                           for v in variants for col in (Person.name, Person.alias))))
+    return where
+
+
+def board(session: Session, night: date, city: str, now: datetime | None = None,
+          show: BoardFilter | None = None) -> Board:
     """Tonight's requests by need (highest first), with status, bed, hold, safety flags,
-    and free beds per site and gender rule. About ten queries for any number of requests;
-    rows are read by column, not as ORM objects, so 1,000 requests render quickly."""
+    and free beds per site and gender rule; searched and filtered by `show` in SQL, one
+    page of PAGE_SIZE rows. A fixed number of queries for any number of requests (two over
+    all matching requests: the page and the counts per status); rows are read by column."""
     now = now or utcnow()
-    requests = session.execute(
-        select(Request.id, Request.person_id, Request.arrival, Request.source, Request.needs,
-               Request.status, Request.turnaway_explanation, Request.turnaway_reason,
-               Request.turnaway_params,
-               Person.name, Person.alias, Person.gender, Person.birth_year,
-               Assessment.need, Assessment.parts, Organisation.name)
-        .join(Person, Request.person_id == Person.id)
-        .outerjoin(Assessment, Request.assessment_id == Assessment.id)
-        .outerjoin(Hold, Request.hold_id == Hold.id)
-        .outerjoin(Organisation, Hold.organisation_id == Organisation.id)
-        .where(Request.city == city, Request.night == night,
-               Request.status != RequestStatus.WITHDRAWN)).all()
-    asking = select(Request.person_id).where(
-        Request.city == city, Request.night == night,
-        Request.status != RequestStatus.WITHDRAWN).scalar_subquery()
-    unassessed = select(Request.person_id).where(
-        Request.city == city, Request.night == night, Request.status != RequestStatus.WITHDRAWN,
-        Request.assessment_id.is_(None)).scalar_subquery()
-    fallback = {pid: (need, parts) for pid, need, parts in session.execute(
-        select(Assessment.person_id, Assessment.need, Assessment.parts)
-        .where(Assessment.person_id.in_(unassessed),
-               Assessment.assessed_at >= fresh_assessment_since(night))
-        .order_by(Assessment.assessed_at))}
-    placements = _placements(session, night, asking)
-    bans: dict[int, list[str]] = {}
-    for person_id, site_name, area_name in session.execute(
-            select(Restriction.person_id, Site.name, Area.name)
-            .outerjoin(Site, Restriction.site_id == Site.id)
-            .outerjoin(Area, Restriction.area_id == Area.id)
-            .where(Restriction.person_id.in_(asking), Restriction.in_force_on(night))):
-        bans.setdefault(person_id, []).append(
-            site_name or (_("area %(name)s", name=area_name) if area_name else _("all sites")))
-    pairs: Counter[int] = Counter()
-    for a, b in session.execute(select(KeepApart.person_a_id, KeepApart.person_b_id)
-                                .where(KeepApart.in_force_on(night))):
-        pairs[a] += 1
-        pairs[b] += 1
+    show = show or BoardFilter()
     run = _latest_run(session, night, city)
-    pending = {}
+    pending: dict[int, Any] = {}
     if run is not None and run.confirmed_at is None:
         pending = {int(t["person"]): t for t in run.result_json.get("turned_away", [])}
+    # The placement that tells a person's evening: the active one (at most one per person
+    # and night; found through the partial unique index, hence the literal IN list), else
+    # the latest ended one (no-show, left: few).
+    active = aliased(Placement, name="active")
+    ended = (select(Placement.id.label("id"), Placement.person_id.label("person_id"),
+                    Placement.status.label("status"), Placement.bed_id.label("bed_id"),
+                    func.row_number().over(partition_by=Placement.person_id,
+                                           order_by=(_status_rank(), Placement.id.desc()))
+                    .label("rn"))
+             .where(Placement.night == night, Placement.status.not_in(ACTIVE_PLACEMENT))
+             .subquery("ranked"))
+    ended = select(ended).where(ended.c.rn == 1).subquery("ended")
+    placement_id = func.coalesce(active.id, ended.c.id)
+    placement_status = func.coalesce(active.status, ended.c.status)
+    since = fresh_assessment_since(night)
+    latest = aliased(Assessment, name="latest")
+    # An unassessed request counts the person's latest fresh assessment (as the allocation
+    # input does); SQL only looks it up where the request has none (coalesce is lazy).
+    fresh_need = (select(latest.need).where(latest.person_id == Request.person_id,
+                                            latest.assessed_at >= since)
+                  .order_by(latest.assessed_at.desc(), latest.id.desc()).limit(1)
+                  .correlate(Request).scalar_subquery())
+    need = func.coalesce(Assessment.need, fresh_need, 0)
+    whens = [(placement_status == s, PLACEMENT_WORDS[s]) for s in STATUS_ORDER]
+    whens.append((Request.status == RequestStatus.TURNED_AWAY, "turned away"))
+    if pending:
+        whens.append((Request.person_id.in_(list(pending)), "to turn away"))
+    status = case(*whens, else_="waiting")
+
+    def base(*columns: Any) -> Any:
+        return (select(*columns)
+                .join(Person, Request.person_id == Person.id)
+                .outerjoin(Assessment, Request.assessment_id == Assessment.id)
+                .outerjoin(Hold, Request.hold_id == Hold.id)
+                .outerjoin(active, and_(
+                    active.person_id == Request.person_id, active.night == night,
+                    active.status.in_(bindparam("active_statuses", [s.value for s in ACTIVE_PLACEMENT],
+                                                expanding=True, literal_execute=True))))
+                .outerjoin(ended, and_(active.id.is_(None), ended.c.person_id == Request.person_id))
+                .outerjoin(Bed, Bed.id == func.coalesce(active.bed_id, ended.c.bed_id)).outerjoin(Room, Room.id == Bed.room_id)
+                .outerjoin(Site, Site.id == Room.site_id)
+                .where(Request.city == city, Request.night == night,
+                       Request.status != RequestStatus.WITHDRAWN))
+
+    where = _search(show.q) if show.q.strip() else []
+    if show.sites is not None:
+        # A placed person belongs to their bed's site; anyone else to the held or wished site.
+        where.append(func.coalesce(Site.id, Hold.site_id, Request.preferred_site_id)
+                     .in_(sorted(show.sites)))
+    if show.band is not None:
+        where.append(need.between(*show.band))
+    if show.gender is not None:
+        where.append(Person.gender == show.gender)
+    counts: Counter[str] = Counter({s: int(n) for s, n in session.execute(
+        base(status, func.count()).where(*where).group_by(status))})
+    total = counts[show.status] if show.status else sum(counts.values())
+    pages = max(1, -(-total // PAGE_SIZE))
+    page = min(max(1, show.page), pages)
+    stmt = base(Request.id, Request.person_id, Request.arrival, Request.source, Request.needs,
+                Request.turnaway_explanation, Request.turnaway_reason, Request.turnaway_params,
+                Person.name, Person.alias, Person.gender, Person.birth_year, need,
+                Assessment.parts, Organisation.name, placement_id,
+                placement_status, Site.name, Room.name, Bed.label, Site.checkin_cutoff, Site.id,
+                status).outerjoin(Organisation, Hold.organisation_id == Organisation.id)
+    if show.status:
+        stmt = stmt.where(status == show.status)
+    found = session.execute(stmt.where(*where)
+                            .order_by(need.desc(), Request.arrival, Request.id)
+                            .limit(PAGE_SIZE).offset((page - 1) * PAGE_SIZE)).all()
+    shown = [r[1] for r in found]
+    bans: dict[int, list[str]] = {}
+    if shown:
+        for person_id, site_name, area_name in session.execute(
+                select(Restriction.person_id, Site.name, Area.name)
+                .outerjoin(Site, Restriction.site_id == Site.id)
+                .outerjoin(Area, Restriction.area_id == Area.id)
+                .where(Restriction.person_id.in_(shown), Restriction.in_force_on(night))):
+            bans.setdefault(person_id, []).append(
+                site_name or (_("area %(name)s", name=area_name) if area_name else _("all sites")))
+    pairs: Counter[int] = Counter()
+    if shown:
+        for a, b in session.execute(
+                select(KeepApart.person_a_id, KeepApart.person_b_id)
+                .where(KeepApart.in_force_on(night), or_(KeepApart.person_a_id.in_(shown),
+                                                         KeepApart.person_b_id.in_(shown)))):
+            pairs[a] += 1
+            pairs[b] += 1
+    unassessed = [r[1] for r in found if r[13] is None]
+    fallback = {pid: parts for pid, parts in session.execute(
+        select(Assessment.person_id, Assessment.parts)
+        .where(Assessment.person_id.in_(unassessed), Assessment.assessed_at >= since)
+        .order_by(Assessment.assessed_at, Assessment.id))} if unassessed else {}
     cutoffs: dict[int, datetime] = {}
     rows: list[Row] = []
-    new_since_run = 0
-    for (rid, pid, arrival, source, needs, rstatus, explanation, why, why_params, name, alias,
-         gender, birth_year, need, parts, org) in requests:
-        if need is None and pid in fallback:
-            need, parts = fallback[pid]
+    for (rid, pid, arrival, source, needs, explanation, why, why_params, name, alias, gender,
+         birth_year, need_value, parts, org, placement_id, pstatus, site_name,
+         room_name, bed, cutoff, site_id, code) in found:
+        if parts is None:
+            parts = fallback.get(pid)
+        assessed = parts is not None
         row = Row(rid, pid, _display(pid, name, alias), gender,
                   None if birth_year is None else night.year - birth_year, arrival,
-                  source, list(needs or []), need is not None, org,
-                  need or 0, list(parts or []), "waiting",
+                  source, list(needs or []), assessed, org, int(need_value or 0),
+                  list(parts or []), code,
                   bans=bans.get(pid, []), keep_apart=pairs.get(pid, 0))
-        placement = placements.get(pid)
-        if placement is not None:
-            row.placement_id, row.placement_status = placement[0], placement[2].value
-            row.status = PLACEMENT_WORDS[placement[2]]
-            row.bed = f"{placement[3]} · {placement[4]} · {placement[5]}"
-            if placement[2] == PlacementStatus.CONFIRMED:
-                if placement[7] not in cutoffs:
-                    cutoffs[placement[7]] = local_on(night, placement[6])
-                row.no_show_due = now >= cutoffs[placement[7]]
-        elif rstatus == RequestStatus.TURNED_AWAY:
-            row.status, row.reason = "turned away", reasons.explain(why, why_params, explanation)
-        elif pid in pending:
-            row.status, row.reason = "to turn away", reasons.turnaway_text(pending[pid])
-        elif run is not None:
-            new_since_run += 1
+        if placement_id is not None:
+            row.placement_id, row.placement_status = placement_id, pstatus.value
+            row.site_id = site_id
+            row.bed = f"{site_name} · {room_name} · {bed}"
+            if pstatus == PlacementStatus.CONFIRMED:
+                if site_id not in cutoffs:
+                    cutoffs[site_id] = local_on(night, cutoff)
+                row.no_show_due = now >= cutoffs[site_id]
+        elif code == "turned away":
+            row.reason = reasons.explain(why, why_params, explanation)
+        elif code == "to turn away":
+            row.reason = reasons.turnaway_text(pending[pid])
         rows.append(row)
-    rows.sort(key=lambda r: (-r.need, r.arrival))
-    return Board(night, rows, site_counts(session, night, city), run, new_since_run)
+    return Board(night, rows, site_counts(session, night, city, show.sites), run,
+                 counts["waiting"] if run is not None else 0, counts, total, page, pages)
 
 
-def site_counts(session: Session, night: date, city: str) -> list[Availability]:
+def site_choices(session: Session, city: str) -> list[tuple[int, str]]:
+    """The city's sites for the board's site filter, by name."""
+    return [(i, n) for i, n in session.execute(
+        select(Site.id, Site.name).where(Site.city == city).order_by(Site.name))]
+
+
+def site_counts(session: Session, night: date, city: str,
+                sites: frozenset[int] | None = None) -> list[Availability]:
     """inventory.availability's counts in one GROUP BY query (no Bed objects built): beds in
     service, placed, held but not placed, per site and gender rule."""
     placed = select(Placement.bed_id).where(Placement.night == night,
@@ -230,7 +331,8 @@ def site_counts(session: Session, night: date, city: str) -> list[Availability]:
                func.sum(case((is_placed, 1), else_=0)),
                func.sum(case((and_(~is_placed, Bed.id.in_(held)), 1), else_=0)))
         .join(Room, Room.site_id == Site.id).join(Bed, Bed.room_id == Room.id)
-        .where(Site.city == city, Bed.in_service_on(night))
+        .where(Site.city == city, Bed.in_service_on(night),
+               *([] if sites is None else [Site.id.in_(sorted(sites))]))
         .group_by(Site.id, Site.code, Site.name, Room.gender))
     rows = [Availability(sid, code, name, gender, int(n), int(p or 0), int(h or 0))
             for sid, code, name, gender, n, p, h in session.execute(stmt)]

@@ -3,7 +3,8 @@ confirmation, check-in / no-show / release, and the turned-away list. Thin views
 parses input, checks access, calls one service, renders or redirects."""
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
+from functools import partial
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
@@ -12,9 +13,9 @@ from wtforms.fields.choices import SelectChoice
 from shelter.auth import roles_required
 from shelter.extensions import db
 from shelter.forms.intake import (
-    ButtonForm, CheckInForm, NoteForm, OverrideForm, PlacementChangeForm, ReleaseForm,
+    BoardFilterForm, ButtonForm, CheckInForm, NoteForm, OverrideForm, PlacementChangeForm, ReleaseForm,
 )
-from shelter.models import AllocationRun, Person, Placement, Request, Role
+from shelter.models import AllocationRun, Gender, Person, Placement, Request, Role
 from shelter.services import allocation as alloc
 from shelter.services import audit
 from shelter.services import cold as cold_svc
@@ -22,6 +23,7 @@ from shelter.services import intake as intake_svc
 from shelter.clock import FIRST_NIGHT, LAST_NIGHT, night_in_range, tonight
 from shelter.i18n import _, day
 from shelter.services import placements as changes
+from shelter.services import site_access
 from shelter.words import word
 
 bp = Blueprint("intake", __name__)
@@ -60,25 +62,94 @@ def _bed_choice(bed) -> str:  # type: ignore[no-untyped-def]
     return f"{label} ({word(bed.room.gender).lower()})"
 
 
-def _board_url(night: date) -> str:
-    return url_for("intake.board", night=night.isoformat()) if night != tonight() \
-        else url_for("intake.board")
+def _board_url(night: date, **args: str) -> str:
+    """The board for `night` (tonight: no ?night=), with the search and filters in `args`."""
+    if night != tonight():
+        args = {"night": night.isoformat(), **args}
+    return url_for("intake.board", **args)
+
+
+def _require_sites(*site_ids: int | None) -> None:
+    """403 with the sentence to read unless the user may act at every site named: the one
+    check every intake action route makes (site_access.check_sites)."""
+    try:
+        site_access.check_sites(db.session, _actor(), site_ids)
+    except site_access.SiteRefused as err:
+        abort(403, description=str(err))
+
+
+def _require_all_sites() -> None:
+    """403 unless the user may act at every site (running or confirming the allocation)."""
+    try:
+        site_access.check_all_sites(_actor())
+    except site_access.SiteRefused as err:
+        abort(403, description=str(err))
+
+
+FILTER_ARGS = ("q", "site", "status", "band", "gender")
+
+
+def _board_filter(form: BoardFilterForm, home: list, default_site: str) -> intake_svc.BoardFilter:  # type: ignore[type-arg]
+    """The form's valid fields as a BoardFilter (an invalid field is left out)."""
+    def value(field):  # type: ignore[no-untyped-def]
+        return "" if field.errors else (field.data or "")
+
+    site = value(form.site) or default_site
+    sites = None if site == "all" else frozenset(s.id for s in home) if site == "mine" \
+        else frozenset({int(site)})
+    band = value(form.band)
+    return intake_svc.BoardFilter(
+        q="" if form.q.errors else (form.q.data or "").strip(), sites=sites,
+        status=value(form.status),
+        band=tuple(int(x) for x in band.split("-")) if band else None,  # type: ignore[arg-type]
+        gender=Gender(value(form.gender)) if value(form.gender) else None,
+        page=request.args.get("page", 1, type=int) or 1)
 
 
 @bp.get("/")
 @roles_required(*STAFF)
 def board():  # type: ignore[no-untyped-def]
     night = _night()
-    data = intake_svc.board(db.session, night, _city())
-    audit.record(db.session, _actor(), "view_board", [r.person_id for r in data.rows], f"night {night}")
-    return render_template("intake/board.html", b=data, form=ButtonForm(),
+    user = _actor()
+    home = site_access.home_sites(user)
+    form = BoardFilterForm(formdata=request.args)
+    form.fill(intake_svc.site_choices(db.session, _city()), [s.name for s in home],
+              {c: str(intake_svc.BOARD_STATUSES[c]) for c in intake_svc.FILTER_STATUSES},
+              [f"{lo}-{hi}" for lo, hi in intake_svc.NEED_BANDS],
+              [(g.value, word(g)) for g in Gender])
+    default_site = "mine" if home else "all"
+    for field in (form.status, form.band, form.gender):
+        field.data = field.data or ""
+    form.site.data = form.site.data or default_site
+    valid = form.validate()
+    show = _board_filter(form, home, default_site)
+    data = intake_svc.board(db.session, night, _city(), show=show)
+    allowed = site_access.acting_sites(user)
+    audit.record(db.session, user, "view_board", [r.person_id for r in data.rows],
+                 f"night {night}")
+    args = {k: str(form[k].data) for k in FILTER_ARGS
+            if form[k].data and not form[k].errors and not (k == "site" and form[k].data == default_site)}
+    nights = {"prev": night - timedelta(days=1), "next": night + timedelta(days=1)}
+    links = {k: _board_url(n, **args) for k, n in nights.items() if night_in_range(n)}
+    pages = {k: _board_url(night, **args, **({"page": str(p)} if p > 1 else {}))
+             for k, p in (("prev", data.page - 1), ("next", data.page + 1))
+             if 1 <= p <= data.pages}
+    return render_template("intake/board.html", b=data, form=ButtonForm(), filters=form,
+                           filtered=bool(args) or show.sites is not None,
+                           clear_url=_board_url(night, **({"site": "all"} if home else {})),
+                           night_links=links,
+                           page_links=pages, page_size=intake_svc.PAGE_SIZE,
+                           can_act=partial(site_access.may_act_at, allowed),
+                           can_allocate=allowed is None,
                            is_tonight=night == tonight(),
-                           undo=changes.undoable(db.session, night) if night == tonight() else {})
+                           undo=changes.undoable(db.session, night) if night == tonight() else {}
+                           ), 200 if valid else 422
 
 
 @bp.post("/allocate")
 @roles_required(*STAFF)
 def allocate():  # type: ignore[no-untyped-def]
+    _require_all_sites()
     night = _night()
     if not ButtonForm().validate_on_submit():
         abort(400)
@@ -116,6 +187,7 @@ def proposal(run_id: int):  # type: ignore[no-untyped-def]
 @roles_required(*STAFF)
 def confirm(run_id: int):  # type: ignore[no-untyped-def]
     run = _run_or_404(run_id)
+    _require_all_sites()
     if not ButtonForm().validate_on_submit():
         abort(400)
     try:
@@ -135,7 +207,9 @@ def override(run_id: int, person_id: int):  # type: ignore[no-untyped-def]
     person = db.session.get(Person, person_id)
     if person is None:
         abort(404)
-    beds = intake_svc.beds_for_override(db.session, run.night, run.city)
+    allowed = site_access.acting_sites(_actor())
+    beds = [(b, free) for b, free in intake_svc.beds_for_override(db.session, run.night, run.city)
+            if site_access.may_act_at(allowed, b.room.site_id)]
     current = db.session.scalar(alloc.active_placement_stmt(run.night, person_id))
     form = OverrideForm()
     form.bed.choices = [("", _("Choose a bed…")), ("none", _("No bed: turn away"))] + [
@@ -147,6 +221,8 @@ def override(run_id: int, person_id: int):  # type: ignore[no-untyped-def]
             form.bed.errors.append(_("Choose a bed, or 'No bed'."))
         else:
             to_bed = None if form.bed.data == "none" else int(form.bed.data)
+            _require_sites(site_access.site_of_placement(current),
+                           site_access.site_of_bed(db.session, to_bed))
             try:
                 change = alloc.Change(run, person_id, to_bed, form.reason.data)
                 alloc.override_placement(db.session, change, current_user)
@@ -168,6 +244,7 @@ def override(run_id: int, person_id: int):  # type: ignore[no-untyped-def]
 @roles_required(*STAFF)
 def placement_action(placement_id: int, action: str):  # type: ignore[no-untyped-def]
     placement = db.get_or_404(Placement, placement_id)
+    _require_sites(site_access.site_of_placement(placement))
     form = {"release": ReleaseForm, "check-in": CheckInForm}.get(action, ButtonForm)()
     if action not in ("check-in", "no-show", "release") or not form.validate_on_submit():
         abort(400 if action in ("check-in", "no-show", "release") else 404)
@@ -207,17 +284,20 @@ def _placement_or_404(placement_id: int) -> Placement:
 def change_placement(placement_id: int):  # type: ignore[no-untyped-def]
     """A confirmed placement whose person has not arrived: cancel, release or move it."""
     placement = _placement_or_404(placement_id)
+    _require_sites(site_access.site_of_placement(placement))
     person = placement.person
     back = _board_url(placement.night) + f"#r{placement.person_id}"
     form = PlacementChangeForm()
+    allowed = site_access.acting_sites(_actor())
     form.bed.choices = [SelectChoice("", _("Choose a bed…"))] + [
         SelectChoice(str(b.id), _bed_choice(b))
         for b, free in intake_svc.beds_for_override(db.session, placement.night, _city())
-        if free]
+        if free and site_access.may_act_at(allowed, b.room.site_id)]
     if form.validate_on_submit():
         label = changes.bed_label(placement.bed)
         try:
             if form.action.data == "move":
+                _require_sites(site_access.site_of_bed(db.session, int(form.bed.data)))
                 changes.move_placement(db.session, placement, int(form.bed.data), current_user,
                                        form.reason.data)
                 done = _("Moved %(name)s from %(old)s to %(new)s.", name=person.display_name,
@@ -247,6 +327,7 @@ def change_placement(placement_id: int):  # type: ignore[no-untyped-def]
 @roles_required(*STAFF)
 def undo_placement(placement_id: int):  # type: ignore[no-untyped-def]
     placement = _placement_or_404(placement_id)
+    _require_sites(*site_access.undo_sites(db.session, placement))
     if not ButtonForm().validate_on_submit():
         abort(400)
     try:

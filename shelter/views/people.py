@@ -28,6 +28,7 @@ from shelter.services import people as people_svc
 from shelter.services import admin as admin_svc
 from shelter.services import safety_conflicts as conflicts_svc
 from shelter.services import safety as safety_svc
+from shelter.services import site_access
 from shelter.security import MAX_ID, local_path
 
 bp = Blueprint("people", __name__)
@@ -182,6 +183,11 @@ def edit_person(person_id: int):  # type: ignore[no-untyped-def]
 @roles_required(*STAFF_ROLES)
 def withdraw(person_id: int):  # type: ignore[no-untyped-def]
     person = db.get_or_404(Person, person_id)
+    try:  # withdrawing frees a bed: site-bound staff only at their own sites
+        site_access.check_sites(db.session, current_user._get_current_object(), [
+            site_access.active_placement_site(db.session, person.id, clock.tonight())])
+    except site_access.SiteRefused as err:
+        abort(403, description=str(err))
     form = WithdrawForm()
     if not form.validate_on_submit():
         flash(_("Choose why the request is withdrawn."), "warning")
