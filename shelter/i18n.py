@@ -148,7 +148,7 @@ def percent(value: float | None, digits: int = 0) -> str:
     """A share (0-1) as "42 %" / "42%"."""
     if value is None:
         return ""
-    locale = get_locale() or Locale.parse(instance_language())
+    locale = get_locale() or Locale.parse("en")  # outside a request: as Babel's formatters
     pattern = locale.percent_formats[None].pattern  # "#,##0 %" in nb, "#,##0%" in en
     return format_percent(value, format=pattern.replace("0", "0." + "0" * digits, 1)
                           if digits else pattern)

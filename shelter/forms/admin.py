@@ -109,7 +109,10 @@ class UserForm(FlaskForm):
     display_name = StringField(_l("Display name"), validators=[DataRequired(), Length(max=120)])
     role = SelectField(_l("Role"), choices=ROLE_CHOICES)
     organisation = SelectField(_l("Organisation"), coerce=int, default=0)
-    sites = MultiCheckboxField(_l("Sites (intake staff)"), coerce=int)
+    sites = MultiCheckboxField(
+        _l("Sites (intake staff)"), coerce=int,
+        description=_l("The sites this intake user may act at; their board opens on them. "
+                       "Tick none for all sites."))
     password = PasswordField(_l("Password"), validators=[Optional(), Length(max=200)])
     active = BooleanField(_l("Active"), default=True)
 

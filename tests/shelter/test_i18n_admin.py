@@ -175,9 +175,9 @@ def test_error_pages_and_json_errors_read_bokmal(nb_app, db, make_user):
     client = new_client(nb_app)
     login(client, make_user(Role.INTAKE))
     _reads_bokmal(_page(client, "/admin/", 403),
-                  ["Ikke tilgjengelig for din rolle", "Rollen din gir ikke tilgang",
+                  ["Ikke tillatt her", "Rollen din gir ikke tilgang",
                    "Tilbake til startsiden din"],
-                  ["Not for your role", "You don't have the permission"])
+                  ["Not allowed here", "You don't have the permission"])
     _reads_bokmal(_page(client, "/no/such/page", 404),
                   ["Finnes ikke", "Det finnes ingenting på denne adressen"],
                   ["Not found", "The requested URL was not found"])
