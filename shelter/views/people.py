@@ -19,7 +19,7 @@ from shelter.forms.people import (
     WithdrawForm, answers_from, apply_errors,
     assessment_form, options,
 )
-from shelter.models import Assessment, NeedScheme, Person, Role, Site
+from shelter.models import Assessment, KeepApart, NeedScheme, Person, Restriction, Role, Site
 from shelter.services import assessment as assessing
 from shelter.services import audit
 from shelter.services import people as people_svc
@@ -277,7 +277,13 @@ def scheme():  # type: ignore[no-untyped-def]
 
 def _back() -> str:
     """Where an 'End' button returns to: a local path only (no open redirect)."""
-    return local_path(request.form.get("back"), "people.safety")
+    return local_path(request.values.get("back"), "people.safety")
+
+
+def _confirmed() -> bool:
+    """A POST from the confirm page (``confirm=yes``; the CSRF token is checked for every
+    POST). A GET, or a POST from an older page's one-click button, only asks."""
+    return request.method == "POST" and request.form.get("confirm") == "yes"
 
 
 def _ban_choices(form: BanForm) -> None:
@@ -382,9 +388,16 @@ def review_ban(ban_id: int):  # type: ignore[no-untyped-def]
     return redirect(url_for("people.bans_review"))
 
 
-@bp.post("/safety/bans/<int:ban_id>/end")
+@bp.route("/safety/bans/<int:ban_id>/end", methods=["GET", "POST"])
 @roles_required(*STAFF_ROLES)
 def end_ban(ban_id: int):  # type: ignore[no-untyped-def]
+    """GET, or a POST without ``confirm=yes``: the confirm page says what ending does.
+    A POST with it ends the ban."""
+    if not _confirmed():
+        ban = db.get_or_404(Restriction, ban_id)
+        audit.record(db.session, None, "view", ban.person_id, f"end ban #{ban.id}?")
+        return render_template("people/end_confirm.html", ban=ban, pair=None, back=_back(),
+                               today=clock.tonight())
     try:
         ban = safety_svc.end_ban(db.session, ban_id, user=current_user, today=clock.tonight())
     except safety_svc.SafetyError as err:
@@ -417,9 +430,17 @@ def add_keep_apart():  # type: ignore[no-untyped-def]
     return _safety_page(pair_form=form, status=422)
 
 
-@bp.post("/safety/keep-apart/<int:pair_id>/end")
+@bp.route("/safety/keep-apart/<int:pair_id>/end", methods=["GET", "POST"])
 @roles_required(*STAFF_ROLES)
 def end_keep_apart(pair_id: int):  # type: ignore[no-untyped-def]
+    """GET, or a POST without ``confirm=yes``: the confirm page says what ending does.
+    A POST with it ends the pair."""
+    if not _confirmed():
+        pair = db.get_or_404(KeepApart, pair_id)
+        audit.record(db.session, None, "view", [pair.person_a_id, pair.person_b_id],
+                     f"end keep apart #{pair.id}?")
+        return render_template("people/end_confirm.html", ban=None, pair=pair, back=_back(),
+                               today=clock.tonight())
     try:
         safety_svc.end_keep_apart(db.session, pair_id, user=current_user,
                                   today=clock.tonight())
