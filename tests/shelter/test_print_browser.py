@@ -112,6 +112,12 @@ def test_sixty_people_print_on_two_a4_pages_without_a_cut_column(browser, backen
             assert page.get_by_role("button", name="Print").is_visible()
             assert "60 people have a bed here this night." in page.inner_text("main")
             screenshot(page, "print-02-screen")
+            phone = browser.new_page(viewport={"width": 390, "height": 844})
+            phone.context.add_cookies(page.context.cookies())
+            phone.goto(page.url)
+            assert phone.evaluate("document.documentElement.scrollWidth") <= 390
+            screenshot(phone, "print-02-screen-phone")
+            phone.close()
 
             pdf = page.pdf(format="A4", print_background=True)
             (ARTIFACTS / f"print-night-list-{backend}.pdf").write_bytes(pdf)

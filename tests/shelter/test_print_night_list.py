@@ -169,3 +169,26 @@ def test_partners_may_not_see_it(app, db, make_user, make_org, night_at_strax):
 def test_the_board_links_to_the_list(client, db, night_at_strax):
     html = client.get("/intake/").get_data(as_text=True)
     assert "/intake/night-list?night=" in html and "Night list to print" in html
+
+
+def test_the_list_and_a_confirm_page_read_bokmal(app, client, db, night_at_strax):
+    s = night_at_strax
+    from shelter.models import Restriction
+
+    ban = Restriction(person_id=s["ola"].person_id, site_id=s["strax"].id,
+                      starts_on=s["night"], ends_on=None, reason="Slåsskamp")
+    db.session.add(ban)
+    db.session.commit()
+    app.config["SHELTER_LANGUAGE"] = "nb"
+    try:
+        html = client.get(f"/intake/night-list?site={s['strax'].id}").get_data(as_text=True)
+        for bokmal in ("Nattliste: Strax", "Skriv ut", "Skrevet ut", "Seng", "Behov",
+                       "3 personer har seng her denne natten.", "ikke vurdert"):
+            assert bokmal in html, bokmal
+        for english in ("Night list", ">Print<", "Printed", "have a bed here"):
+            assert english not in html, english
+        html = client.get(f"/people/safety/bans/{ban.id}/end").get_data(as_text=True)
+        assert "Avslutte denne utestengelsen?" in html and "Ja, avslutt utestengelsen" in html
+        assert "End this ban?" not in html
+    finally:
+        app.config["SHELTER_LANGUAGE"] = "en"
