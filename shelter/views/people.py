@@ -24,6 +24,7 @@ from shelter.services import assessment as assessing
 from shelter.services import audit
 from shelter.services import people as people_svc
 from shelter.services import admin as admin_svc
+from shelter.services import allocation as alloc
 from shelter.services import safety_conflicts as conflicts_svc
 from shelter.services import safety as safety_svc
 from shelter.security import MAX_ID, local_path
@@ -151,23 +152,33 @@ def edit_person(person_id: int):  # type: ignore[no-untyped-def]
     return render_template("people/edit.html", form=form, p=person), _status(form.errors)
 
 
-@bp.post("/<int:person_id>/withdraw")
+@bp.route("/<int:person_id>/withdraw", methods=["GET", "POST"])
 @roles_required(*STAFF_ROLES)
 def withdraw(person_id: int):  # type: ignore[no-untyped-def]
+    """Withdraw tonight's request. GET, or the person page's button (a POST without
+    ``confirm=yes``), shows the confirm page: what withdrawing frees (bed, pre-booking), with
+    the reason and note as typed; a POST with it withdraws. A refusal is shown beside the
+    field on the confirm page (422), keeping what was typed."""
     person = db.get_or_404(Person, person_id)
-    form = WithdrawForm()
-    if not form.validate_on_submit():
-        flash(_("Choose why the request is withdrawn."), "warning")
-        return redirect(url_for("people.show", person_id=person.id))
-    try:
-        people_svc.withdraw_request(db.session, person.id, clock.tonight(), reason=form.reason.data,
-                                    note=form.note.data or "", user=current_user)
-    except people_svc.PeopleError as err:
-        flash(" ".join(err.errors.values()), "warning")
-    else:
-        flash(_("%(name)s's request for tonight is withdrawn.", name=person.display_name),
-              "success")
-    return redirect(url_for("people.show", person_id=person.id))
+    night = clock.tonight()
+    form = WithdrawForm() if request.method == "POST" else WithdrawForm(formdata=None)
+    valid = request.method == "POST" and form.validate_on_submit()
+    status, problems = (422 if request.method == "POST" and not valid else 200), []
+    if valid and _confirmed():
+        try:
+            people_svc.withdraw_request(db.session, person.id, night, reason=form.reason.data,
+                                        note=form.note.data or "", user=current_user)
+        except people_svc.PeopleError as err:
+            problems, status = apply_errors(form, err.errors), 422
+        else:
+            flash(_("%(name)s's request for tonight is withdrawn.", name=person.display_name),
+                  "success")
+            return redirect(url_for("people.show", person_id=person.id))
+    req = people_svc.open_request(db.session, person.id, night)
+    placement = db.session.scalar(alloc.active_placement_stmt(night, person.id))
+    audit.record(db.session, None, "view", person.id, "withdraw tonight's request?")
+    return render_template("people/withdraw_confirm.html", form=form, p=person, req=req,
+                           placement=placement, night=night, problems=problems), status
 
 
 @bp.route("/<int:person_id>/request", methods=["GET", "POST"])

@@ -206,3 +206,65 @@ def test_partners_cannot_reach_the_safety_confirm_pages(app, db, records, make_u
         assert partner.post(url, data={"confirm": "yes"}).status_code == 403
     db.session.refresh(records["ban"])
     assert records["ban"].ended_at is None
+
+
+# --- staff withdraw tonight's request (frees the bed and a partner's pre-booking) ----------
+
+@pytest.fixture()
+def placed_with_hold(db, client, make_user):
+    """Kari, pre-booked by NAV tonight, confirmed in Strax-huset's bed."""
+    from shelter.services import allocation as alloc
+
+    org = add_org(db.session, "NAV")
+    add_site(db.session, "strax", beds=1, name="Strax-huset")
+    hold = book_hold(db.session, BookingRequest(
+        organisation_id=org.id, night=tonight(),
+        person=PersonSpec(name="Kari Nordmann", gender=Gender.WOMAN)), None)
+    alloc.confirm_run(db.session, alloc.run_allocation(db.session, tonight(), city="Bergen",
+                                                       user=None), None)
+    user = make_user(Role.INTAKE)
+    db.session.commit()
+    login(client, user)
+    return hold
+
+
+def test_withdrawing_asks_first_says_what_it_frees_and_keeps_the_typing(client, db,
+                                                                         placed_with_hold):
+    from shelter.models import Placement, PlacementStatus, Request, RequestStatus
+
+    hold = placed_with_hold
+    pid = hold.person_id
+    placement = db.session.scalar(select(Placement).where(Placement.person_id == pid))
+    assert placement.status is PlacementStatus.CONFIRMED
+    # The person page's button posts the reason without the confirmation: only asks.
+    asked = client.post(f"/people/{pid}/withdraw", data={"reason": "other", "note": "Gone home"})
+    html = asked.get_data(as_text=True)
+    assert asked.status_code == 200 and "Withdraw tonight's request?" in html
+    assert "the bed Strax-huset · Room 1 · strax-1 goes back to the pool" in html
+    assert "the pre-booking by NAV is released" in html
+    assert 'value="Gone home"' in html and '<option selected value="other">' in html
+    db.session.refresh(placement)
+    db.session.refresh(hold)
+    assert placement.status is PlacementStatus.CONFIRMED and hold.status is HoldStatus.HELD
+    assert _count(db, pid, "withdraw") == 0
+
+    # Confirmed with 'Other' and no note: refused beside the field, nothing saved.
+    refused = client.post(f"/people/{pid}/withdraw",
+                          data={"reason": "other", "note": "", "confirm": "yes"})
+    assert refused.status_code == 422
+    assert 'id="note-error"' in refused.get_data(as_text=True)
+    db.session.refresh(placement)
+    assert placement.status is PlacementStatus.CONFIRMED
+
+    done = client.post(f"/people/{pid}/withdraw",
+                       data={"reason": "other", "note": "Gone home", "confirm": "yes"})
+    assert done.status_code == 302 and done.headers["Location"].endswith(f"/people/{pid}")
+    db.session.refresh(placement)
+    db.session.refresh(hold)
+    assert placement.status is PlacementStatus.RELEASED and hold.status is HoldStatus.RELEASED
+    req = db.session.scalar(select(Request).where(Request.person_id == pid))
+    assert req.status is RequestStatus.WITHDRAWN
+    assert _count(db, pid, "withdraw") == 1
+
+    after = client.get(f"/people/{pid}/withdraw").get_data(as_text=True)
+    assert "This person has no open request tonight." in after and "Yes, withdraw" not in after

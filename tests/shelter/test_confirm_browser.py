@@ -1,7 +1,8 @@
 """Confirm or undo, in a real browser (Debian's chromium) on a live server, on SQLite and
 PostgreSQL: a partner cancels a pre-booking through its confirm page (Back first keeps it),
 staff end a ban through its confirm page (from the safety page and from the person page's
-older one-click button), and staff undo a check-in on the board. Screenshots in
+older one-click button), staff undo a check-in on the board, and withdraw a request through
+its confirm page. Screenshots in
 test-artifacts/ (confirm-*.png)."""
 from __future__ import annotations
 
@@ -77,7 +78,8 @@ def _seed(app, night: date) -> dict[str, int]:
         run = alloc_svc.run_allocation(s, night, city="Bergen", user=None)
         alloc_svc.confirm_run(s, run, None)
         s.commit()
-        return {"hold": hold.id, "ola": ola.id, "ban": bans[0].id, "ban2": bans[1].id}
+        return {"hold": hold.id, "ola": ola.id, "ban": bans[0].id, "ban2": bans[1].id,
+                "per": per.id}
 
 
 def _log_in(page, base: str, username: str, lands: str) -> None:
@@ -165,6 +167,21 @@ def test_confirm_cancel_end_ban_and_undo_check_in(browser, backend, tmp_path, mo
             assert "Undid the check-in of Per Berg: placed in" in staff.inner_text("main")
             assert per.get_by_role("button", name="Check in").count() == 1
             screenshot(staff, f"confirm-05-board-check-in-undone-{backend}")
+
+            # Withdraw Per's request from his page: the button asks first, with his bed named.
+            staff.goto(f"{base}/people/{ids['per']}")
+            staff.select_option("#withdraw-reason", "bed_elsewhere")
+            staff.get_by_role("button", name="Withdraw tonight's request").click()
+            staff.wait_for_load_state()
+            assert "the bed Strax-huset · Room 1 · strax-1 goes back to the pool" in \
+                staff.inner_text(".what-happens")
+            assert staff.input_value("#reason") == "bed_elsewhere"  # as chosen
+            screenshot(staff, f"confirm-06-withdraw-{backend}")
+            staff.get_by_role("button", name="Yes, withdraw the request").click()
+            staff.wait_for_url(re.compile(rf"/people/{ids['per']}$"))
+            assert "Per Berg's request for tonight is withdrawn." in staff.inner_text("main")
+            staff.goto(f"{base}/intake/")
+            assert staff.locator("table.board tbody tr", has_text="Per Berg").count() == 0
             staff.close()
         with app.app_context():
             db.session.remove()

@@ -311,9 +311,11 @@ def test_withdrawing_tonights_request_frees_the_bed(client, db, staff, make_site
                                                        user=None), None)
     placement = db.session.scalar(select(Placement).where(Placement.person_id == p.id))
     assert placement.status == PlacementStatus.CONFIRMED
-    refused = client.post(f"/people/{p.id}/withdraw", data={"reason": "other", "note": ""})
-    assert refused.status_code == 302 and placement.status == PlacementStatus.CONFIRMED
-    done = client.post(f"/people/{p.id}/withdraw", data={"reason": "bed_elsewhere"})
+    refused = client.post(f"/people/{p.id}/withdraw",
+                          data={"reason": "other", "note": "", "confirm": "yes"})
+    assert refused.status_code == 422 and placement.status == PlacementStatus.CONFIRMED
+    done = client.post(f"/people/{p.id}/withdraw",
+                       data={"reason": "bed_elsewhere", "confirm": "yes"})
     assert done.status_code == 302
     assert placement.status == PlacementStatus.RELEASED
     req = db.session.scalar(select(Request).where(Request.person_id == p.id))
