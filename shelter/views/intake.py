@@ -314,7 +314,7 @@ def night_list():  # type: ignore[no-untyped-def]
     the city's sites to choose from."""
     night = _night()
     raw = request.args.get("site", "")
-    if not raw.isdigit() or int(raw) > MAX_ID:
+    if not (raw.isascii() and raw.isdecimal()) or int(raw) > MAX_ID:
         sites = night_list_svc.sites_to_choose(db.session, night, _city())
         error = _("Choose one of the sites below.") if raw else None
         return render_template("intake/night_list.html", night=night, sites=sites, nl=None,

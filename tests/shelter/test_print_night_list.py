@@ -122,6 +122,8 @@ def test_bad_input_is_answered_without_a_500(client, db, night_at_strax):
     assert response.status_code == 422
     assert "Choose one of the sites below." in response.get_data(as_text=True)
     assert client.get("/intake/night-list?site=999999").status_code == 404
+    for odd in ("²", "-1", "1.5", "%00", "1e3"):
+        assert client.get(f"/intake/night-list?site={odd}").status_code == 422, odd
     assert client.get("/intake/night-list?site=99999999999999").status_code == 422
     response = client.get(f"/intake/night-list?site={s['strax'].id}&night=1700-01-01")
     assert response.status_code == 422
