@@ -268,3 +268,18 @@ def test_withdrawing_asks_first_says_what_it_frees_and_keeps_the_typing(client, 
 
     after = client.get(f"/people/{pid}/withdraw").get_data(as_text=True)
     assert "This person has no open request tonight." in after and "Yes, withdraw" not in after
+
+
+def test_the_partner_cancel_link_and_confirm_page_read_bokmal(app, client, db, booked):
+    """The link says "Avbestill" (cancel a booking), not "Avbryt" (abort), so its visible
+    text is also part of its accessible name in bokmål."""
+    app.config["SHELTER_LANGUAGE"] = "nb"
+    try:
+        html = client.get("/partner/").get_data(as_text=True)
+        assert ">Avbestill …</a>" in html and "Avbryt" not in html
+        page = client.get(f"/partner/holds/{booked.id}/cancel").get_data(as_text=True)
+        for bokmal in ("Avbestille denne forhåndsbestillingen?", "Ja, avbestill forhåndsbestillingen",
+                       "Nei, behold forhåndsbestillingen", "frigir sengen på Strax-huset"):
+            assert bokmal in page, bokmal
+    finally:
+        app.config["SHELTER_LANGUAGE"] = "en"
