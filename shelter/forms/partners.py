@@ -4,7 +4,9 @@ from __future__ import annotations
 from datetime import date, timedelta
 
 from flask_wtf import FlaskForm
-from wtforms import IntegerField, SelectField, SelectMultipleField, StringField, TextAreaField
+from wtforms import (
+    HiddenField, IntegerField, SelectField, SelectMultipleField, StringField, TextAreaField,
+)
 from wtforms.validators import DataRequired, Length, Optional
 from wtforms.widgets import CheckboxInput, ListWidget
 
@@ -70,4 +72,7 @@ def _person_choice(link: OrganisationPerson) -> str:
 
 
 class CancelForm(FlaskForm):
-    """Only the CSRF token: cancelling needs no input."""
+    """The CSRF token and the confirmation: a POST without ``confirm=yes`` only shows what
+    cancelling would do (the confirm page), so one stray click cancels nothing."""
+
+    confirm = HiddenField()  # the confirm page sends "yes"

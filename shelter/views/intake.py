@@ -15,14 +15,16 @@ from shelter.extensions import db
 from shelter.forms.intake import (
     BoardFilterForm, ButtonForm, CheckInForm, NoteForm, OverrideForm, PlacementChangeForm, ReleaseForm,
 )
-from shelter.models import AllocationRun, Gender, Person, Placement, Request, Role
+from shelter.models import AllocationRun, Gender, Person, Placement, Request, Role, utcnow
 from shelter.services import allocation as alloc
 from shelter.services import audit
 from shelter.services import cold as cold_svc
 from shelter.services import intake as intake_svc
 from shelter.clock import FIRST_NIGHT, LAST_NIGHT, night_in_range, tonight
 from shelter.i18n import _, day
+from shelter.security import MAX_ID
 from shelter.services import placements as changes
+from shelter.services import night_list as night_list_svc
 from shelter.services import site_access
 from shelter.words import word
 
@@ -384,3 +386,25 @@ def save_note(request_id: int):  # type: ignore[no-untyped-def]
             return redirect(url_for("intake.turned_away", night=req.night.isoformat())
                             + f"#t{req.id}")
     return _turned_away_page(req.night, req.id, form, 422)
+
+
+@bp.get("/night-list")
+@roles_required(*STAFF)
+def night_list():  # type: ignore[no-untyped-def]
+    """The printable list of one site's night (?site=ID&night=YYYY-MM-DD); without a site,
+    the city's sites to choose from."""
+    night = _night()
+    raw = request.args.get("site", "")
+    if not (raw.isascii() and raw.isdecimal()) or int(raw) > MAX_ID:
+        sites = night_list_svc.sites_to_choose(db.session, night, _city())
+        error = _("Choose one of the sites below.") if raw else None
+        return render_template("intake/night_list.html", night=night, sites=sites, nl=None,
+                               error=error, board_url=_board_url(night)), 422 if raw else 200
+    site = night_list_svc.city_site(db.session, int(raw), _city())
+    if site is None:
+        abort(404)
+    data = night_list_svc.night_list(db.session, site, night)
+    audit.record(db.session, _actor(), "view_night_list", data.person_ids,
+                 f"site {site.id}, night {night}")
+    return render_template("intake/night_list.html", night=night, nl=data, printed_at=utcnow(),
+                           board_url=_board_url(night))

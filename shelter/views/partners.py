@@ -7,7 +7,7 @@ from __future__ import annotations
 from datetime import date, timedelta
 from typing import Any
 
-from flask import Blueprint, abort, flash, redirect, render_template, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
 from shelter.auth import roles_required
@@ -40,7 +40,7 @@ def _holds_context() -> dict[str, Any]:
     rows = org_holds(db.session, _org_id(), from_night=today - timedelta(days=1))  # last night: was it claimed?
     audit.record(db.session, None, "view", sorted({h.person_id for h, unused in rows}),
                  "partner: pre-bookings list")
-    return {"holds": rows, "today": today, "cancel_form": CancelForm(), "badge": STATUS_BADGE,
+    return {"holds": rows, "today": today, "badge": STATUS_BADGE,
             "history_nights": HISTORY_NIGHTS}
 
 
@@ -130,16 +130,22 @@ def _own_hold_or_404(hold_id: int) -> Hold:
 def show(hold_id: int):  # type: ignore[no-untyped-def]
     hold = _own_hold_or_404(hold_id)
     audit.record(db.session, None, "view", hold.person_id, f"partner: hold {hold.id}")
-    return render_template("partners/show.html", hold=hold, cancel_form=CancelForm(),
-                           badge=STATUS_BADGE)
+    return render_template("partners/show.html", hold=hold, badge=STATUS_BADGE)
 
 
-@bp.post("/holds/<int:hold_id>/cancel")
+@bp.route("/holds/<int:hold_id>/cancel", methods=["GET", "POST"])
 @roles_required(Role.PARTNER)
 def cancel(hold_id: int):  # type: ignore[no-untyped-def]
+    """GET, or a POST without the confirmation: the confirm page says what cancelling does.
+    A POST with it cancels."""
     hold = _own_hold_or_404(hold_id)
-    if not CancelForm().validate_on_submit():
+    form = CancelForm()
+    if request.method == "POST" and not form.validate_on_submit():
         abort(400)
+    if request.method == "GET" or form.confirm.data != "yes":
+        audit.record(db.session, None, "view", hold.person_id, f"partner: cancel? hold {hold.id}")
+        return render_template("partners/cancel.html", hold=hold, form=CancelForm(formdata=None),
+                               badge=STATUS_BADGE)
     try:
         cancel_hold(db.session, hold)
     except HoldConflict as exc:

@@ -19,13 +19,14 @@ from shelter.forms.people import (
     WithdrawForm, answers_from, apply_errors,
     assessment_form, options,
 )
-from shelter.models import Assessment, NeedScheme, Person, Role, Site
+from shelter.models import Assessment, KeepApart, NeedScheme, Person, Restriction, Role, Site
 from shelter.services import assessment as assessing
 from shelter.services import audit
 from shelter.services import history as history_svc
 from shelter.services import notes as notes_svc
 from shelter.services import people as people_svc
 from shelter.services import admin as admin_svc
+from shelter.services import allocation as alloc
 from shelter.services import safety_conflicts as conflicts_svc
 from shelter.services import safety as safety_svc
 from shelter.services import site_access
@@ -179,28 +180,38 @@ def edit_person(person_id: int):  # type: ignore[no-untyped-def]
     return render_template("people/edit.html", form=form, p=person), _status(form.errors)
 
 
-@bp.post("/<int:person_id>/withdraw")
+@bp.route("/<int:person_id>/withdraw", methods=["GET", "POST"])
 @roles_required(*STAFF_ROLES)
 def withdraw(person_id: int):  # type: ignore[no-untyped-def]
+    """Withdraw tonight's request. GET, or the person page's button (a POST without
+    ``confirm=yes``), shows the confirm page: what withdrawing frees (bed, pre-booking), with
+    the reason and note as typed; a POST with it withdraws. A refusal is shown beside the
+    field on the confirm page (422), keeping what was typed."""
     person = db.get_or_404(Person, person_id)
     try:  # withdrawing frees a bed: site-bound staff only at their own sites
         site_access.check_sites(db.session, current_user._get_current_object(), [
             site_access.active_placement_site(db.session, person.id, clock.tonight())])
     except site_access.SiteRefused as err:
         abort(403, description=str(err))
-    form = WithdrawForm()
-    if not form.validate_on_submit():
-        flash(_("Choose why the request is withdrawn."), "warning")
-        return redirect(url_for("people.show", person_id=person.id))
-    try:
-        people_svc.withdraw_request(db.session, person.id, clock.tonight(), reason=form.reason.data,
-                                    note=form.note.data or "", user=current_user)
-    except people_svc.PeopleError as err:
-        flash(" ".join(err.errors.values()), "warning")
-    else:
-        flash(_("%(name)s's request for tonight is withdrawn.", name=person.display_name),
-              "success")
-    return redirect(url_for("people.show", person_id=person.id))
+    night = clock.tonight()
+    form = WithdrawForm() if request.method == "POST" else WithdrawForm(formdata=None)
+    valid = request.method == "POST" and form.validate_on_submit()
+    status, problems = (422 if request.method == "POST" and not valid else 200), []
+    if valid and _confirmed():
+        try:
+            people_svc.withdraw_request(db.session, person.id, night, reason=form.reason.data,
+                                        note=form.note.data or "", user=current_user)
+        except people_svc.PeopleError as err:
+            problems, status = apply_errors(form, err.errors), 422
+        else:
+            flash(_("%(name)s's request for tonight is withdrawn.", name=person.display_name),
+                  "success")
+            return redirect(url_for("people.show", person_id=person.id))
+    req = people_svc.open_request(db.session, person.id, night)
+    placement = db.session.scalar(alloc.active_placement_stmt(night, person.id))
+    audit.record(db.session, None, "view", person.id, "withdraw tonight's request?")
+    return render_template("people/withdraw_confirm.html", form=form, p=person, req=req,
+                           placement=placement, night=night, problems=problems), status
 
 
 @bp.route("/<int:person_id>/request", methods=["GET", "POST"])
@@ -316,7 +327,13 @@ def scheme():  # type: ignore[no-untyped-def]
 
 def _back() -> str:
     """Where an 'End' button returns to: a local path only (no open redirect)."""
-    return local_path(request.form.get("back"), "people.safety")
+    return local_path(request.values.get("back"), "people.safety")
+
+
+def _confirmed() -> bool:
+    """A POST from the confirm page (``confirm=yes``; the CSRF token is checked for every
+    POST). A GET, or a POST from an older page's one-click button, only asks."""
+    return request.method == "POST" and request.form.get("confirm") == "yes"
 
 
 def _ban_choices(form: BanForm) -> None:
@@ -421,9 +438,16 @@ def review_ban(ban_id: int):  # type: ignore[no-untyped-def]
     return redirect(url_for("people.bans_review"))
 
 
-@bp.post("/safety/bans/<int:ban_id>/end")
+@bp.route("/safety/bans/<int:ban_id>/end", methods=["GET", "POST"])
 @roles_required(*STAFF_ROLES)
 def end_ban(ban_id: int):  # type: ignore[no-untyped-def]
+    """GET, or a POST without ``confirm=yes``: the confirm page says what ending does.
+    A POST with it ends the ban."""
+    if not _confirmed():
+        ban = db.get_or_404(Restriction, ban_id)
+        audit.record(db.session, None, "view", ban.person_id, f"end ban #{ban.id}?")
+        return render_template("people/end_confirm.html", ban=ban, pair=None, back=_back(),
+                               today=clock.tonight())
     try:
         ban = safety_svc.end_ban(db.session, ban_id, user=current_user, today=clock.tonight())
     except safety_svc.SafetyError as err:
@@ -456,9 +480,17 @@ def add_keep_apart():  # type: ignore[no-untyped-def]
     return _safety_page(pair_form=form, status=422)
 
 
-@bp.post("/safety/keep-apart/<int:pair_id>/end")
+@bp.route("/safety/keep-apart/<int:pair_id>/end", methods=["GET", "POST"])
 @roles_required(*STAFF_ROLES)
 def end_keep_apart(pair_id: int):  # type: ignore[no-untyped-def]
+    """GET, or a POST without ``confirm=yes``: the confirm page says what ending does.
+    A POST with it ends the pair."""
+    if not _confirmed():
+        pair = db.get_or_404(KeepApart, pair_id)
+        audit.record(db.session, None, "view", [pair.person_a_id, pair.person_b_id],
+                     f"end keep apart #{pair.id}?")
+        return render_template("people/end_confirm.html", ban=None, pair=pair, back=_back(),
+                               today=clock.tonight())
     try:
         safety_svc.end_keep_apart(db.session, pair_id, user=current_user,
                                   today=clock.tonight())

@@ -209,7 +209,7 @@ def test_withdrawing_a_placed_request_only_at_own_site(client, db, two_sites, at
     _confirm(db, two_sites["night"])
     person = two_sites["people"][at]
     response = client.post(f"/people/{person}/withdraw", data={"reason": "other",
-                                                               "note": "phoned"})
+                                                               "note": "phoned", "confirm": "yes"})
     db.session.expire_all()
     withdrawn = db.session.scalar(select(Request.status).where(
         Request.person_id == person)) == RequestStatus.WITHDRAWN

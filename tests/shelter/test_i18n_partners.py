@@ -85,7 +85,7 @@ def test_booking_form_flash_and_list_read_bokmal(nb_app, client, db, make_user):
         assert bokmal in shown, bokmal
     _absent(shown, "Cancel this pre-booking", "Born", "Back to pre-bookings", ">Woman<")
 
-    client.post(f"/partner/holds/{hold.id}/cancel")
+    client.post(f"/partner/holds/{hold.id}/cancel", data={"confirm": "yes"})
     page = client.get("/partner/").get_data(as_text=True)
     assert "er avbestilt, og sengen er ledig igjen" in page
     assert ">avbestilt<" in page

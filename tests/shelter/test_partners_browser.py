@@ -75,7 +75,9 @@ def test_partner_prebooks_and_cancels(browser, portal, width):
     screenshot(page, f"partners-book-refused-{tag}")
 
     page.goto(portal.url + "/partner/")
-    page.click("button:has-text('Cancel')")
+    page.click("a[role=button]:has-text('Cancel')")
+    page.wait_for_url("**/partner/holds/*/cancel")
+    page.click("button:has-text('Yes, cancel the pre-booking')")
     page.wait_for_url("**/partner/")
     assert "cancelled" in page.locator("table.holds tbody tr").first.inner_text()
     screenshot(page, f"partners-index-cancelled-{tag}")

@@ -47,7 +47,7 @@ def test_prebook_a_new_person_then_cancel(client, db, make_user):
     assert hold.status is HoldStatus.HELD and hold.person.name == "Kari Nordmann"
     page = client.get("/partner/").get_data(as_text=True)
     assert "Kari Nordmann" in page and "Bed held at Strax-huset" in page and ">held<" in page
-    assert client.post(f"/partner/holds/{hold.id}/cancel").status_code == 302
+    assert client.post(f"/partner/holds/{hold.id}/cancel", data={"confirm": "yes"}).status_code == 302
     db.session.refresh(hold)
     assert hold.status is HoldStatus.CANCELLED
     assert ">cancelled<" in client.get("/partner/holds").get_data(as_text=True)
@@ -95,7 +95,7 @@ def test_another_organisations_holds_are_404_everywhere(client, db, make_user):
     db.session.commit()
     login(client, user)
     assert client.get(f"/partner/holds/{theirs.id}").status_code == 404
-    assert client.post(f"/partner/holds/{theirs.id}/cancel").status_code == 404
+    assert client.post(f"/partner/holds/{theirs.id}/cancel", data={"confirm": "yes"}).status_code == 404
     assert client.get("/partner/holds/99999999999").status_code == 404
     assert "Secret Person" not in client.get("/partner/").get_data(as_text=True)
     assert "Secret Person" not in client.get("/partner/book").get_data(as_text=True)

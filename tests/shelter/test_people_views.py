@@ -177,10 +177,10 @@ def test_add_and_end_a_ban(client, db, staff, make_site):
     assert ban.site_id == site.id and ban.created_by_id == staff.id
     page = client.get(f"/people/{p.id}").get_data(as_text=True)
     assert "Threatened staff" in page
-    assert client.post(f"/people/safety/bans/{ban.id}/end").status_code == 302
+    assert client.post(f"/people/safety/bans/{ban.id}/end", data={"confirm": "yes"}).status_code == 302
     assert ban.ended_at is not None and ban.ends_on == night and ban.ended_by_id == staff.id
     assert _audits(db, p.id, "ban") == 1 and _audits(db, p.id, "end_ban") == 1
-    assert client.post("/people/safety/bans/99999/end").status_code == 404
+    assert client.post("/people/safety/bans/99999/end", data={"confirm": "yes"}).status_code == 404
 
 
 def test_bad_ban_input_is_refused_beside_each_field(client, db, staff):
@@ -312,9 +312,11 @@ def test_withdrawing_tonights_request_frees_the_bed(client, db, staff, make_site
                                                        user=None), None)
     placement = db.session.scalar(select(Placement).where(Placement.person_id == p.id))
     assert placement.status == PlacementStatus.CONFIRMED
-    refused = client.post(f"/people/{p.id}/withdraw", data={"reason": "other", "note": ""})
-    assert refused.status_code == 302 and placement.status == PlacementStatus.CONFIRMED
-    done = client.post(f"/people/{p.id}/withdraw", data={"reason": "bed_elsewhere"})
+    refused = client.post(f"/people/{p.id}/withdraw",
+                          data={"reason": "other", "note": "", "confirm": "yes"})
+    assert refused.status_code == 422 and placement.status == PlacementStatus.CONFIRMED
+    done = client.post(f"/people/{p.id}/withdraw",
+                       data={"reason": "bed_elsewhere", "confirm": "yes"})
     assert done.status_code == 302
     assert placement.status == PlacementStatus.RELEASED
     req = db.session.scalar(select(Request).where(Request.person_id == p.id))
