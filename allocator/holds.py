@@ -7,7 +7,7 @@ or more site holds at a site than its eligible beds can take (a bipartite matchi
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Mapping
+from typing import TYPE_CHECKING, Hashable, Mapping
 
 from allocator.problem import Bed, InputError, _require
 
@@ -33,14 +33,23 @@ def check_placements(night: Night, placed: Mapping[str, tuple[str, str]],
         _require(night.eligible(night.request_by_person[person], bed),
                  f"bed {bed_id!r} is not eligible for {person!r}", path)
         site_of[person] = bed.site
-    beds_at: dict[str, list[Bed]] = {}
+    # Free beds grouped by (site, gender rule, features): eligibility depends on a bed only
+    # through those, so one check per class stands for all its beds (a New York night has
+    # thousands of site holds at sites of a hundred beds each).
+    classes_at: dict[str, dict[tuple[str, frozenset[str]], list[Bed]]] = {}
     for bed in night.beds:
         if bed.id not in taken:
-            beds_at.setdefault(bed.site, []).append(bed)
-    options: list[list[str]] = []
+            classes_at.setdefault(bed.site, {}).setdefault((bed.gender, bed.features), []).append(bed)
+    capacity: dict[tuple[str, str, frozenset[str]], int] = {}
+    options: list[list[tuple[str, str, frozenset[str]]]] = []
     for person, site, path in site_holds:
         request = night.request_by_person[person]
-        choice = [b.id for b in beds_at.get(site, []) if night.eligible(request, b)]
+        choice = []
+        for (gender, features), beds in classes_at.get(site, {}).items():
+            if night.eligible(request, beds[0]):
+                key = (site, gender, features)
+                capacity[key] = len(beds)
+                choice.append(key)
         _require(bool(choice), f"no free bed at site {site!r} is eligible for {person!r}", path)
         options.append(choice)
         site_of[person] = site
@@ -49,7 +58,7 @@ def check_placements(night: Night, placed: Mapping[str, tuple[str, str]],
             _require(site_of.get(partner) != site,
                      f"{person!r} and {partner!r} must be kept apart but are both held at {site!r}",
                      _path_of(person, placed, site_holds))
-    _check_site_hold_matching(options, site_holds)
+    _check_site_hold_matching(options, capacity, site_holds)
 
 
 def _path_of(person: str, placed: Mapping[str, tuple[str, str]],
@@ -59,14 +68,56 @@ def _path_of(person: str, placed: Mapping[str, tuple[str, str]],
     return next(path for p, _, path in site_holds if p == person)
 
 
-def _check_site_hold_matching(options: list[list[str]], site_holds: list[tuple[str, str, str]]) -> None:
-    """Site holds need distinct beds: a bipartite matching must cover every site hold."""
-    match = match_all(options)
-    if match is None:
-        bad = _first_unmatched(options)
+def _check_site_hold_matching(options: list[list[Hashable]], capacity: Mapping[Hashable, int],
+                              site_holds: list[tuple[str, str, str]]) -> None:
+    """Site holds need distinct beds: a matching into bed classes (each taking as many holds
+    as it has free beds) must cover every site hold."""
+    bad = first_unmatched(options, capacity)
+    if bad is not None:
         person, site, path = site_holds[bad]
         raise InputError(f"site {site!r} has too few eligible beds to honour every hold "
                          f"(including {person!r})", path)
+
+
+def first_unmatched(options: list[list[Hashable]], capacity: Mapping[Hashable, int]) -> int | None:
+    """The first ``i`` such that ``options[:i + 1]`` cannot all be given distinct units (slot
+    ``k`` has ``capacity[k]`` units), or None when all can.
+
+    Augmenting paths, in order (breadth first, no recursion): after ``i`` the matching is a
+    maximum one of ``options[:i + 1]``, so the first ``i`` without an augmenting path is the
+    first prefix that cannot be matched."""
+    held: dict[Hashable, set[int]] = {}
+    for i in range(len(options)):
+        if not _augment(i, options, capacity, held):
+            return i
+    return None
+
+
+def _augment(start: int, options: list[list[Hashable]], capacity: Mapping[Hashable, int],
+             held: dict[Hashable, set[int]]) -> bool:
+    reached_by: dict[Hashable, int] = {}  # slot -> the person who reached it
+    came_through: dict[int, Hashable] = {}  # person -> the slot they hold, on the way
+    queue = [start]
+    for person in queue:
+        for slot in options[person]:
+            if slot in reached_by:
+                continue
+            reached_by[slot] = person
+            owners = held.setdefault(slot, set())
+            if len(owners) < capacity[slot]:
+                while True:  # shift every person on the path one slot along
+                    owners.add(person)
+                    if person == start:
+                        return True
+                    slot = came_through[person]
+                    owners = held[slot]
+                    owners.discard(person)
+                    person = reached_by[slot]
+            for other in owners:
+                if other not in came_through and other != start:
+                    came_through[other] = slot
+                    queue.append(other)
+    return False
 
 
 def match_all(options: list[list[str]]) -> list[str] | None:
@@ -90,10 +141,3 @@ def match_all(options: list[list[str]]) -> list[str] | None:
     for bed, i in owner.items():
         out[i] = bed
     return out
-
-
-def _first_unmatched(options: list[list[str]]) -> int:
-    for k in range(1, len(options) + 1):
-        if match_all(options[:k]) is None:
-            return k - 1
-    return len(options) - 1
