@@ -390,8 +390,26 @@ class Night:
 
     def eligible(self, request: Request, bed: Bed) -> bool:
         """The four eligibility rules of allocation.md (gender, features, barring, age), as
-        the rule book (:mod:`allocator.rulebook`) states them."""
-        return not self.reasons(request, bed)
+        the rule book (:mod:`allocator.rulebook`) states them.
+
+        The rule book's answer depends only on the facts in ``key`` below (the age only at an
+        age-limited site), so it is asked once per distinct key and remembered for the night:
+        a city night asks this for every placement and every bed a site hold could take."""
+        site = self.site_by_id.get(bed.site)
+        if site is None or (site.min_age is None and site.max_age is None):
+            limits = None
+        else:
+            limits = (site.min_age, site.max_age, request.age)
+        key = (request.gender, request.needs, bed.gender, bed.features, limits,
+               (request.person, bed.site) in self.barred_pairs)
+        known = self._eligible_by_facts.get(key)
+        if known is None:
+            known = self._eligible_by_facts[key] = not self.reasons(request, bed)
+        return known
+
+    @cached_property
+    def _eligible_by_facts(self) -> dict[tuple[Any, ...], bool]:
+        return {}
 
     def reasons(self, request: Request, bed: Bed) -> tuple[Reason, ...]:
         """The rule book's reason codes for giving ``bed`` to ``request`` (``()``: eligible)."""

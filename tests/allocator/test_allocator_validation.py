@@ -23,7 +23,7 @@ from hypothesis import strategies as st
 from allocator import InputError, Night
 from allocator.generate import REAL_LIFE, random_night
 from allocator.holds import first_unmatched, match_all
-from allocator.problem import Bed, Hold, _night_surely_valid, _schema, _require
+from allocator.problem import Ban, Bed, Hold, _night_surely_valid, _require, _schema
 
 SCHEMA = jsonschema.Draft202012Validator(
     _schema("night.schema.json"), format_checker=jsonschema.Draft202012Validator.FORMAT_CHECKER)
@@ -210,3 +210,20 @@ def test_hold_check_cases_cover_every_outcome():
     if len(OUTCOMES) < 3:
         pytest.skip("run with the cases above")
     assert {"ok", "no", "site", "kept apart"} <= OUTCOMES, OUTCOMES
+
+
+# -- eligibility remembered per distinct facts -----------------------------------------------
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_eligible_is_the_rule_books_answer_for_every_person_and_bed(seed):
+    """Night.eligible remembers the rule book's answer per distinct facts; it must agree
+    with asking the rule book (Night.reasons) for every pair, bans and age limits included."""
+    night = random_night(sites=8, beds=120, requests=200, seed=seed, rates=REAL_LIFE)
+    night = replace(night, barred=night.barred + tuple(
+        Ban(person=r.person, site=night.beds[i % len(night.beds)].site)
+        for i, r in enumerate(night.requests[:60])
+        if r.person not in {h.person for h in night.holds}))
+    assert any(s.min_age is not None or s.max_age is not None for s in night.sites)
+    for r in night.requests:
+        for b in night.beds:
+            assert night.eligible(r, b) == (not night.reasons(r, b)), (r.person, b.id)
