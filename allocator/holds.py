@@ -36,20 +36,24 @@ def check_placements(night: Night, placed: Mapping[str, tuple[str, str]],
     # Free beds grouped by (site, gender rule, features): eligibility depends on a bed only
     # through those, so one check per class stands for all its beds (a New York night has
     # thousands of site holds at sites of a hundred beds each).
-    classes_at: dict[str, dict[tuple[str, frozenset[str]], list[Bed]]] = {}
-    for bed in night.beds:
-        if bed.id not in taken:
-            classes_at.setdefault(bed.site, {}).setdefault((bed.gender, bed.features), []).append(bed)
-    capacity: dict[tuple[str, str, frozenset[str]], int] = {}
+    free: dict[tuple[str, str, frozenset[str]], int] = {}  # (site, gender, features) -> beds
+    first: dict[tuple[str, str, frozenset[str]], Bed] = {}
+    if site_holds:
+        for bed in night.beds:
+            key = (bed.site, bed.gender, bed.features)
+            n = free.get(key)
+            if n is None:
+                free[key], first[key] = 0, bed
+            if bed.id not in taken:
+                free[key] += 1
+    classes_at: dict[str, list[tuple[str, str, frozenset[str]]]] = {}
+    for key, n in free.items():
+        if n:
+            classes_at.setdefault(key[0], []).append(key)
     options: list[list[tuple[str, str, frozenset[str]]]] = []
     for person, site, path in site_holds:
         request = night.request_by_person[person]
-        choice = []
-        for (gender, features), beds in classes_at.get(site, {}).items():
-            if night.eligible(request, beds[0]):
-                key = (site, gender, features)
-                capacity[key] = len(beds)
-                choice.append(key)
+        choice = [key for key in classes_at.get(site, ()) if night.eligible(request, first[key])]
         _require(bool(choice), f"no free bed at site {site!r} is eligible for {person!r}", path)
         options.append(choice)
         site_of[person] = site
@@ -58,7 +62,7 @@ def check_placements(night: Night, placed: Mapping[str, tuple[str, str]],
             _require(site_of.get(partner) != site,
                      f"{person!r} and {partner!r} must be kept apart but are both held at {site!r}",
                      _path_of(person, placed, site_holds))
-    _check_site_hold_matching(options, capacity, site_holds)
+    _check_site_hold_matching(options, free, site_holds)
 
 
 def _path_of(person: str, placed: Mapping[str, tuple[str, str]],

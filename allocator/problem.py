@@ -12,12 +12,14 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from functools import cached_property, lru_cache
+from operator import attrgetter
 from importlib import resources
 from typing import Any, Iterable, Mapping
 
 from allocator.rulebook import MEN_BEDS_ADMIT, WOMEN_BEDS_ADMIT, Reason, age_fits, bed_reasons
 
 GENDERS = ("woman", "man", "nonbinary", "unknown")
+_BED_ID, _PERSON, _SITE = attrgetter("id"), attrgetter("person"), attrgetter("site")
 BED_GENDERS = ("mixed", "women", "men")
 
 
@@ -354,20 +356,20 @@ class Night:
 
     @cached_property
     def bed_by_id(self) -> dict[str, Bed]:
-        return {b.id: b for b in self.beds}
+        return dict(zip(map(_BED_ID, self.beds), self.beds))
 
     @cached_property
     def bed_index(self) -> dict[str, int]:
-        return {b.id: i for i, b in enumerate(self.beds)}
+        return {bed_id: i for i, bed_id in enumerate(map(_BED_ID, self.beds))}
 
     @cached_property
     def request_by_person(self) -> dict[str, Request]:
-        return {r.person: r for r in self.requests}
+        return dict(zip(map(_PERSON, self.requests), self.requests))
 
     @cached_property
     def site_ids(self) -> set[str]:
         """Sites known tonight: listed ones and those named by a bed."""
-        return set(self.site_by_id) | {b.site for b in self.beds}
+        return set(self.site_by_id).union(map(_SITE, self.beds))
 
     @cached_property
     def barred_pairs(self) -> frozenset[tuple[str, str]]:
@@ -431,7 +433,7 @@ class Night:
     def _check_unique(self, collection: str, key: str) -> None:
         """Ids are unique within each list, so every reference means one thing."""
         items = getattr(self, collection)
-        if len({getattr(item, key) for item in items}) == len(items):
+        if len(set(map(attrgetter(key), items))) == len(items):
             return
         seen: set[str] = set()
         for i, item in enumerate(items):
