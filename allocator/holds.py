@@ -7,12 +7,16 @@ or more site holds at a site than its eligible beds can take (a bipartite matchi
 
 from __future__ import annotations
 
+from collections import Counter
+from operator import attrgetter
 from typing import TYPE_CHECKING, Hashable, Mapping
 
 from allocator.problem import Bed, InputError, _require
 
 if TYPE_CHECKING:
     from allocator.problem import Night
+
+_SITE, _GENDER, _FEATURES = attrgetter("site"), attrgetter("gender"), attrgetter("features")
 
 
 def check_placements(night: Night, placed: Mapping[str, tuple[str, str]],
@@ -36,19 +40,19 @@ def check_placements(night: Night, placed: Mapping[str, tuple[str, str]],
     # Free beds grouped by (site, gender rule, features): eligibility depends on a bed only
     # through those, so one check per class stands for all its beds (a New York night has
     # thousands of site holds at sites of a hundred beds each).
-    free: dict[tuple[str, str, frozenset[str]], int] = {}  # (site, gender, features) -> beds
-    first: dict[tuple[str, str, frozenset[str]], Bed] = {}
+    free: Counter[tuple[str, str, frozenset[str]]] = Counter()  # (site, gender, features) -> beds
+    first: dict[tuple[str, str, frozenset[str]], Bed] = {}  # a bed of each class
     if site_holds:
-        for bed in night.beds:
-            key = (bed.site, bed.gender, bed.features)
-            n = free.get(key)
-            if n is None:
-                free[key], first[key] = 0, bed
-            if bed.id not in taken:
-                free[key] += 1
+        beds = night.beds
+        keys = list(zip(map(_SITE, beds), map(_GENDER, beds), map(_FEATURES, beds)))
+        free.update(keys)
+        first = dict(zip(reversed(keys), reversed(beds)))
+        for bed_id in taken:
+            bed = night.bed_by_id[bed_id]
+            free[(bed.site, bed.gender, bed.features)] -= 1
     classes_at: dict[str, list[tuple[str, str, frozenset[str]]]] = {}
     for key, n in free.items():
-        if n:
+        if n > 0:
             classes_at.setdefault(key[0], []).append(key)
     options: list[list[tuple[str, str, frozenset[str]]]] = []
     for person, site, path in site_holds:
