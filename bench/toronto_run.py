@@ -61,7 +61,8 @@ class Clock:
             self.wall[name] = self.wall.get(name, 0.0) + time.perf_counter() - wall
             self.cpu[name] = self.cpu.get(name, 0.0) + time.process_time() - cpu
 
-    def wrap(self, name: Callable[[Any], str] | str, func: Callable[..., Any]) -> Callable[..., Any]:
+    def wrap(self, name: Callable[[Any], str] | str,
+             func: Callable[..., Any]) -> Callable[..., Any]:
         def timed(*args: Any, **kwargs: Any) -> Any:
             label = name if isinstance(name, str) else name(kwargs)
             with self.phase(label):
@@ -110,7 +111,8 @@ def run_once(app: Any, night: date) -> tuple[Clock, int, dict[str, Any]]:
     night_class = allocation.Night
     originals = (allocation.build_night, night_class.__dict__["from_json"], allocation.solve)
     allocation.build_night = clock.wrap("build night", allocation.build_night)
-    night_class.from_json = clock.wrap("validate", night_class.from_json)  # type: ignore[method-assign]
+    timed = clock.wrap("validate", night_class.from_json)
+    night_class.from_json = timed  # type: ignore[method-assign]
     allocation.solve = clock.wrap(lambda kw: f"solve {kw.get('rule', 'need')}", allocation.solve)
     try:
         with app.app_context():
@@ -173,8 +175,9 @@ def main() -> None:
         cpus.append(time.process_time() - cpu)
         assert response.status_code == 200, response.status_code
     verdict = "met" if statistics.median(walls) < TARGET_PAGE else "MISSED"
-    print(f"proposal page GET /intake/runs/{run_id} as intake: median {statistics.median(walls):.3f} s "
-          f"wall, {statistics.median(cpus):.3f} s CPU over {len(walls)} loads, "
+    print(f"proposal page GET /intake/runs/{run_id} as intake: median "
+          f"{statistics.median(walls):.3f} s wall, {statistics.median(cpus):.3f} s CPU over "
+          f"{len(walls)} loads, "
           f"{len(response.data) // 1024} KiB (target < {TARGET_PAGE:.0f} s: {verdict})")
 
 

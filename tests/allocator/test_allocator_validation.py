@@ -67,7 +67,8 @@ def _mutations(night: dict):
         changed = copy.deepcopy(night)
         changed[part] = {"0": item}
         yield changed
-    for name, value in (("night", "25.11.2026"), ("night", 3), ("colour", 1), ("keep_apart", [["a"]]),
+    for name, value in (("night", "25.11.2026"), ("night", 3), ("colour", 1),
+                        ("keep_apart", [["a"]]),
                         ("sites", [{"id": ""}]), ("holds", [{"id": "h", "person": 1}]),
                         ("policy", {"women_beds_admit": ["girl"]})):
         changed = copy.deepcopy(night)
