@@ -63,6 +63,7 @@ bench: install
 	$(BIN)/python -m allocator bench
 	$(BIN)/python -m bench.pages
 	$(BIN)/python -m bench.reports
+	$(BIN)/python -m bench.toronto_run
 
 # make load: gunicorn + PostgreSQL (LOAD_DATABASE_URL, default a fresh shelter_load database
 # on 127.0.0.1:5432), 40 clients for 60 s on loopback; prints req/s, latency per route and

@@ -7,12 +7,16 @@ or more site holds at a site than its eligible beds can take (a bipartite matchi
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Mapping
+from collections import Counter
+from operator import attrgetter
+from typing import TYPE_CHECKING, Hashable, Mapping
 
 from allocator.problem import Bed, InputError, _require
 
 if TYPE_CHECKING:
     from allocator.problem import Night
+
+_SITE, _GENDER, _FEATURES = attrgetter("site"), attrgetter("gender"), attrgetter("features")
 
 
 def check_placements(night: Night, placed: Mapping[str, tuple[str, str]],
@@ -33,14 +37,27 @@ def check_placements(night: Night, placed: Mapping[str, tuple[str, str]],
         _require(night.eligible(night.request_by_person[person], bed),
                  f"bed {bed_id!r} is not eligible for {person!r}", path)
         site_of[person] = bed.site
-    beds_at: dict[str, list[Bed]] = {}
-    for bed in night.beds:
-        if bed.id not in taken:
-            beds_at.setdefault(bed.site, []).append(bed)
-    options: list[list[str]] = []
+    # Free beds grouped by (site, gender rule, features): eligibility depends on a bed only
+    # through those, so one check per class stands for all its beds (a New York night has
+    # thousands of site holds at sites of a hundred beds each).
+    free: Counter[tuple[str, str, frozenset[str]]] = Counter()  # (site, gender, features) -> beds
+    first: dict[tuple[str, str, frozenset[str]], Bed] = {}  # a bed of each class
+    if site_holds:
+        beds = night.beds
+        keys = list(zip(map(_SITE, beds), map(_GENDER, beds), map(_FEATURES, beds)))
+        free.update(keys)
+        first = dict(zip(reversed(keys), reversed(beds)))
+        for bed_id in taken:
+            bed = night.bed_by_id[bed_id]
+            free[(bed.site, bed.gender, bed.features)] -= 1
+    classes_at: dict[str, list[tuple[str, str, frozenset[str]]]] = {}
+    for key, n in free.items():
+        if n > 0:
+            classes_at.setdefault(key[0], []).append(key)
+    options: list[list[tuple[str, str, frozenset[str]]]] = []
     for person, site, path in site_holds:
         request = night.request_by_person[person]
-        choice = [b.id for b in beds_at.get(site, []) if night.eligible(request, b)]
+        choice = [key for key in classes_at.get(site, ()) if night.eligible(request, first[key])]
         _require(bool(choice), f"no free bed at site {site!r} is eligible for {person!r}", path)
         options.append(choice)
         site_of[person] = site
@@ -49,7 +66,7 @@ def check_placements(night: Night, placed: Mapping[str, tuple[str, str]],
             _require(site_of.get(partner) != site,
                      f"{person!r} and {partner!r} must be kept apart but are both held at {site!r}",
                      _path_of(person, placed, site_holds))
-    _check_site_hold_matching(options, site_holds)
+    _check_site_hold_matching(options, free, site_holds)
 
 
 def _path_of(person: str, placed: Mapping[str, tuple[str, str]],
@@ -59,14 +76,56 @@ def _path_of(person: str, placed: Mapping[str, tuple[str, str]],
     return next(path for p, _, path in site_holds if p == person)
 
 
-def _check_site_hold_matching(options: list[list[str]], site_holds: list[tuple[str, str, str]]) -> None:
-    """Site holds need distinct beds: a bipartite matching must cover every site hold."""
-    match = match_all(options)
-    if match is None:
-        bad = _first_unmatched(options)
+def _check_site_hold_matching(options: list[list[Hashable]], capacity: Mapping[Hashable, int],
+                              site_holds: list[tuple[str, str, str]]) -> None:
+    """Site holds need distinct beds: a matching into bed classes (each taking as many holds
+    as it has free beds) must cover every site hold."""
+    bad = first_unmatched(options, capacity)
+    if bad is not None:
         person, site, path = site_holds[bad]
         raise InputError(f"site {site!r} has too few eligible beds to honour every hold "
                          f"(including {person!r})", path)
+
+
+def first_unmatched(options: list[list[Hashable]], capacity: Mapping[Hashable, int]) -> int | None:
+    """The first ``i`` such that ``options[:i + 1]`` cannot all be given distinct units (slot
+    ``k`` has ``capacity[k]`` units), or None when all can.
+
+    Augmenting paths, in order (breadth first, no recursion): after ``i`` the matching is a
+    maximum one of ``options[:i + 1]``, so the first ``i`` without an augmenting path is the
+    first prefix that cannot be matched."""
+    held: dict[Hashable, set[int]] = {}
+    for i in range(len(options)):
+        if not _augment(i, options, capacity, held):
+            return i
+    return None
+
+
+def _augment(start: int, options: list[list[Hashable]], capacity: Mapping[Hashable, int],
+             held: dict[Hashable, set[int]]) -> bool:
+    reached_by: dict[Hashable, int] = {}  # slot -> the person who reached it
+    came_through: dict[int, Hashable] = {}  # person -> the slot they hold, on the way
+    queue = [start]
+    for person in queue:
+        for slot in options[person]:
+            if slot in reached_by:
+                continue
+            reached_by[slot] = person
+            owners = held.setdefault(slot, set())
+            if len(owners) < capacity[slot]:
+                while True:  # shift every person on the path one slot along
+                    owners.add(person)
+                    if person == start:
+                        return True
+                    slot = came_through[person]
+                    owners = held[slot]
+                    owners.discard(person)
+                    person = reached_by[slot]
+            for other in owners:
+                if other not in came_through and other != start:
+                    came_through[other] = slot
+                    queue.append(other)
+    return False
 
 
 def match_all(options: list[list[str]]) -> list[str] | None:
@@ -90,10 +149,3 @@ def match_all(options: list[list[str]]) -> list[str] | None:
     for bed, i in owner.items():
         out[i] = bed
     return out
-
-
-def _first_unmatched(options: list[list[str]]) -> int:
-    for k in range(1, len(options) + 1):
-        if match_all(options[:k]) is None:
-            return k - 1
-    return len(options) - 1
