@@ -85,7 +85,7 @@ def test_the_app_runs_as_the_app_role(databases) -> None:
 
     app = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": app_url, "SECRET_KEY": "t",
                       "WTF_CSRF_ENABLED": False, "SCHEDULER_ENABLED": False,
-                      "SHELTER_LANGUAGE": "en"})
+                      "SHELTER_LANGUAGE": "en", "MFA_REQUIRED_ROLES": ""})
     client = app.test_client()
     assert client.get("/readyz").status_code == 200
     assert client.post("/login", data={"username": "kari", "password": PASSWORD}
