@@ -193,8 +193,10 @@ def test_a_required_role_without_mfa_can_only_enrol(client, db, make_user, clock
         assert r.status_code == 302 and r.headers["Location"].endswith("/account/mfa/"), url
     page = client.get("/account/mfa/").get_data(as_text=True)
     assert "Your role works with sensitive information" in page
+    assert 'href="/intake/"' not in page  # no menu leads elsewhere until it is set up
     _enrol(client, db, user, clock)
     assert client.get("/intake/").status_code == 200
+    assert 'href="/intake/"' in client.get("/account/mfa/").get_data(as_text=True)
 
 
 def test_partners_may_but_need_not_enrol(client, db, make_user, make_org, clock, required):
