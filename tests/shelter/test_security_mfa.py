@@ -282,3 +282,31 @@ def test_log_in_events_are_written_even_for_422(client, db, make_user):
     assert _events(db, "password_changed")[-1].user_id == user.id
     assert client.post("/logout").status_code == 302
     assert _events(db, "logout")[-1].user_id == user.id
+
+
+def test_the_code_must_follow_the_password_soon_and_for_a_live_account(client, db, make_user,
+                                                                        clock, monkeypatch):
+    from shelter.views import public
+
+    user = make_user(Role.INTAKE)
+    login(client, user)
+    _enrol(client, db, user, clock)
+    clock.now += 30
+    late = new_client(client.application)
+    assert _password(late, user).status_code == 302
+    monkeypatch.setattr(public, "PENDING_SECONDS", -1)  # five minutes have passed
+    r = late.post("/login/code", data={"code": _code(user, clock.now)})
+    assert r.status_code == 302 and r.headers["Location"].endswith("/login")
+    assert late.get("/intake/").status_code == 302
+    monkeypatch.setattr(public, "PENDING_SECONDS", 300)
+    # deactivated between the two steps: the right code does not log in
+    closed = new_client(client.application)
+    assert _password(closed, user).status_code == 302
+    user.active = False
+    db.session.flush()
+    r = closed.post("/login/code", data={"code": _code(user, clock.now)})
+    assert r.status_code == 302 and r.headers["Location"].endswith("/login")
+    # a code step without a password step first is no way in
+    assert new_client(client.application).post(
+        "/login/code", data={"code": _code(user, clock.now)}).headers["Location"].endswith(
+        "/login")
