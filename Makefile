@@ -27,12 +27,13 @@ translations: $(STAMP)
 	$(BIN)/python -m shelter.catalogue compile
 
 # make run: one process, no reloader, so the in-process scheduler (hold expiry, the
-# evening's first proposal) runs once.
+# evening's first proposal) runs once. The demo asks nobody for a second factor
+# (MFA_REQUIRED_ROLES empty), so the printed passwords log in.
 run: install
 	mkdir -p instance
 	$(BIN)/flask db upgrade
 	$(BIN)/flask seed-demo --once
-	SCHEDULER_ENABLED=1 $(BIN)/flask run --host 127.0.0.1 --port 5000 --no-reload
+	SCHEDULER_ENABLED=1 MFA_REQUIRED_ROLES= $(BIN)/flask run --host 127.0.0.1 --port 5000 --no-reload
 
 # make serve: the production profile locally: gunicorn (gunicorn.conf.py) against
 # DATABASE_URL (default: SQLite in instance/), schema migrated first. No scheduler in the

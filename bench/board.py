@@ -116,7 +116,8 @@ def measure(n_requests: int, runs: int = 9) -> dict[str, object]:
         url = f"sqlite:///{Path(tmp) / 'bench.db'}"
         app = create_app({"SQLALCHEMY_DATABASE_URI": url, "SECRET_KEY": "bench",
                           "WTF_CSRF_ENABLED": False, "SCHEDULER_ENABLED": False,
-                          "SOLVER_TIME_LIMIT": 30.0, "REQUEST_LOG": False})
+                          "SOLVER_TIME_LIMIT": 30.0, "REQUEST_LOG": False,
+                          "MFA_REQUIRED_ROLES": ""})
         with app.app_context():
             upgrade()
             night = tonight()

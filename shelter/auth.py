@@ -38,17 +38,37 @@ def _dummy_hash() -> str:
 
 
 def authenticate(session: Session, username: str, password: str) -> User | None:
-    """The user these credentials log in, or None. Exactly one argon2 verification either
-    way: an unknown or inactive username is checked against a dummy hash, so the answer
-    takes as long as for a real account and does not tell which usernames exist."""
+    """The user these credentials log in, or None (see check_credentials)."""
+    return check_credentials(session, username, password)[0]
+
+
+def check_credentials(session: Session, username: str,
+                      password: str) -> tuple[User | None, str]:
+    """(the user these credentials log in, "") or (None, why not: "unknown", "inactive" or
+    "wrong_password", for the security log only: the person is told the same either way).
+    Exactly one argon2 verification either way: an unknown or inactive username is checked
+    against a dummy hash, so the answer takes as long as for a real account and does not
+    tell which usernames exist."""
     user = session.scalar(select(User).where(User.username == username))
     if user is None or not may_log_in(user):
         try:
             _hasher.verify(_dummy_hash(), password)
         except (VerificationError, InvalidHashError):
             pass
-        return None
-    return user if verify_password(user, password) else None
+        return None, "unknown" if user is None else "inactive"
+    return (user, "") if verify_password(user, password) else (None, "wrong_password")
+
+
+def mfa_required(user: User) -> bool:
+    """True when the user's role must log in with a second factor (MFA_REQUIRED_ROLES)."""
+    from shelter.config import mfa_roles
+
+    return str(user.role) in mfa_roles(current_app.config.get("MFA_REQUIRED_ROLES", ""))
+
+
+def mfa_missing(user: User) -> bool:
+    """The role needs a second factor and the user has none yet: only enrolment opens."""
+    return user.mfa_enabled_at is None and mfa_required(user)
 
 
 def may_log_in(user: User) -> bool:
@@ -114,6 +134,8 @@ def init_app(app: Flask) -> None:
 
 # While an admin's request for a new password stands, only these pages open.
 OPEN_UNTIL_CHANGED = {"public.change_password", "public.logout", "static"}
+# While a role that needs a second factor has none, only these pages open.
+OPEN_UNTIL_ENROLLED = {"mfa.enrol", "public.logout", "public.choose_language", "static"}
 
 
 def _require_own_password() -> Any:
@@ -125,6 +147,10 @@ def _require_own_password() -> Any:
             and request.endpoint not in OPEN_UNTIL_CHANGED:
         flash(_("An admin asked you to choose a new password before you carry on."), "info")
         return redirect(url_for("public.change_password"))
+    if current_user.is_authenticated and request.endpoint not in OPEN_UNTIL_ENROLLED \
+            and mfa_missing(current_user):
+        flash(_("Your role needs a second factor. Set it up before you carry on."), "info")
+        return redirect(url_for("mfa.enrol"))
     return None
 
 

@@ -99,7 +99,27 @@ def from_environment(instance_path: Path) -> dict[str, Any]:
             "LOGIN_FAILURES_PER_ADDRESS", "50 per 15 minutes"),
         "API_TOKEN_FAILURES_PER_ADDRESS": os.environ.get(
             "API_TOKEN_FAILURES_PER_ADDRESS", "30 per 15 minutes"),
+        # Roles that must log in with a second factor (TOTP, services.mfa): comma-separated;
+        # empty for nobody (the `make run` demo sets it empty).
+        "MFA_REQUIRED_ROLES": mfa_roles(os.environ.get("MFA_REQUIRED_ROLES",
+                                                      DEFAULT_MFA_ROLES)),
     }
+
+
+#: Who must use a second factor when MFA_REQUIRED_ROLES is not set: every staff role.
+DEFAULT_MFA_ROLES = "admin,manager,intake"
+_ROLES = ("intake", "partner", "manager", "admin")
+
+
+def mfa_roles(value: str | frozenset[str] | set[str]) -> frozenset[str]:
+    """The roles named by MFA_REQUIRED_ROLES ("admin, manager" or a set). Raises ValueError
+    naming an unknown role, so a typo cannot quietly turn the second factor off."""
+    names = value.split(",") if isinstance(value, str) else value
+    roles = frozenset(n.strip().lower() for n in names if n.strip())
+    if unknown := sorted(roles - set(_ROLES)):
+        raise ValueError(f"MFA_REQUIRED_ROLES: unknown role {unknown[0]!r} "
+                         f"(use {', '.join(_ROLES)})")
+    return roles
 
 
 def instance_city() -> str:

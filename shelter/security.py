@@ -117,10 +117,38 @@ def bad_tokens() -> str:
     return _("Too many requests with a wrong API token from this address; try again later.")
 
 
+#: The log-in steps whose failures (422) are counted: the password, then the second factor.
+LOGIN_ENDPOINTS = frozenset({"public.login", "public.login_code"})
+
+
+def _typed_username() -> str:
+    """The account a log-in step names: the username typed, or at the code step the one
+    whose password was right (kept in the session by views.public)."""
+    if request.endpoint == "public.login_code":
+        pending = session.get("mfa_pending")
+        return str(pending.get("username", "")) if isinstance(pending, dict) else ""
+    return (request.form.get("username") or "").strip()
+
+
 def _account_key() -> str:
-    """The account a log-in names (lower case), so wrong passwords are counted per account
-    whichever address they come from."""
-    return "account:" + (request.form.get("username") or "").strip().lower()[:80]
+    """The account a log-in names (lower case), so wrong passwords and wrong codes are
+    counted per account whichever address they come from."""
+    return "account:" + _typed_username().lower()[:80]
+
+
+def _record_throttled(_limit: Any) -> None:
+    """A refused (429) log-in attempt is a security event too (written at once: the
+    limiter answers before the request's unit of work begins). Once per request."""
+    if request.environ.get("shelter.throttle_recorded"):
+        return
+    request.environ["shelter.throttle_recorded"] = True
+    from shelter.extensions import db
+    from shelter.services import audit, mfa
+
+    audit.keep_reads()
+    mfa.security_event(db.session, None, "login_failed", username=_typed_username(),
+                       reason="throttled")
+    audit.write_reads(db.session)
 
 
 def _address_key() -> str:
@@ -128,8 +156,8 @@ def _address_key() -> str:
 
 
 def throttle_failures(app: Flask) -> Limiter:
-    """Flask-Limiter counting FAILED attempts only (`deduct_when`): a wrong password (422)
-    per account and per address, a wrong API token (401) per address. Once a count is full,
+    """Flask-Limiter counting FAILED attempts only (`deduct_when`): a wrong password or a
+    wrong second-factor code (422) per account and per address, a wrong API token (401) per address. Once a count is full,
     every attempt gets 429 before the password is even checked, the right one too, until
     the window passes. Successful log-ins cost nothing, so ten staff behind one office
     address all get in. One Limiter per app (Flask-Limiter keeps its storage per instance);
@@ -137,16 +165,21 @@ def throttle_failures(app: Flask) -> Limiter:
     limiter = Limiter(_address_key, app=app, default_limits=[], headers_enabled=True)
 
     def not_login() -> bool:
-        return request.endpoint != "public.login"
+        return request.endpoint not in LOGIN_ENDPOINTS
 
-    limiter.limit(lambda: str(current_app.config["LOGIN_FAILURES_PER_ACCOUNT"]),
-                  key_func=_account_key, methods=["POST"], exempt_when=not_login,
-                  deduct_when=lambda response: response.status_code == 422,
-                  error_message=locked_out)(_blueprint_name("public"))
-    limiter.limit(lambda: str(current_app.config["LOGIN_FAILURES_PER_ADDRESS"]),
-                  key_func=_address_key, methods=["POST"], exempt_when=not_login,
-                  deduct_when=lambda response: response.status_code == 422,
-                  error_message=locked_out)(_blueprint_name("public"))
+    # Shared by both log-in steps (one count for wrong passwords and wrong codes).
+    limiter.shared_limit(lambda: str(current_app.config["LOGIN_FAILURES_PER_ACCOUNT"]),
+                         "login-account", key_func=_account_key, methods=["POST"],
+                         exempt_when=not_login,
+                         deduct_when=lambda response: response.status_code == 422,
+                         error_message=locked_out, on_breach=_record_throttled)(
+        _blueprint_name("public"))
+    limiter.shared_limit(lambda: str(current_app.config["LOGIN_FAILURES_PER_ADDRESS"]),
+                         "login-address", key_func=_address_key, methods=["POST"],
+                         exempt_when=not_login,
+                         deduct_when=lambda response: response.status_code == 422,
+                         error_message=locked_out, on_breach=_record_throttled)(
+        _blueprint_name("public"))
     limiter.limit(lambda: str(current_app.config["API_TOKEN_FAILURES_PER_ADDRESS"]),
                   key_func=_address_key,
                   deduct_when=lambda response: response.status_code == 401,

@@ -6,6 +6,7 @@ from typing import Any
 from flask import Flask
 from flask_login import current_user
 
+from shelter.auth import mfa_missing
 from shelter.i18n import _l
 from shelter.models import Role
 
@@ -26,4 +27,6 @@ def init_app(app: Flask) -> None:
     @app.context_processor
     def nav() -> dict[str, Any]:
         items = NAV.get(current_user.role, []) if current_user.is_authenticated else []
+        if items and mfa_missing(current_user):  # only enrolment opens until it is done
+            items = []
         return {"nav_items": items}

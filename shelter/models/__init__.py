@@ -16,6 +16,7 @@ from shelter.models.bookings import (
     RequestSource,
     RequestStatus,
 )
+from shelter.models.mfa import RecoveryCode
 from shelter.models.notes import PersonNote
 from shelter.models.notifications import DeliveryAttempt, Notification
 from shelter.models.people import (
@@ -38,7 +39,7 @@ __all__ = [
     "BedOutage", "ColdNight", "DeliveryAttempt", "HousingReferral", "Notification", "Gender",
     "GenderRule", "Hold", "HoldRefusal", "HoldStatus", "JobRun",
     "KeepApart", "NeedScheme", "OrgKind", "Organisation", "OrganisationPerson", "OtherService", "PersonNote",
-    "Override", "Person", "Placement", "PlacementChange", "PlacementStatus", "Quota", "ReportNight",
+    "Override", "Person", "Placement", "PlacementChange", "PlacementStatus", "Quota", "RecoveryCode", "ReportNight",
     "ReportRequestGroup", "ReportSiteNight", "ReportTurnaway", "ReportWhatIf", "Request", "RequestSource",
     "RequestStatus", "Restriction", "Role", "SafetyExemption", "Room", "Site", "User", "user_sites", "utcnow",
 ]

@@ -5,7 +5,7 @@ import secrets
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from sqlalchemy import Boolean, false, CheckConstraint, Column, ForeignKey, Integer, String, Table, UniqueConstraint
+from sqlalchemy import BigInteger, Boolean, false, CheckConstraint, Column, ForeignKey, Integer, String, Table, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from shelter.models.base import Base, StrEnum, enum_type, utcnow
@@ -70,6 +70,8 @@ class User(Base):
         CheckConstraint(
             "role != 'partner' OR organisation_id IS NOT NULL", name="partner_has_organisation"
         ),
+        CheckConstraint("mfa_enabled_at IS NULL OR totp_secret IS NOT NULL",
+                        name="mfa_has_secret"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -89,6 +91,12 @@ class User(Base):
     # or SESSION_MAX_HOURS after session_started_at (shelter.auth.session_is_live).
     session_started_at: Mapped[datetime | None]
     session_seen_at: Mapped[datetime | None]
+    # The second factor (services.mfa): a TOTP secret (set from the start of enrolment,
+    # never shown again once it is confirmed), the last time-step a code was accepted for
+    # (a code is refused a second time), and when enrolment was confirmed (NULL: no MFA).
+    totp_secret: Mapped[str | None] = mapped_column(String(64))
+    totp_last_step: Mapped[int | None] = mapped_column(BigInteger)
+    mfa_enabled_at: Mapped[datetime | None]
     # "nb" or "en", chosen with the switch in the header; None: the instance's language.
     language: Mapped[str | None] = mapped_column(String(8))
 

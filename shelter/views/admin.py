@@ -17,7 +17,7 @@ from shelter.i18n import _, day_short, ngettext
 from shelter.models import (
     Area, Bed, BedOutage, Organisation, OtherService, Role, Room, Site, User,
 )
-from shelter.services import accounts, admin as inventory
+from shelter.services import accounts, admin as inventory, mfa
 from shelter.services.accounts import FieldError
 from shelter.words import word
 
@@ -413,6 +413,17 @@ def user_force_password_change(user_id: int):  # type: ignore[no-untyped-def]
         accounts.force_password_change(db.session, user)
         flash(_("%(username)s is logged out and must choose a new password at the next "
                 "log-in.", username=user.username), "success")
+    return redirect(url_for("admin.user_edit", user_id=user.id))
+
+
+@bp.post("/users/<int:user_id>/mfa-reset")
+def user_mfa_reset(user_id: int):  # type: ignore[no-untyped-def]
+    """Take away a user's second factor (a lost phone); audited as security.mfa_reset."""
+    user = db.get_or_404(User, user_id)
+    if FlaskForm().validate_on_submit():
+        mfa.reset(db.session, user, current_user._get_current_object())  # type: ignore[attr-defined]
+        flash(_("%(username)s has no second factor now and is logged out everywhere.",
+                username=user.username), "success")
     return redirect(url_for("admin.user_edit", user_id=user.id))
 
 

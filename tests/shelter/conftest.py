@@ -103,6 +103,8 @@ def build_app(url: str, **extra: Any) -> Flask:
         "SCHEDULER_ENABLED": False,
         # The tests read English; the bokmål tests ask for "nb" (test_i18n.py).
         "SHELTER_LANGUAGE": "en",
+        # Nobody must use a second factor unless a test says so (test_security_mfa.py).
+        "MFA_REQUIRED_ROLES": "",
         **extra,
     }
     app = create_app(config)

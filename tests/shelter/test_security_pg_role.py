@@ -80,12 +80,13 @@ def test_the_app_runs_as_the_app_role(databases) -> None:
                             password_hash=_HASH))
         db.session.commit()
         before = db.session.query(AuditEvent).count()
+        db.session.remove()  # give the connection back before closing the pool
         db.engine.dispose()
     from shelter import create_app
 
     app = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": app_url, "SECRET_KEY": "t",
                       "WTF_CSRF_ENABLED": False, "SCHEDULER_ENABLED": False,
-                      "SHELTER_LANGUAGE": "en"})
+                      "SHELTER_LANGUAGE": "en", "MFA_REQUIRED_ROLES": ""})
     client = app.test_client()
     assert client.get("/readyz").status_code == 200
     assert client.post("/login", data={"username": "kari", "password": PASSWORD}
@@ -96,4 +97,5 @@ def test_the_app_runs_as_the_app_role(databases) -> None:
     assert created.status_code == 302, created.get_data(as_text=True)[:300]
     with app.app_context():
         assert db.session.query(AuditEvent).count() > before
+        db.session.remove()
         db.engine.dispose()
