@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 
 from shelter.i18n import _
 from shelter.models import ApiToken, Organisation, Role, utcnow
+from shelter.services.audit_log import security
 
 PREFIX_LENGTH = 8
 
@@ -43,8 +44,10 @@ def _digest(raw: str) -> str:
     return hashlib.sha256(raw.encode()).hexdigest()
 
 
-def create_token(session: Session, organisation_name: str, label: str = "") -> str:
-    """Make a new token for the organisation and return it (the only time it is visible).
+def create_token(session: Session, organisation_name: str, label: str = "", *,
+                 via: str = "") -> str:
+    """Make a new token for the organisation and return it (the only time it is visible);
+    a security event names its prefix (`via`: the command that asked, outside a request).
     Raises TokenError when no organisation has that name."""
     org = session.scalar(select(Organisation).where(Organisation.name == organisation_name))
     if org is None:
@@ -53,10 +56,13 @@ def create_token(session: Session, organisation_name: str, label: str = "") -> s
     session.add(ApiToken(organisation_id=org.id, token_hash=_digest(raw),
                          prefix=raw[:PREFIX_LENGTH], label=label))
     session.flush()
+    security(session, "security.token_created",
+             f"organisation #{org.id} {org.name}: token {raw[:PREFIX_LENGTH]}"
+             + (f" ({label})" if label else ""), via=via)
     return raw
 
 
-def revoke_token(session: Session, prefix: str) -> int:
+def revoke_token(session: Session, prefix: str, *, via: str = "") -> int:
     """Revoke every live token starting with `prefix`; returns how many.
     Raises TokenError when none matches (a prefix shorter than the stored one is refused
     too, so one short string cannot revoke many organisations' tokens by accident)."""
@@ -71,6 +77,14 @@ def revoke_token(session: Session, prefix: str) -> int:
     for token in tokens:
         token.revoked_at = now
     session.flush()
+    names = {org_id: name for org_id, name in session.execute(
+        select(Organisation.id, Organisation.name)
+        .where(Organisation.id.in_({t.organisation_id for t in tokens})))}
+    for token in tokens:
+        security(session, "security.token_revoked",
+                 f"organisation #{token.organisation_id} {names[token.organisation_id]}: "
+                 f"token {token.prefix}" + (f" ({token.label})" if token.label else ""),
+                 via=via)
     return len(tokens)
 
 

@@ -17,7 +17,7 @@ from shelter.i18n import _, day_short, ngettext
 from shelter.models import (
     Area, Bed, BedOutage, Organisation, OtherService, Role, Room, Site, User,
 )
-from shelter.services import accounts, admin as inventory
+from shelter.services import accounts, admin as inventory, audit_log
 from shelter.services.accounts import FieldError
 from shelter.words import word
 
@@ -391,8 +391,8 @@ def user_password(user_id: int):  # type: ignore[no-untyped-def]
     password_form = forms.PasswordForm()
     if password_form.validate_on_submit():
         try:
-            accounts.set_password(db.session, user, password_form.password.data,
-                                  must_change=password_form.must_change.data)
+            accounts.reset_password(db.session, user, password_form.password.data,
+                                    must_change=password_form.must_change.data)
         except FieldError as err:
             password_form.password.errors.append(err.message)
         else:
@@ -473,11 +473,67 @@ def audit_lookup():  # type: ignore[no-untyped-def]
 
 @bp.get("/people/<int:person_id>/audit")
 def person_audit(person_id: int):  # type: ignore[no-untyped-def]
-    person, events = inventory.person_audit_trail(db.session, person_id)
+    """A person's trail (events naming them alone or among others), filtered by action,
+    user and local dates; bad filter input is shown beside its field (422)."""
+    form = _audit_filter(audit_log.person_action_codes(db.session, person_id))
+    filt = _filter_of(form)
+    person, page = inventory.person_audit_trail(db.session, person_id,
+                                                filt or audit_log.AuditFilter(), _page_number())
     if person is None:
         abort(404)
-    return render_template("admin/audit.html", person=person, events=events,
-                           role_label=_role_label)
+    if filt is None:
+        page = audit_log.Page([], 1, False)
+    return render_template("admin/audit.html", person=person, page=page, form=form,
+                           role_label=_role_label, action_label=audit_log.action_label,
+                           filtered=_filtered(form), page_url=_page_url), \
+        422 if form.errors else 200
+
+
+@bp.get("/security")
+def security_events():  # type: ignore[no-untyped-def]
+    """Security events (log-ins, user, organisation and token changes), newest first,
+    filtered by action, user and local dates; bad filter input beside its field (422)."""
+    form = _audit_filter(audit_log.security_action_codes(db.session), worded=True)
+    filt = _filter_of(form)
+    page = (audit_log.security_events(db.session, filt, _page_number()) if filt is not None
+            else audit_log.Page([], 1, False))
+    return render_template("admin/security.html", page=page, form=form,
+                           role_label=_role_label, action_label=audit_log.action_label,
+                           filtered=_filtered(form), page_url=_page_url), \
+        422 if form.errors else 200
+
+
+def _audit_filter(codes: list[str], worded: bool = False) -> forms.AuditFilterForm:
+    form = forms.AuditFilterForm(formdata=request.args)
+    form.action.choices = forms.choices(
+        [("", _("All actions"))]
+        + [(c, audit_log.action_label(c) if worded else c) for c in codes])
+    return form
+
+
+def _filter_of(form: forms.AuditFilterForm) -> audit_log.AuditFilter | None:
+    """The filter typed, or None when a field is wrong (the errors sit on the form)."""
+    if not form.validate():
+        return None
+    return audit_log.AuditFilter(action=form.action.data or None,
+                                 username=(form.user.data or "").strip() or None,
+                                 start=form.start.data, end=form.end.data)
+
+
+def _filtered(form: forms.AuditFilterForm) -> bool:
+    return any(request.args.get(name) for name in ("action", "user", "start", "end"))
+
+
+def _page_url(number: int) -> str:
+    """This page's address with the same filter, at page `number`."""
+    args = {**request.args.to_dict(), "page": number}
+    return url_for(request.endpoint or "admin.index", **(request.view_args or {}), **args)
+
+
+def _page_number() -> int:
+    """?page=N (from 1); anything else is the first page."""
+    raw = request.args.get("page", "")
+    return int(raw) if raw.isdigit() and len(raw) <= 6 and int(raw) > 0 else 1
 
 
 def _role_label(code: str) -> str:
