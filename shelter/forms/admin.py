@@ -177,3 +177,10 @@ class AuditFilterForm(FlaskForm):
     def validate_end(self, field: DayField) -> None:
         if field.data and self.start.data and field.data < self.start.data:
             raise ValidationError(_("The last date is before the first date."))
+
+
+class TokenForm(FlaskForm):
+    """A new API token for an organisation's own system; the label says which system."""
+
+    label = StringField(_l("What the token is for (e.g. the partner's case system)"),
+                        validators=[Optional(), Length(max=120)])

@@ -73,19 +73,31 @@ def revoke_token(session: Session, prefix: str, *, via: str = "") -> int:
         ApiToken.prefix == prefix[:PREFIX_LENGTH], ApiToken.revoked_at.is_(None))))
     if not tokens:
         raise TokenError(_("no live token with prefix '%(prefix)s'", prefix=prefix))
-    now = utcnow()
     for token in tokens:
-        token.revoked_at = now
-    session.flush()
-    names = {org_id: name for org_id, name in session.execute(
-        select(Organisation.id, Organisation.name)
-        .where(Organisation.id.in_({t.organisation_id for t in tokens})))}
-    for token in tokens:
-        security(session, "security.token_revoked",
-                 f"organisation #{token.organisation_id} {names[token.organisation_id]}: "
-                 f"token {token.prefix}" + (f" ({token.label})" if token.label else ""),
-                 via=via)
+        revoke(session, token, via=via)
     return len(tokens)
+
+
+def revoke(session: Session, token: ApiToken, *, via: str = "") -> bool:
+    """Revoke one token (the admin page's button); False when it was revoked already."""
+    if token.revoked_at is not None:
+        return False
+    token.revoked_at = utcnow()
+    session.flush()
+    org = session.get(Organisation, token.organisation_id)
+    security(session, "security.token_revoked",
+             f"organisation #{token.organisation_id} {org.name if org else ''}: "
+             f"token {token.prefix}" + (f" ({token.label})" if token.label else ""), via=via)
+    return True
+
+
+def list_tokens(session: Session, organisation_id: int) -> list[ApiToken]:
+    """The organisation's tokens, live ones first, newest first (prefixes only: a token
+    itself is never stored)."""
+    return list(session.scalars(
+        select(ApiToken).where(ApiToken.organisation_id == organisation_id)
+        .order_by(ApiToken.revoked_at.is_not(None), ApiToken.created_at.desc(),
+                  ApiToken.id.desc())))
 
 
 def actor_for_token(session: Session, raw: str | None) -> ApiActor | None:

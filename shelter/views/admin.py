@@ -15,9 +15,9 @@ from shelter.extensions import db
 from shelter.forms import admin as forms
 from shelter.i18n import _, day_short, ngettext
 from shelter.models import (
-    Area, Bed, BedOutage, Organisation, OtherService, Role, Room, Site, User,
+    ApiToken, Area, Bed, BedOutage, Organisation, OtherService, Role, Room, Site, User,
 )
-from shelter.services import accounts, admin as inventory, audit_log
+from shelter.services import accounts, admin as inventory, audit_log, tokens
 from shelter.services.accounts import FieldError
 from shelter.words import word
 
@@ -323,6 +323,31 @@ def organisation_webhook_secret(org_id: int):  # type: ignore[no-untyped-def]
     if not FlaskForm().validate_on_submit():
         abort(400)
     return _show_secret(org)
+
+
+@bp.route("/organisations/<int:org_id>/tokens", methods=["GET", "POST"])
+def organisation_tokens(org_id: int):  # type: ignore[no-untyped-def]
+    """The organisation's API tokens (prefixes only); a new one is shown once, here."""
+    org = db.get_or_404(Organisation, org_id)
+    form = forms.TokenForm()
+    raw = None
+    if form.validate_on_submit():
+        raw = tokens.create_token(db.session, org.name, (form.label.data or "").strip())
+        form.label.data = ""  # made: the form is for the next one
+    return render_template("admin/tokens.html", org=org, form=form, raw=raw,
+                           tokens=tokens.list_tokens(db.session, org.id),
+                           revoke_form=FlaskForm()), _status(form)
+
+
+@bp.post("/tokens/<int:token_id>/revoke")
+def token_revoke(token_id: int):  # type: ignore[no-untyped-def]
+    token = db.get_or_404(ApiToken, token_id)
+    if not FlaskForm().validate_on_submit():
+        abort(400)
+    if tokens.revoke(db.session, token):
+        flash(_("Token %(prefix)s is revoked: calls with it are refused from now on.",
+                prefix=token.prefix), "success")
+    return redirect(url_for("admin.organisation_tokens", org_id=token.organisation_id))
 
 
 @bp.get("/users")

@@ -1,6 +1,6 @@
 """Security events on the admin side (issue 11) and audit pages that can be read (issue 14):
-each admin change to users, organisations and API tokens is written with its actor and
-detail; the security page and a person's trail filter by action, user and local dates in
+each admin change to users, organisations and API tokens (web page and flask commands) is
+written with its actor and detail; the security page and a person's trail filter by action, user and local dates in
 SQL, page by 100, show local time with the zone named, and refuse bad input beside the
 field (422)."""
 from __future__ import annotations
@@ -187,6 +187,44 @@ def test_token_made_in_a_request_names_the_user(app, db, make_org, make_user):
     assert db.session.scalar(select(ApiToken.revoked_at)) is not None
 
 
+def test_admin_makes_and_revokes_a_token_on_the_web(client, db, admin, make_org):
+    org = make_org("NAV")
+    r = client.post(f"/admin/organisations/{org.id}/tokens", data={"label": "case system"})
+    assert r.status_code == 200
+    raw = re.search(r'<code id="api-token" class="token">(shb_[^<]+)</code>',
+                    r.get_data(as_text=True)).group(1)
+    token = db.session.scalar(select(ApiToken).where(ApiToken.organisation_id == org.id))
+    assert token.prefix == raw[:8] and token.label == "case system"
+    made = _only(db, "security.token_created")
+    assert made.username == "boss"
+    assert made.detail == f"organisation #{org.id} NAV: token {raw[:8]} (case system)"
+    assert client.get("/api/v1/holds", headers={"Authorization": f"Bearer {raw}"}
+                      ).status_code == 200
+    page = client.get(f"/admin/organisations/{org.id}/tokens").get_data(as_text=True)
+    assert raw not in page and raw[:8] in page  # shown once, then only its prefix
+
+    assert client.post(f"/admin/tokens/{token.id}/revoke").status_code == 302
+    db.session.refresh(token)
+    assert token.revoked_at is not None
+    revoked = _only(db, "security.token_revoked")
+    assert revoked.username == "boss" and revoked.detail == made.detail
+    assert client.get("/api/v1/holds", headers={"Authorization": f"Bearer {raw}"}
+                      ).status_code == 401
+    client.post(f"/admin/tokens/{token.id}/revoke")  # again: nothing more to record
+    assert len(_security(db, "security.token_revoked")) == 1
+
+
+def test_a_token_label_too_long_is_refused_beside_the_field(client, db, admin, make_org):
+    org = make_org("NAV")
+    r = client.post(f"/admin/organisations/{org.id}/tokens", data={"label": "x" * 121})
+    assert r.status_code == 422
+    assert "120" in _error_beside(r.get_data(as_text=True), "label")
+    assert db.session.scalar(select(ApiToken.id)) is None
+    assert _security(db) == []
+    assert client.get("/admin/organisations/999999/tokens").status_code == 404
+    assert client.post("/admin/tokens/999999/revoke").status_code == 404
+
+
 # --- the security events page -----------------------------------------------------------
 
 JULY = datetime(2026, 7, 2, 20, 30)  # UTC; 22:30 CEST in Bergen
@@ -288,6 +326,9 @@ def test_only_admins_see_the_security_page_and_trails(client, db, make_user, mak
     db.session.flush()
     assert client.get("/admin/security").status_code == 403
     assert client.get(f"/admin/people/{person.id}/audit").status_code == 403
+    other = make_org("Bymisjon")
+    assert client.get(f"/admin/organisations/{other.id}/tokens").status_code == 403
+    assert client.post(f"/admin/organisations/{other.id}/tokens").status_code == 403
 
 
 def test_the_security_filter_offers_actions_found_in_the_trail(client, db, admin):

@@ -1,6 +1,6 @@
-"""The security events page and a person's audit trail in a real browser (Debian's
-chromium) on a live server, at 1366 and 390 px: an admin changes a user, finds that event
-by filtering, sees a bad date refused beside its field, and reads a person's trail. axe-core
+"""The security events page, a person's audit trail and an organisation's API tokens in a
+real browser (Debian's chromium) on a live server, at 1366 and 390 px: an admin makes a
+token and changes a user, finds those events, filters, sees a bad date refused beside its field, and reads a person's trail. axe-core
 checks every page visited (WCAG 2.1 A/AA)."""
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from datetime import datetime
 import pytest
 
 from shelter.extensions import db
-from shelter.models import AuditEvent, Person, Role, User
+from shelter.models import AuditEvent, Organisation, OrgKind, Person, Role, User
 from shelter.services import audit
 from tests.shelter.conftest import _HASH, PASSWORD, LiveServer, build_app, screenshot
 
@@ -26,7 +26,7 @@ def _seed(app) -> int:
         kari = User(username="kari", display_name="Kari Intake", password_hash=_HASH,
                     role=Role.INTAKE)
         person = Person(name="Anna Berg")
-        s.add_all([boss, kari, person])
+        s.add_all([boss, kari, person, Organisation(name="NAV", kind=OrgKind.MUNICIPAL)])
         s.flush()
         july = datetime(2026, 7, 2, 20, 30)
         for action, detail in (("security.login", "from 10.0.0.7"),
@@ -54,6 +54,17 @@ def test_security_and_audit_pages(browser, tmp_path):
             page.locator("main button[type=submit]").click()
             page.wait_for_url(re.compile(r"/admin/"))
 
+            page.goto(f"{base}/admin/organisations")
+            page.get_by_role("link", name="API tokens for NAV").click()
+            page.wait_for_url(re.compile(r"/tokens$"))
+            if size == "1366":  # a token made on the web, shown once
+                page.get_by_label("What the token is for").fill("case system")
+                page.get_by_role("button", name="Make a token").click()
+                page.wait_for_load_state()
+                assert page.locator("#api-token").inner_text().startswith("shb_")
+            assert "case system" in page.locator("main table").inner_text()
+            screenshot(page, f"events-tokens-{size}")
+
             if size == "1366":  # an admin change, to find on the page
                 page.goto(f"{base}/admin/users")
                 page.get_by_role("row", name=re.compile("Kari Intake")).get_by_role(
@@ -69,6 +80,7 @@ def test_security_and_audit_pages(browser, tmp_path):
             assert "Jul 2, 2026 22:30 CEST" in table.inner_text()
             assert "User changed" in table.inner_text()
             assert "role: intake -> manager" in table.inner_text()
+            assert "API token created" in table.inner_text()
             screenshot(page, f"events-security-{size}")
 
             page.get_by_label("Action").select_option(label="Failed log-in")
