@@ -90,7 +90,7 @@ def _record_organisation(session: Session, org: Organisation,
                  f"organisation #{org.id} {org.name}: kind {after['kind']}, "
                  f"active {after['active']}")
         return
-    changed = _changes(before, after, skip=("active",))
+    changed = _changes(before, after, skip=("active",), unsaid=("webhook_url",))
     if changed:
         security(session, "security.organisation_changed",
                  f"organisation #{org.id} {org.name}: {changed}")
@@ -100,10 +100,18 @@ def _record_organisation(session: Session, org: Organisation,
                  f"organisation #{org.id} {org.name}")
 
 
-def _changes(before: dict[str, str], after: dict[str, str], skip: tuple[str, ...] = ()) -> str:
-    """'role: intake -> manager; active: yes -> no' for the fields that differ."""
-    return "; ".join(f"{key}: {before[key] or '-'} -> {after[key] or '-'}"
-                     for key in after if key not in skip and before.get(key) != after[key])
+def _changes(before: dict[str, str], after: dict[str, str], skip: tuple[str, ...] = (),
+             unsaid: tuple[str, ...] = ()) -> str:
+    """'role: intake -> manager; active: yes -> no' for the fields that differ; an
+    `unsaid` field (a webhook address may carry a key) is only said to be set, changed or
+    removed, since the audit trail is kept for ever."""
+    def said(key: str) -> str:
+        if key not in unsaid:
+            return f"{key}: {before[key] or '-'} -> {after[key] or '-'}"
+        return f"{key}: " + ("set" if not before[key] else "removed" if not after[key]
+                             else "changed")
+    return "; ".join(said(key) for key in after
+                     if key not in skip and before.get(key) != after[key])
 
 
 def rotate_webhook_secret(session: Session, org: Organisation) -> str:
@@ -184,9 +192,10 @@ def _check_role(role: Role | str, organisation: Organisation | None) -> Role:
 
 def create_user(session: Session, *, username: str, display_name: str, role: Role | str,
                 password: str, organisation: Organisation | None = None,
-                sites: Iterable[Site] = ()) -> User:
-    """Create a user with an argon2id password hash. Raises FieldError for a taken or
-    malformed username, a short password, or a partner without an organisation."""
+                sites: Iterable[Site] = (), via: str = "") -> User:
+    """Create a user with an argon2id password hash (a security event; `via`: the command
+    that asked, outside a request). Raises FieldError for a taken or malformed username,
+    a short password, or a partner without an organisation."""
     username = username.strip()
     if not username or len(username) > 80 or any(c.isspace() for c in username):
         raise FieldError("username", _("Use 1-80 characters without spaces."))
@@ -203,7 +212,7 @@ def create_user(session: Session, *, username: str, display_name: str, role: Rol
     facts = _user_facts(user)
     security(session, "security.user_created",
              f"user {user.username} (#{user.id}): role {facts['role']}, organisation "
-             f"{facts['organisation'] or '-'}, sites {facts['sites'] or '-'}")
+             f"{facts['organisation'] or '-'}, sites {facts['sites'] or '-'}", via=via)
     return user
 
 

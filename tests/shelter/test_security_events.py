@@ -134,6 +134,15 @@ def test_organisation_created_changed_deactivated(client, db, admin):
     assert _only(db, "security.organisation_deactivated").detail == \
         f"organisation #{org.id} Uteteamet"
 
+    # A webhook address may carry a key: the trail says it changed, never what it is.
+    hook = "https://ute.example.org/hook?key=s3cret"
+    data = {**data, "active": "y", "webhook_url": hook}
+    assert client.post(f"/admin/organisations/{org.id}/edit", data=data).status_code == 200
+    changed = _security(db, "security.organisation_changed")[-1]
+    assert changed.detail == f"organisation #{org.id} Uteteamet: webhook_url: set"
+    assert not any("s3cret" in e.detail for e in _security(db))
+    assert _only(db, "security.organisation_reactivated")
+
 
 def test_webhook_secret_replaced_is_recorded_without_the_secret(client, db, admin, make_org):
     org = make_org("NAV")
@@ -147,7 +156,7 @@ def test_webhook_secret_replaced_is_recorded_without_the_secret(client, db, admi
     assert event.username == "boss"
 
 
-def test_token_commands_record_the_cli_as_system(app, db, make_org):
+def test_token_and_user_commands_record_the_cli_as_system(app, db, make_org):
     make_org("Utekontakten")
     db.session.commit()
     runner = app.test_cli_runner()
@@ -164,6 +173,11 @@ def test_token_commands_record_the_cli_as_system(app, db, make_org):
     revoked = _only(db, "security.token_revoked")
     assert revoked.username == "system" and "Utekontakten: token " + token[:8] in revoked.detail
     assert revoked.detail.endswith("via the command line (flask revoke-token)")
+    assert runner.invoke(args=["create-user", "boss2", "--password",
+                               "plum lantern orbit velvet"]).exit_code == 0
+    user = _only(db, "security.user_created")
+    assert user.username == "system" and user.detail.startswith("user boss2 (#")
+    assert user.detail.endswith("via the command line (flask create-user)")
     # A refused command writes nothing.
     assert runner.invoke(args=["revoke-token", "zzzzzzzz"]).exit_code != 0
     assert len(_security(db, "security.token_revoked")) == 1
