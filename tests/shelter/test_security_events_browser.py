@@ -108,3 +108,26 @@ def test_security_and_audit_pages(browser, tmp_path):
             assert page.locator("main table tbody tr").count() == 1
             screenshot(page, f"events-audit-{size}")
             context.close()
+
+
+def test_security_page_in_bokmal(browser, tmp_path):
+    """The same page in bokmål: headings, labels and the worded actions, no English left."""
+    app = build_app(f"sqlite:///{tmp_path / 'events-nb.db'}", SHELTER_LANGUAGE="nb")
+    _seed(app)
+    with LiveServer(app) as server:
+        context = browser.new_context(viewport=PHONE, locale="nb-NO")
+        page = context.new_page()
+        page.goto(f"{server.url}/login")
+        page.get_by_label("Brukernavn").fill("boss")
+        page.get_by_label("Passord").fill(PASSWORD)
+        page.locator("main button[type=submit]").click()
+        page.wait_for_url(re.compile(r"/admin/"))
+        page.goto(f"{server.url}/admin/security?action=security.login_failed")
+        main = page.inner_text("main")
+        for text in ("Sikkerhetshendelser", "Mislykket innlogging", "Fra dato", "Til dato",
+                     "2. juli 2026 22:30 CEST"):
+            assert text in main, text
+        for english in ("Security events", "Failed log-in", "From date", "All actions"):
+            assert english not in main, english
+        screenshot(page, "events-security-nb-390")
+        context.close()
