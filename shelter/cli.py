@@ -60,7 +60,7 @@ def create_user(username: str, role: str, display_name: str, organisation: str |
             _fail("--organisation: " + _("no organisation named '%(name)s'", name=organisation))
     try:
         create(db.session, username=username, display_name=display_name, role=role,
-               password=password, organisation=org)
+               password=password, organisation=org, via="flask create-user")
     except FieldError as err:
         _fail(f"--{err.field}: {err.message}" if err.field != "username" else str(err))
     db.session.commit()

@@ -66,3 +66,9 @@ def local_on(night: date, at: time, tz: str | None = None) -> datetime:
 def is_tonight(night: date, now: datetime | None = None) -> bool:
     """Changes "within the night" (undo, cancel) are allowed only while it is that night."""
     return night == tonight(now)
+
+
+def local_midnight(day: date, tz: str | None = None) -> datetime:
+    """The start of a local calendar date (00:00 local time) as naive UTC: the bound a
+    "from date" / "to date" filter on stored timestamps uses."""
+    return datetime.combine(day, time(0), tzinfo=zone(tz)).astimezone(UTC).replace(tzinfo=None)

@@ -25,7 +25,7 @@ def create_token(organisation: str, label: str) -> None:
     from shelter.services.tokens import TokenError, create_token as make
 
     try:
-        raw = make(db.session, organisation, label)
+        raw = make(db.session, organisation, label, via="flask create-token")
     except TokenError as exc:
         click.echo(_("error: %(message)s", message=exc), err=True)
         sys.exit(2)
@@ -42,7 +42,7 @@ def revoke_token(prefix: str) -> None:
     from shelter.services.tokens import TokenError, revoke_token as revoke
 
     try:
-        count = revoke(db.session, prefix)
+        count = revoke(db.session, prefix, via="flask revoke-token")
     except TokenError as exc:
         click.echo(_("error: %(message)s", message=exc), err=True)
         sys.exit(2)

@@ -1,20 +1,23 @@
 """Admin forms: sites, rooms, beds, outages, organisations, users, other services."""
 from __future__ import annotations
 
+from typing import Any
+
 from flask_wtf import FlaskForm
 from wtforms import (
-    BooleanField, IntegerField, PasswordField, SelectField, SelectMultipleField,
+    BooleanField, DateField, IntegerField, PasswordField, SelectField, SelectMultipleField,
     StringField, TextAreaField, TimeField,
 )
 from wtforms.validators import (
-    DataRequired, EqualTo, InputRequired, Length, NumberRange, Optional, Regexp,
+    DataRequired, ValidationError, EqualTo, InputRequired, Length, NumberRange, Optional, Regexp,
 )
 from wtforms.fields.choices import SelectChoice
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from shelter import words
 from shelter.forms.fields import NightField
-from shelter.i18n import _l
+from shelter.clock import FIRST_NIGHT, LAST_NIGHT, night_in_range
+from shelter.i18n import _, _l, day_short
 from shelter.services.accounts import MIN_PASSWORD
 from shelter.services.admin import KNOWN_FEATURES
 
@@ -144,3 +147,43 @@ class OtherServiceForm(FlaskForm):
 
 class QuotaForm(FlaskForm):
     """Only the CSRF token: the grid's number inputs are read from request.form by name."""
+
+
+class DayField(DateField):
+    """A local calendar date typed as YYYY-MM-DD; a date outside the years the system holds
+    is an error beside the field (it would overflow the time-zone arithmetic: a 500)."""
+
+    def process_formdata(self, valuelist: list[Any]) -> None:
+        super().process_formdata(valuelist)
+        if self.data is not None and not night_in_range(self.data):
+            self.data = None
+            raise ValueError(_("Choose a date between %(first)s and %(last)s.",
+                               first=day_short(FIRST_NIGHT), last=day_short(LAST_NIGHT)))
+
+
+class AuditFilterForm(FlaskForm):
+    """The audit pages' filter (GET, so no CSRF token): the action is one of the choices the
+    view sets, the dates are local and 'to' may not be before 'from'."""
+
+    class Meta:
+        csrf = False
+
+    action = SelectField(_l("Action"), default="", validate_choice=False)
+    user = StringField(_l("User (username)"), validators=[Optional(), Length(max=80)])
+    start = DayField(_l("From date"), validators=[Optional()])
+    end = DayField(_l("To date"), validators=[Optional()])
+
+    def validate_action(self, field: SelectField) -> None:
+        if field.data and field.data not in {str(c.value) for c in field.choices}:
+            raise ValidationError(_("Choose an action from the list."))
+
+    def validate_end(self, field: DayField) -> None:
+        if field.data and self.start.data and field.data < self.start.data:
+            raise ValidationError(_("The last date is before the first date."))
+
+
+class TokenForm(FlaskForm):
+    """A new API token for an organisation's own system; the label says which system."""
+
+    label = StringField(_l("What the token is for (e.g. the partner's case system)"),
+                        validators=[Optional(), Length(max=120)])

@@ -13,7 +13,8 @@ class AuditEvent(Base):
     """Never updated or deleted (the migration adds triggers that refuse both)."""
 
     __tablename__ = "audit_events"
-    __table_args__ = (Index("ix_audit_events_person_at", "person_id", "at"),)
+    __table_args__ = (Index("ix_audit_events_person_at", "person_id", "at"),
+                      Index("ix_audit_events_action_at", "action", "at"))
 
     id: Mapped[int] = mapped_column(primary_key=True)
     at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -17,6 +17,7 @@ from shelter.auth import hash_password, verify_password
 from shelter.i18n import _
 from shelter.models import Organisation, OrgKind, Quota, Role, Site, User
 from shelter.models.accounts import new_session_token
+from shelter.services.audit_log import security
 from shelter.services.notifications import WebhookInputError, check_webhook_url, new_webhook_secret
 
 MIN_PASSWORD = 12
@@ -62,6 +63,7 @@ def save_organisation(session: Session, org: Organisation | None, *, name: str,
     if clash is not None and clash is not org:
         raise FieldError("name", _("There is already an organisation called '%(name)s'.",
                                    name=clash.name))
+    before = None if org is None else _org_facts(org)
     if org is None:
         org = Organisation(name=name, kind=OrgKind(kind), active=active)
         session.add(org)
@@ -69,7 +71,47 @@ def save_organisation(session: Session, org: Organisation | None, *, name: str,
         org.name, org.kind, org.active = name, OrgKind(kind), active
     org.contact_email, org.webhook_url = email, url
     session.flush()
+    _record_organisation(session, org, before)
     return org
+
+
+def _org_facts(org: Organisation) -> dict[str, str]:
+    return {"name": org.name, "kind": org.kind.value, "contact_email": org.contact_email or "",
+            "webhook_url": org.webhook_url or "", "active": "yes" if org.active else "no"}
+
+
+def _record_organisation(session: Session, org: Organisation,
+                         before: dict[str, str] | None) -> None:
+    """Security events for an organisation saved: created, or which fields changed
+    (old -> new), and deactivated / reactivated on their own."""
+    after = _org_facts(org)
+    if before is None:
+        security(session, "security.organisation_created",
+                 f"organisation #{org.id} {org.name}: kind {after['kind']}, "
+                 f"active {after['active']}")
+        return
+    changed = _changes(before, after, skip=("active",), unsaid=("webhook_url",))
+    if changed:
+        security(session, "security.organisation_changed",
+                 f"organisation #{org.id} {org.name}: {changed}")
+    if before["active"] != after["active"]:
+        security(session, "security.organisation_deactivated" if not org.active
+                 else "security.organisation_reactivated",
+                 f"organisation #{org.id} {org.name}")
+
+
+def _changes(before: dict[str, str], after: dict[str, str], skip: tuple[str, ...] = (),
+             unsaid: tuple[str, ...] = ()) -> str:
+    """'role: intake -> manager; active: yes -> no' for the fields that differ; an
+    `unsaid` field (a webhook address may carry a key) is only said to be set, changed or
+    removed, since the audit trail is kept for ever."""
+    def said(key: str) -> str:
+        if key not in unsaid:
+            return f"{key}: {before[key] or '-'} -> {after[key] or '-'}"
+        return f"{key}: " + ("set" if not before[key] else "removed" if not after[key]
+                             else "changed")
+    return "; ".join(said(key) for key in after
+                     if key not in skip and before.get(key) != after[key])
 
 
 def rotate_webhook_secret(session: Session, org: Organisation) -> str:
@@ -77,6 +119,8 @@ def rotate_webhook_secret(session: Session, org: Organisation) -> str:
     once. Returned so the admin can copy it: it is never shown again."""
     org.webhook_secret = new_webhook_secret()
     session.flush()
+    security(session, "security.webhook_secret_rotated",
+             f"organisation #{org.id} {org.name}: new webhook signing secret")
     return org.webhook_secret
 
 
@@ -148,9 +192,10 @@ def _check_role(role: Role | str, organisation: Organisation | None) -> Role:
 
 def create_user(session: Session, *, username: str, display_name: str, role: Role | str,
                 password: str, organisation: Organisation | None = None,
-                sites: Iterable[Site] = ()) -> User:
-    """Create a user with an argon2id password hash. Raises FieldError for a taken or
-    malformed username, a short password, or a partner without an organisation."""
+                sites: Iterable[Site] = (), via: str = "") -> User:
+    """Create a user with an argon2id password hash (a security event; `via`: the command
+    that asked, outside a request). Raises FieldError for a taken or malformed username,
+    a short password, or a partner without an organisation."""
     username = username.strip()
     if not username or len(username) > 80 or any(c.isspace() for c in username):
         raise FieldError("username", _("Use 1-80 characters without spaces."))
@@ -164,7 +209,18 @@ def create_user(session: Session, *, username: str, display_name: str, role: Rol
                 sites=list(sites) if role is Role.INTAKE else [])
     session.add(user)
     session.flush()
+    facts = _user_facts(user)
+    security(session, "security.user_created",
+             f"user {user.username} (#{user.id}): role {facts['role']}, organisation "
+             f"{facts['organisation'] or '-'}, sites {facts['sites'] or '-'}", via=via)
     return user
+
+
+def _user_facts(user: User) -> dict[str, str]:
+    return {"display_name": user.display_name, "role": user.role.value,
+            "organisation": user.organisation.name if user.organisation else "",
+            "sites": ", ".join(sorted(s.name for s in user.sites)),
+            "active": "yes" if user.active else "no"}
 
 
 def update_user(session: Session, user: User, *, display_name: str, role: Role | str,
@@ -179,11 +235,33 @@ def update_user(session: Session, user: User, *, display_name: str, role: Role |
                          _("You cannot remove your own admin access; ask another admin."))
     if not active or role is not user.role or organisation is not user.organisation:
         user.session_token = new_session_token()
+    before, old_sites = _user_facts(user), {s.id: s.name for s in user.sites}
     user.display_name = display_name.strip() or user.username
     user.role, user.organisation, user.active = role, organisation, active
     user.sites = list(sites) if role is Role.INTAKE else []
     session.flush()
+    _record_user_change(session, user, before, old_sites)
     return user
+
+
+def _record_user_change(session: Session, user: User, before: dict[str, str],
+                        old_sites: dict[int, str]) -> None:
+    """Security events for a user saved by an admin: fields changed (old -> new), sites
+    granted or taken away, deactivated / reactivated, each on its own."""
+    after, who = _user_facts(user), f"user {user.username} (#{user.id})"
+    changed = _changes(before, after, skip=("active", "sites"))
+    if changed:
+        security(session, "security.user_changed", f"{who}: {changed}")
+    new_sites = {s.id: s.name for s in user.sites}
+    granted = sorted(name for i, name in new_sites.items() if i not in old_sites)
+    removed = sorted(name for i, name in old_sites.items() if i not in new_sites)
+    if granted or removed:
+        parts = ([f"sites granted: {', '.join(granted)}"] if granted else []) + \
+                ([f"sites removed: {', '.join(removed)}"] if removed else [])
+        security(session, "security.user_sites_changed", f"{who}: {'; '.join(parts)}")
+    if before["active"] != after["active"]:
+        security(session, "security.user_deactivated" if not user.active
+                 else "security.user_reactivated", who)
 
 
 def set_password(session: Session, user: User, password: str, *,
@@ -209,11 +287,24 @@ def change_own_password(session: Session, user: User, current: str, new: str) ->
     set_password(session, user, new)
 
 
+def reset_password(session: Session, user: User, password: str, *,
+                   must_change: bool = True) -> None:
+    """An admin sets `user`'s password (recorded as a security event); with `must_change`
+    the user chooses their own at the next log-in. Raises FieldError('password')."""
+    set_password(session, user, password, must_change=must_change)
+    security(session, "security.password_reset",
+             f"user {user.username} (#{user.id}): password set by an admin; must choose "
+             f"their own at the next log-in: {'yes' if must_change else 'no'}")
+
+
 def force_password_change(session: Session, user: User) -> None:
     """An admin asks `user` for a new password at the next log-in; their sessions end now."""
     user.must_change_password = True
     user.session_token = new_session_token()
     session.flush()
+    security(session, "security.password_change_forced",
+             f"user {user.username} (#{user.id}): must choose a new password at the next "
+             "log-in; logged out everywhere")
 
 
 # --- quotas -----------------------------------------------------------------------------

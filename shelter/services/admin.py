@@ -15,11 +15,11 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
 from shelter.models import (
-    Area, AuditEvent, Bed, BedOutage, GenderRule, Hold, OtherService, Person, Placement,
+    Area, Bed, BedOutage, GenderRule, Hold, OtherService, Person, Placement,
     Room, Site,
 )
 from shelter.i18n import _, day_short
-from shelter.services import audit
+from shelter.services import audit, audit_log
 from shelter.services.accounts import FieldError
 from shelter.services.inventory import count_beds_by_site
 
@@ -321,16 +321,16 @@ def save_other_service(session: Session, service: OtherService | None,
 
 # --- audit trail ------------------------------------------------------------------------
 
-def person_audit_trail(session: Session, person_id: int, limit: int = 500
-                       ) -> tuple[Person | None, list[AuditEvent]]:
-    """Who viewed or changed this person's record, newest first. Looking at the trail is
-    itself a view of the person, so it writes an audit row too (before reading)."""
+def person_audit_trail(session: Session, person_id: int,
+                       filt: audit_log.AuditFilter | None = None, page: int = 1
+                       ) -> tuple[Person | None, audit_log.Page]:
+    """Who viewed or changed this person's record, newest first, filtered (action, user,
+    local dates) and one page at a time. Looking at the trail is itself a view of the
+    person, so it is recorded too (a read: written when the request is over)."""
     person = session.get(Person, person_id)
     if person is None:
-        return None, []
+        return None, audit_log.Page([], 1, False)
     audit.record(session, None, "view_audit", person.id, "admin audit trail")
     session.flush()
-    events = list(session.scalars(
-        select(AuditEvent).where(audit.naming(person.id))
-        .order_by(AuditEvent.at.desc(), AuditEvent.id.desc()).limit(limit)))
-    return person, events
+    return person, audit_log.person_trail(session, person.id, filt or audit_log.AuditFilter(),
+                                          page)

@@ -13,7 +13,7 @@ from typing import Any
 
 from flask import g, has_request_context
 from flask_login import current_user
-from sqlalchemy import ColumnElement, or_, select
+from sqlalchemy import ColumnElement, select
 from sqlalchemy.orm import Session
 
 from shelter.models import AuditEvent, AuditEventPerson, utcnow
@@ -46,9 +46,13 @@ def record(session: Session, actor: Any, action: str,
 
 
 def naming(person_id: int) -> ColumnElement[bool]:
-    """The audit events that name this person: alone (person_id) or among others."""
-    return or_(AuditEvent.person_id == person_id, AuditEvent.id.in_(
-        select(AuditEventPerson.event_id).where(AuditEventPerson.person_id == person_id)))
+    """The audit events that name this person: alone (person_id) or among others. One
+    UNION of the two indexed look-ups: with an OR of them PostgreSQL reads the whole trail
+    (`python -m bench.audit`, 300,000 events, a busy 2-core machine: a person's trail page
+    173 ms with the OR, 54 ms with the UNION; SQLite 23 ms and 9 ms)."""
+    return AuditEvent.id.in_(
+        select(AuditEvent.id).where(AuditEvent.person_id == person_id)
+        .union(select(AuditEventPerson.event_id).where(AuditEventPerson.person_id == person_id)))
 
 
 def is_read(action: str) -> bool:

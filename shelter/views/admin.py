@@ -15,9 +15,9 @@ from shelter.extensions import db
 from shelter.forms import admin as forms
 from shelter.i18n import _, day_short, ngettext
 from shelter.models import (
-    Area, Bed, BedOutage, Organisation, OtherService, Role, Room, Site, User,
+    ApiToken, Area, Bed, BedOutage, Organisation, OtherService, Role, Room, Site, User,
 )
-from shelter.services import accounts, admin as inventory, mfa
+from shelter.services import accounts, admin as inventory, audit_log, mfa, tokens
 from shelter.services.accounts import FieldError
 from shelter.words import word
 
@@ -325,6 +325,31 @@ def organisation_webhook_secret(org_id: int):  # type: ignore[no-untyped-def]
     return _show_secret(org)
 
 
+@bp.route("/organisations/<int:org_id>/tokens", methods=["GET", "POST"])
+def organisation_tokens(org_id: int):  # type: ignore[no-untyped-def]
+    """The organisation's API tokens (prefixes only); a new one is shown once, here."""
+    org = db.get_or_404(Organisation, org_id)
+    form = forms.TokenForm()
+    raw = None
+    if form.validate_on_submit():
+        raw = tokens.create_token(db.session, org.name, (form.label.data or "").strip())
+        form.label.data = ""  # made: the form is for the next one
+    return render_template("admin/tokens.html", org=org, form=form, raw=raw,
+                           tokens=tokens.list_tokens(db.session, org.id),
+                           revoke_form=FlaskForm()), _status(form)
+
+
+@bp.post("/tokens/<int:token_id>/revoke")
+def token_revoke(token_id: int):  # type: ignore[no-untyped-def]
+    token = db.get_or_404(ApiToken, token_id)
+    if not FlaskForm().validate_on_submit():
+        abort(400)
+    if tokens.revoke(db.session, token):
+        flash(_("Token %(prefix)s is revoked: calls with it are refused from now on.",
+                prefix=token.prefix), "success")
+    return redirect(url_for("admin.organisation_tokens", org_id=token.organisation_id))
+
+
 @bp.get("/users")
 def users():  # type: ignore[no-untyped-def]
     return render_template("admin/users.html", users=accounts.list_users(db.session))
@@ -391,8 +416,8 @@ def user_password(user_id: int):  # type: ignore[no-untyped-def]
     password_form = forms.PasswordForm()
     if password_form.validate_on_submit():
         try:
-            accounts.set_password(db.session, user, password_form.password.data,
-                                  must_change=password_form.must_change.data)
+            accounts.reset_password(db.session, user, password_form.password.data,
+                                    must_change=password_form.must_change.data)
         except FieldError as err:
             password_form.password.errors.append(err.message)
         else:
@@ -484,11 +509,67 @@ def audit_lookup():  # type: ignore[no-untyped-def]
 
 @bp.get("/people/<int:person_id>/audit")
 def person_audit(person_id: int):  # type: ignore[no-untyped-def]
-    person, events = inventory.person_audit_trail(db.session, person_id)
+    """A person's trail (events naming them alone or among others), filtered by action,
+    user and local dates; bad filter input is shown beside its field (422)."""
+    form = _audit_filter(audit_log.person_action_codes(db.session, person_id))
+    filt = _filter_of(form)
+    person, page = inventory.person_audit_trail(db.session, person_id,
+                                                filt or audit_log.AuditFilter(), _page_number())
     if person is None:
         abort(404)
-    return render_template("admin/audit.html", person=person, events=events,
-                           role_label=_role_label)
+    if filt is None:
+        page = audit_log.Page([], 1, False)
+    return render_template("admin/audit.html", person=person, page=page, form=form,
+                           role_label=_role_label, action_label=audit_log.action_label,
+                           filtered=_filtered(form), page_url=_page_url), \
+        422 if form.errors else 200
+
+
+@bp.get("/security")
+def security_events():  # type: ignore[no-untyped-def]
+    """Security events (log-ins, user, organisation and token changes), newest first,
+    filtered by action, user and local dates; bad filter input beside its field (422)."""
+    form = _audit_filter(audit_log.security_action_codes(db.session), worded=True)
+    filt = _filter_of(form)
+    page = (audit_log.security_events(db.session, filt, _page_number()) if filt is not None
+            else audit_log.Page([], 1, False))
+    return render_template("admin/security.html", page=page, form=form,
+                           role_label=_role_label, action_label=audit_log.action_label,
+                           filtered=_filtered(form), page_url=_page_url), \
+        422 if form.errors else 200
+
+
+def _audit_filter(codes: list[str], worded: bool = False) -> forms.AuditFilterForm:
+    form = forms.AuditFilterForm(formdata=request.args)
+    form.action.choices = forms.choices(
+        [("", _("All actions"))]
+        + [(c, audit_log.action_label(c) if worded else c) for c in codes])
+    return form
+
+
+def _filter_of(form: forms.AuditFilterForm) -> audit_log.AuditFilter | None:
+    """The filter typed, or None when a field is wrong (the errors sit on the form)."""
+    if not form.validate():
+        return None
+    return audit_log.AuditFilter(action=form.action.data or None,
+                                 username=(form.user.data or "").strip() or None,
+                                 start=form.start.data, end=form.end.data)
+
+
+def _filtered(form: forms.AuditFilterForm) -> bool:
+    return any(request.args.get(name) for name in ("action", "user", "start", "end"))
+
+
+def _page_url(number: int) -> str:
+    """This page's address with the same filter, at page `number`."""
+    args = {**request.args.to_dict(), "page": number}
+    return url_for(request.endpoint or "admin.index", **(request.view_args or {}), **args)
+
+
+def _page_number() -> int:
+    """?page=N (from 1); anything else is the first page."""
+    raw = request.args.get("page", "")
+    return int(raw) if raw.isdigit() and len(raw) <= 6 and int(raw) > 0 else 1
 
 
 def _role_label(code: str) -> str:

@@ -155,7 +155,8 @@ def test_api_views_and_changes_are_audited_as_the_organisation(client, db):
     client.get(f"/api/v1/holds/{hold['id']}", headers=_auth(token))
     client.get("/api/v1/holds", headers=_auth(token))
     client.delete(f"/api/v1/holds/{hold['id']}", headers=_auth(token))
-    events = list(db.session.scalars(select(AuditEvent).order_by(AuditEvent.id)))
+    events = list(db.session.scalars(select(AuditEvent).where(  # not the set-up's token
+        ~AuditEvent.action.startswith("security.")).order_by(AuditEvent.id)))
     assert [e.action for e in events] == ["prebook", "view", "view", "cancel_hold"]
     assert {(e.username, e.role, e.organisation_id) for e in events} == {("api:NAV", "partner", org.id)}
     assert len({e.person_id for e in events}) == 1 and events[0].person_id is not None
