@@ -103,6 +103,9 @@ def build_app(url: str, **extra: Any) -> Flask:
         "SCHEDULER_ENABLED": False,
         # The tests read English; the bokmål tests ask for "nb" (test_i18n.py).
         "SHELTER_LANGUAGE": "en",
+        # Partner bookings go where asked unless a test asks for the random spread or review.
+        "PARTNER_SPREAD_SHARE": 0.0,
+        "PARTNER_REVIEW_SHARE": 0.0,
         **extra,
     }
     app = create_app(config)
