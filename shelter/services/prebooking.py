@@ -330,24 +330,27 @@ def _place(session: Session, booking: BookingRequest, person: Person, sites: lis
         here = [b for b in candidates if b.room.site_id == wished.id]
         elsewhere = [b for b in candidates if b.room.site_id != wished.id]
         if not here:
-            met = codes.get(wished.id, set())
+            said = codes.get(wished.id, set())
             wish_reason = ("quota" if wished.id not in order else
-                           next((r for r in ("barred", "keep_apart", "ineligible") if r in met),
+                           next((r for r in ("barred", "keep_apart", "ineligible") if r in said),
                                 "no_bed"))
         elif elsewhere and draw(person.id, night, "spread") < _share("PARTNER_SPREAD_SHARE"):
-            wish_reason, candidates = "spread", elsewhere
+            wish_reason = "spread"  # other sites first; the wished one if they are taken
+    spread = wish_reason == "spread"
     # A woman takes a women-only bed first when one suits her, then a mixed one; everyone
     # spares special beds (the fewest features they do not need); the wished site first.
-    candidates.sort(key=lambda b: (order[b.room.site_id] != 0 or wished is None,
+    candidates.sort(key=lambda b: ((order[b.room.site_id] != 0) is not spread or wished is None,
                                    bed_preference(facts.gender, b.room.gender.value),
                                    order[b.room.site_id], len(set(b.features or []) - facts.needs),
                                    b.id))
     for bed in candidates:
         site = bed.room.site
+        met = wished is not None and site.id == wished.id
         hold = Hold(organisation_id=org_id, person_id=person.id, night=night,
                     site_id=site.id, bed_id=bed.id, site_only=True, needs=sorted(facts.needs),
                     expires_at=hold_expires_at(site, night), note=booking.note,
-                    wished_site_id=wished.id if wished else None, wish_reason=wish_reason,
+                    wished_site_id=wished.id if wished else None,
+                    wish_reason=None if met else wish_reason,
                     created_by_id=actor.id if isinstance(actor, User) else None)
         try:
             with session.begin_nested():

@@ -68,10 +68,11 @@ def _iso(value: datetime | None) -> str | None:
 
 def hold_json(hold: Hold, ref: str | None) -> dict[str, Any]:
     """The same keys for every hold. A pending one (intake confirms the site) has no site
-    yet: `site` and `site_name` are null; `wished_site` is the site asked for (null: any).
-    Nothing says why a booking is pending or not at its wished site."""
+    yet, nor has one that ended while pending: `site` and `site_name` are null;
+    `wished_site` is the site asked for (null: any). Nothing says why a booking is
+    pending or not at its wished site."""
     person = hold.person
-    pending = hold.status is HoldStatus.PENDING
+    pending = hold.status is HoldStatus.PENDING or hold.bed_id is None
     return {
         "id": hold.id,
         "night": hold.night.isoformat(),

@@ -387,6 +387,7 @@ def test_intake_confirms_a_site_or_is_told_why_not(client, db, app, make_user, m
 
 def test_intake_refuses_and_the_partner_reads_released(client, db, make_user):
     org, token, wished, (banned, banned_ref), unused = _setup_pending(db)
+    org.contact_email = "nav@example.org"
     barred = _api_book(client, token, banned_ref).get_json()
     intake = make_user(Role.INTAKE)
     db.session.commit()
@@ -395,7 +396,13 @@ def test_intake_refuses_and_the_partner_reads_released(client, db, make_user):
     assert response.status_code == 302
     shown = client.get(f"/api/v1/holds/{barred['id']}",
                        headers={"Authorization": f"Bearer {token}"}).get_json()
-    assert shown["status"] == "released"
+    assert shown["status"] == "released" and shown["site"] is None
+    from shelter.models import Notification
+
+    # The partner's mail says "released by staff", naming no site and no reason.
+    payload = db.session.scalar(select(Notification.payload))
+    assert payload["status"] == "released" and payload["site"] == ""
+    assert "Ban" not in str(payload) and "secret" not in str(payload)
     assert client.post(f"/intake/pending/{barred['id']}/refuse").status_code == 404
     from shelter.models import AuditEvent
 
@@ -425,3 +432,17 @@ def test_a_pending_booking_expires_and_can_be_cancelled(client, db):
     cancelled = client.delete(f"/api/v1/holds/{fresh['id']}",
                               headers={"Authorization": f"Bearer {token}"})
     assert cancelled.status_code == 200 and cancelled.get_json()["status"] == "cancelled"
+
+
+def test_the_spread_never_costs_a_bed_when_only_the_wished_site_has_one(client, db, app,
+                                                                       monkeypatch):
+    org = add_org(db.session, "NAV")
+    token = create_token(db.session, "NAV")
+    add_site(db.session, "kvinnehuset", beds=2, gender=GenderRule.WOMEN, name="Kvinnehuset")
+    add_site(db.session, "strax", beds=0, name="Strax-huset")
+    plain, plain_ref = _person(db, org, "Kari Nord")
+    db.session.commit()
+    monkeypatch.setitem(app.config, "PARTNER_SPREAD_SHARE", 1.0)
+    answer = _api_book(client, token, plain_ref).get_json()
+    assert answer["status"] == "held" and answer["site"] == "kvinnehuset"
+    assert db.session.scalar(select(Hold.wish_reason).where(Hold.person_id == plain.id)) is None
