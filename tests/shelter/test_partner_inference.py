@@ -446,3 +446,15 @@ def test_the_spread_never_costs_a_bed_when_only_the_wished_site_has_one(client, 
     answer = _api_book(client, token, plain_ref).get_json()
     assert answer["status"] == "held" and answer["site"] == "kvinnehuset"
     assert db.session.scalar(select(Hold.wish_reason).where(Hold.person_id == plain.id)) is None
+
+
+def test_managers_report_and_the_allocation_input_take_a_pending_booking(client, db):
+    from shelter.services.reports_bookings import prebooking_report
+
+    org, token, wished, (banned, banned_ref), unused = _setup_pending(db)
+    assert _api_book(client, token, banned_ref).get_json()["status"] == "pending"
+    report = prebooking_report(db.session, "Bergen", tomorrow(), tomorrow())
+    (row,) = report.tables[0].rows
+    assert row[0] == "NAV" and row[1] == 1  # made: one booking, not yet an outcome
+    data, maps = build_night(db.session, tomorrow(), "Bergen")
+    assert data["holds"] == [] and maps.conflicts == []
