@@ -105,13 +105,15 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     cli.init_app(app)
     security.init_app(app)  # before the blueprints: it bounds <int:...> in their URLs
 
-    from shelter.views import admin, api, cold, health, intake, partners, people, public, reports
-    from shelter.views import mfa
+    from shelter.views import (
+        admin, api, cold, health, intake, mfa, partners, pending, people, public, reports,
+    )
 
     app.register_blueprint(health.bp)
     app.register_blueprint(public.bp)
     app.register_blueprint(mfa.bp, url_prefix="/account/mfa")
     app.register_blueprint(intake.bp, url_prefix="/intake")
+    app.register_blueprint(pending.bp, url_prefix="/intake/pending")
     app.register_blueprint(people.bp, url_prefix="/people")
     app.register_blueprint(partners.bp, url_prefix="/partner")
     app.register_blueprint(reports.bp, url_prefix="/reports")

@@ -68,6 +68,12 @@ def from_environment(instance_path: Path) -> dict[str, Any]:
         "COLD_NIGHT_KEEPS_BANS": frozenset(
             c.strip() for c in os.environ.get("COLD_NIGHT_KEEPS_BANS", "violence").split(",")
             if c.strip()),
+        # Partner bookings (README "Partner bookings and what they reveal"): the share of
+        # bookings naming a site that are held at another suitable site, and the share of
+        # all bookings that wait for intake to confirm a site, so that neither answer
+        # tells a partner of a ban or a keep-apart pair.
+        "PARTNER_SPREAD_SHARE": float(os.environ.get("PARTNER_SPREAD_SHARE", "0.15")),
+        "PARTNER_REVIEW_SHARE": float(os.environ.get("PARTNER_REVIEW_SHARE", "0.05")),
         # Database timeouts in seconds (shelter.database.DEFAULTS has the defaults) and how
         # long a 503 asks clients to wait before trying again.
         **{key: float(os.environ[key]) for key in DB_KEYS if os.environ.get(key)},

@@ -38,7 +38,8 @@ REQUEST_STATUSES = {RequestStatus.WAITING: _l("waiting"), RequestStatus.PLACED: 
 
 HOLD_STATUSES = {HoldStatus.HELD: _l("held"), HoldStatus.CLAIMED: _l("claimed"),
                  HoldStatus.RELEASED: _l("released"), HoldStatus.CANCELLED: _l("cancelled"),
-                 HoldStatus.EXPIRED: _l("expired")}
+                 HoldStatus.EXPIRED: _l("expired"),
+                 HoldStatus.PENDING: _l("pending")}
 
 PLACEMENT_STATUSES = {PlacementStatus.PROPOSED: _l("proposed"),
                       PlacementStatus.CONFIRMED: _l("confirmed"),

@@ -1,7 +1,7 @@
 """users: a second factor (TOTP) and one-time recovery codes
 
 Revision ID: 0019
-Revises: 0017
+Revises: 0018
 Create Date: 2026-12-02 12:00:00
 
 `totp_secret`: the TOTP secret, set when enrolment starts; `mfa_enabled_at`: when the user
@@ -16,7 +16,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '0019'
-down_revision = '0017'
+down_revision = '0018'
 branch_labels = None
 depends_on = None
 

@@ -1,5 +1,7 @@
 """Demo data part 'prebookings': a few partner holds for tonight and tomorrow from NAV and
-Kirkens Bymisjon (one expired, one cancelled), and refused attempts in HoldRefusal.
+Kirkens Bymisjon (one expired, one cancelled), two bookings waiting for intake to confirm
+a site (one for a person barred from every site, one drawn for a routine check: README
+"Partner bookings and what they reveal"), and refused attempts in HoldRefusal.
 
 Holds are made on free eligible beds with the same helpers the booking service uses, so
 the demo never breaks the bed-night invariants whatever the evening part placed."""
@@ -12,11 +14,11 @@ from sqlalchemy.orm import Session
 
 from shelter.models import (
     Gender, Hold, HoldRefusal, HoldStatus, Organisation, OrganisationPerson, Person, Request,
-    RequestStatus, Site, utcnow,
+    RequestStatus, Restriction, Site, utcnow,
 )
 from shelter.services import rules
 from shelter.services.prebooking import (
-    NO_BED_ANYWHERE, NO_BED_HERE, free_beds_at, hold_expires_at, open_request,
+    NO_BED_ANYWHERE, free_beds_at, hold_expires_at, open_request,
 )
 
 # (organisation, site code, night offset, name, alias, birth year, gender, final status, note)
@@ -35,13 +37,18 @@ HOLDS = [
      "Found a room at a hostel."),
 ]
 
+# Pending tonight: (organisation, wished site code, name, birth year, why, barred everywhere)
+PENDING = [
+    ("NAV", "kvinnehuset", "Randi Berg", 1984, "barred", True),
+    ("Kirkens Bymisjon", "gyldenpris", "Eva Moe", 1990, "review", False),
+]
+
 # (organisation, site code or None, night offset, reason code, message as shown)
 REFUSALS = [
-    ("NAV", "kvinnehuset", 0, "ineligible", NO_BED_HERE),
+    ("NAV", "kvinnehuset", 0, "ineligible", NO_BED_ANYWHERE),
     ("Kirkens Bymisjon", "gyldenpris", 0, "quota",
      "Your organisation has used its quota of pre-bookings at this site for that night."),
     ("NAV", None, 1, "no_bed", NO_BED_ANYWHERE),
-    ("Kirkens Bymisjon", "vagsbunnen", 1, "barred", NO_BED_HERE),
 ]
 
 
@@ -73,6 +80,24 @@ def seed(session: Session, today: date) -> list[str]:
         if status is not HoldStatus.HELD:  # ended holds free their bed and withdraw the request
             hold.status, hold.ended_at = status, utcnow() - timedelta(hours=2)
             req.status = RequestStatus.WITHDRAWN
+        made += 1
+    for org_name, code, name, born, why, barred in PENDING:
+        org, site = orgs.get(org_name), sites.get(code)
+        if org is None or site is None:
+            continue
+        person = Person(name=name, birth_year=born, gender=Gender.WOMAN)
+        session.add(person)
+        session.flush()
+        session.add(OrganisationPerson(organisation_id=org.id, person_id=person.id,
+                                       ref=f"{org_name[:3].upper()}-{person.id:04d}"))
+        if barred:
+            session.add(Restriction(person_id=person.id, site_id=None, starts_on=today,
+                                    ends_on=today + timedelta(days=14),
+                                    reason="Threatened staff with a knife (demo)."))
+        session.add(Hold(organisation_id=org.id, person_id=person.id, night=today,
+                         site_id=site.id, bed_id=None, status=HoldStatus.PENDING,
+                         wished_site_id=site.id, wish_reason=why, needs=[],
+                         expires_at=hold_expires_at(site, today)))
         made += 1
     refused = 0
     for org_name, code, offset, reason, message in REFUSALS:

@@ -39,6 +39,10 @@ class HoldStatus(StrEnum):
     RELEASED = "released"
     CANCELLED = "cancelled"
     EXPIRED = "expired"
+    # A partner booking no site could take yet: intake confirms a site (then it is held)
+    # or refuses it (released). It holds no bed. See README "Partner bookings and what
+    # they reveal".
+    PENDING = "pending"
 
 
 class PlacementStatus(StrEnum):
@@ -53,10 +57,13 @@ class PlacementStatus(StrEnum):
 ACTIVE_PLACEMENT = (PlacementStatus.PROPOSED, PlacementStatus.CONFIRMED, PlacementStatus.CHECKED_IN)
 #: A hold holds its bed while it is held (claimed, cancelled, expired, released ones do not).
 ACTIVE_HOLD = (HoldStatus.HELD,)
+#: A booking still open: holding its bed, or waiting for intake to confirm a site.
+OPEN_HOLD = (HoldStatus.HELD, HoldStatus.PENDING)
 # The partial unique indexes say the same in SQL (their text must not change: migrations).
 ACTIVE_PLACEMENT_WHERE = "status IN (%s)" % ", ".join(f"'{s.value}'" for s in ACTIVE_PLACEMENT)
 _ACTIVE_PLACEMENT_SQL = text(ACTIVE_PLACEMENT_WHERE)
 _ACTIVE_HOLD_SQL = text("status = '%s'" % HoldStatus.HELD.value)
+_PENDING_HOLD_SQL = text("status = '%s'" % HoldStatus.PENDING.value)
 _OPEN_REQUEST_SQL = text("status != 'withdrawn'")
 
 
@@ -126,8 +133,14 @@ class Hold(Base):
             "uq_holds_active_person_night", "person_id", "night", unique=True,
             sqlite_where=_ACTIVE_HOLD_SQL, postgresql_where=_ACTIVE_HOLD_SQL,
         ),
+        Index(
+            "uq_holds_pending_person_night", "person_id", "night", unique=True,
+            sqlite_where=_PENDING_HOLD_SQL, postgresql_where=_PENDING_HOLD_SQL,
+        ),
         Index("ix_holds_night_status", "night", "status"),
         Index("ix_holds_org_night", "organisation_id", "night"),
+        # A held booking names its bed; only a pending one (and how it ended) may have none.
+        CheckConstraint("status != 'held' OR bed_id IS NOT NULL", name="held_names_bed"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -135,8 +148,14 @@ class Hold(Base):
     person_id: Mapped[int] = mapped_column(ForeignKey("people.id"))
     night: Mapped[date]
     site_id: Mapped[int] = mapped_column(ForeignKey("sites.id"))
-    bed_id: Mapped[int] = mapped_column(ForeignKey("beds.id"))
+    # NULL only while pending (and for a pending booking that ended): see held_names_bed.
+    bed_id: Mapped[int | None] = mapped_column(ForeignKey("beds.id"))
     site_only: Mapped[bool] = mapped_column(default=True)
+    # The site the partner named (a wish: the hold may be at another suitable site), and
+    # why the wish was not met or the booking is pending (a refusal code: barred,
+    # keep_apart, ineligible, no_bed, quota, spread, review). Intake sees it; partners never.
+    wished_site_id: Mapped[int | None] = mapped_column(ForeignKey("sites.id"))
+    wish_reason: Mapped[str | None] = mapped_column(String(40))
     needs: Mapped[list[str]] = mapped_column(JSON, default=list)
     expires_at: Mapped[datetime]  # naive UTC
     status: Mapped[HoldStatus] = mapped_column(
@@ -149,8 +168,9 @@ class Hold(Base):
 
     organisation: Mapped[Organisation] = relationship()
     person: Mapped[Person] = relationship()
-    site: Mapped[Site] = relationship()
-    bed: Mapped[Bed] = relationship()
+    site: Mapped[Site] = relationship(foreign_keys=[site_id])
+    wished_site: Mapped[Site | None] = relationship(foreign_keys=[wished_site_id])
+    bed: Mapped[Bed | None] = relationship()
 
     @hybrid_property
     def is_active(self) -> bool:

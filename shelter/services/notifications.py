@@ -95,7 +95,8 @@ def hold_payload(session: Session, hold: Hold, event: str) -> dict[str, Any]:
         "ref": ref_for(session, hold.organisation_id, hold.person_id) or "",
         "person_name": hold.person.display_name,
         "night": hold.night.isoformat(),
-        "site": hold.site.name,
+        # A booking that was pending and ended never had a site of its own.
+        "site": hold.site.name if hold.bed_id is not None else "",
         "status": "turned_away" if event == "request.turned_away" else hold.status.value,
         "message": message,
     }

@@ -46,6 +46,7 @@ OUTCOME_WORDS = {
     "cancelled": _l("Cancelled"),
     "released": _l("Released by shelter staff"),
     "held": _l("Still held"),
+    "pending": _l("Waiting for intake to confirm a site"),
     "turned_away": _l("Turned away: no bed was given"),
 }
 HISTORY_NIGHTS = 30

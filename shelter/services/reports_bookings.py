@@ -20,7 +20,7 @@ from shelter.services.reports_stats import REFUSAL_LABELS, default_city, label
 from shelter.words import word
 from shelter.services.reports_women import COLUMNS, free_beds_explained
 
-HOLD_OUTCOMES = ("claimed", "expired", "cancelled", "released", "held")
+HOLD_OUTCOMES = ("claimed", "expired", "cancelled", "released", "held", "pending")
 
 
 def prebooking_report(session: Session, city: str, start: date, end: date) -> Report:

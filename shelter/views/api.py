@@ -20,7 +20,7 @@ from shelter.config import instance_city
 from shelter.extensions import db
 from shelter.forms.api import ApiInputError, parse_hold, parse_night
 from shelter.i18n import _
-from shelter.models import Hold, Organisation
+from shelter.models import Hold, HoldStatus, Organisation
 from shelter.services import audit
 from shelter.services.prebooking import (
     BookingInputError, BookingRequest, HoldConflict, HoldRefused, book_hold, cancel_hold, get_hold,
@@ -67,13 +67,19 @@ def _iso(value: datetime | None) -> str | None:
 
 
 def hold_json(hold: Hold, ref: str | None) -> dict[str, Any]:
+    """The same keys for every hold. A pending one (intake confirms the site) has no site
+    yet, nor has one that ended while pending: `site` and `site_name` are null;
+    `wished_site` is the site asked for (null: any). Nothing says why a booking is
+    pending or not at its wished site."""
     person = hold.person
+    pending = hold.status is HoldStatus.PENDING or hold.bed_id is None
     return {
         "id": hold.id,
         "night": hold.night.isoformat(),
         "status": hold.status.value,
-        "site": hold.site.code,
-        "site_name": hold.site.name,
+        "site": None if pending else hold.site.code,
+        "site_name": None if pending else hold.site.name,
+        "wished_site": hold.wished_site.code if hold.wished_site else None,
         "needs": list(hold.needs or []),
         "expires_at": _iso(hold.expires_at),
         "created_at": _iso(hold.created_at),

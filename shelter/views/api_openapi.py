@@ -68,13 +68,16 @@ SCHEMAS: dict[str, Any] = {
         "birth_year": {"type": "integer", "minimum": 1900, "nullable": True},
         "gender": {"type": "string", "enum": _GENDERS}}},
     "Hold": {"type": "object", "required": [
-        "id", "night", "status", "site", "site_name", "needs", "expires_at", "created_at",
-        "person"], "properties": {
+        "id", "night", "status", "site", "site_name", "wished_site", "needs", "expires_at",
+        "created_at", "person"], "properties": {
         "id": {"type": "integer"},
         "night": _DATE,
+        # pending: intake confirms the site (site and site_name are null until then).
         "status": {"type": "string",
-                   "enum": ["held", "claimed", "released", "cancelled", "expired"]},
-        "site": {"type": "string"}, "site_name": {"type": "string"},
+                   "enum": ["held", "claimed", "released", "cancelled", "expired", "pending"]},
+        "site": {"type": "string", "nullable": True},
+        "site_name": {"type": "string", "nullable": True},
+        "wished_site": {"type": "string", "nullable": True},
         "needs": {"type": "array", "items": {"type": "string"}},
         "expires_at": {"type": "string", "format": "date-time"},
         "created_at": {"type": "string", "format": "date-time"},
@@ -142,6 +145,10 @@ def openapi_document() -> dict[str, Any]:
                 "post": {"summary": "Hold a bed for a person",
                          "requestBody": {"required": True, "content": {
                              "application/json": {"schema": _ref("NewHold")}}},
+                         "description": "`site` is a wish: the bed may be held at another "
+                                        "suitable site, or the booking may wait for intake "
+                                        "to confirm the site (status pending). Both happen "
+                                        "routinely; the answer never says why.",
                          "responses": _responses("201", _ref("Hold"), "The hold.",
                                                  "409", "422")}},
             "/holds/{hold_id}": {

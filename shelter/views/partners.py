@@ -16,7 +16,7 @@ from shelter.config import instance_city
 from shelter.extensions import db
 from shelter.forms.partners import BookingForm, CancelForm
 from shelter.i18n import _, day_short, hm
-from shelter.models import Gender, Hold, Role
+from shelter.models import Gender, Hold, HoldStatus, Role
 from shelter.services import audit
 from shelter.services.prebooking import (
     BOOKING_DAYS, BookingInputError, BookingRequest, HoldConflict, HoldRefused, PersonSpec,
@@ -28,7 +28,8 @@ from shelter.services.prebooking_queries import (
 )
 
 bp = Blueprint("partners", __name__)
-STATUS_BADGE = {"held": "ok", "claimed": "ok", "expired": "warn", "cancelled": "", "released": ""}
+STATUS_BADGE = {"held": "ok", "claimed": "ok", "expired": "warn", "cancelled": "", "released": "",
+                "pending": "warn"}
 
 
 def _org_id() -> int:
@@ -107,15 +108,27 @@ def book():  # type: ignore[no-untyped-def]
             refusal = exc.message
         else:
             audit.record(db.session, None, "prebook", hold.person_id, f"hold {hold.id} night {hold.night}")
-            flash(_("Bed held at %(site)s for %(name)s on %(night)s, until %(time)s.",
-                    site=hold.site.name, name=hold.person.display_name,
-                    night=day_short(hold.night), time=hm(hold.expires_at)), "success")
+            flash(booked_message(hold), "success")
             return redirect(url_for("partners.index"))
     elif form.person.choices and len(form.person.choices) > 1:
         people = [int(value) for value, unused in form.person.choices[1:]]
         audit.record(db.session, None, "view", people, "partner: booking form list")
     status = 409 if refusal else (422 if form.errors else 200)
     return render_template("partners/book.html", form=form, refusal=refusal), status
+
+
+def booked_message(hold: Hold) -> str:
+    """What the partner reads after booking: held at a site (the wished one or another:
+    the sentence is the same) or pending. Never why (README "Partner bookings and what
+    they reveal")."""
+    if hold.status is HoldStatus.PENDING:
+        return _("Booking for %(name)s on %(night)s received: intake confirms the site "
+                 "before %(time)s. You can follow it under your pre-bookings.",
+                 name=hold.person.display_name, night=day_short(hold.night),
+                 time=hm(hold.expires_at))
+    return _("Bed held at %(site)s for %(name)s on %(night)s, until %(time)s.",
+             site=hold.site.name, name=hold.person.display_name,
+             night=day_short(hold.night), time=hm(hold.expires_at))
 
 
 def _own_hold_or_404(hold_id: int) -> Hold:

@@ -105,6 +105,9 @@ def build_app(url: str, **extra: Any) -> Flask:
         "SHELTER_LANGUAGE": "en",
         # Nobody must use a second factor unless a test says so (test_security_mfa.py).
         "MFA_REQUIRED_ROLES": "",
+        # Partner bookings go where asked unless a test asks for the random spread or review.
+        "PARTNER_SPREAD_SHARE": 0.0,
+        "PARTNER_REVIEW_SHARE": 0.0,
         **extra,
     }
     app = create_app(config)

@@ -190,7 +190,7 @@ def test_partners_see_and_book_only_their_city(db, client, make_user):
     second = client.post("/api/v1/holds", headers=auth, json={
         "night": str(night), "person": {"name": "Liv", "gender": "woman"}})
     assert second.status_code == 409, second.get_json()
-    assert db.session.scalar(select(sa.func.count(Hold.id)).join(Site).where(
+    assert db.session.scalar(select(sa.func.count(Hold.id)).join(Site, Site.id == Hold.site_id).where(
         Site.city == "Oslo")) == 0
     with pytest.raises(HoldRefused):
         book_hold(db.session, BookingRequest(organisation_id=org.id, night=night,

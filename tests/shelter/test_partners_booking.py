@@ -13,7 +13,7 @@ from shelter.models import (
     Quota, Request, RequestSource, RequestStatus, Restriction,
 )
 from shelter.services.prebooking import (
-    NO_BED_HERE, BookingInputError, BookingRequest, HoldConflict, HoldRefused, PersonSpec,
+    NO_BED_ANYWHERE, BookingInputError, BookingRequest, HoldConflict, HoldRefused, PersonSpec,
     book_hold, cancel_hold, expire_holds, hold_expires_at,
 )
 from tests.shelter.partners_fixtures import TZ, add_org, add_site, tomorrow
@@ -61,16 +61,18 @@ def test_gender_rule_features_and_age_limits_decide_eligibility(db):
     exc, row = _refusal(db, org, night, site=women,
                         person=PersonSpec(name="Ola", gender=Gender.MAN, birth_year=1980))
     # The partner hears the routine words; managers see the rule book's reason.
-    assert exc.message == NO_BED_HERE and row.reason == "ineligible"
+    assert exc.message == NO_BED_ANYWHERE and row.reason == "ineligible"
     plain = add_site(db.session, "plain")
     exc, row = _refusal(db, org, night, site=plain, needs=["accessible"])
-    assert exc.message == NO_BED_HERE and row.reason == "ineligible"
+    assert exc.message == NO_BED_ANYWHERE and row.reason == "ineligible"
     young = add_site(db.session, "ung", min_age=18, max_age=23)
-    exc, row = _refusal(db, org, night, site=young)  # born 1990: too old
-    assert exc.message == NO_BED_HERE and row.reason == "ineligible"
+    # Born 1990: too old for the wished youth site, so held at another site that suits.
+    elsewhere = _book(db, org, night, site=young)
+    assert elsewhere.site_id != young.id and elsewhere.status is HoldStatus.HELD
+    assert elsewhere.wished_site_id == young.id and elsewhere.wish_reason == "ineligible"
     hold = _book(db, org, night, site=young,
                  person=PersonSpec(name="Ung", gender=Gender.MAN, birth_year=night.year - 20))
-    assert hold.site_id == young.id
+    assert hold.site_id == young.id and hold.wish_reason is None
 
 
 def test_accessible_bed_is_spared_for_those_who_need_it(db):
@@ -87,26 +89,33 @@ def test_accessible_bed_is_spared_for_those_who_need_it(db):
     assert hold.bed_id == plain.id
 
 
-def test_a_ban_looks_exactly_like_no_bed_to_the_partner(db):
+def test_a_ban_at_the_wished_site_holds_elsewhere_and_everywhere_waits_for_intake(db):
     org = add_org(db.session, "Politiet")
     night = tomorrow()
-    full = add_site(db.session, "full", beds=0)
+    other = add_site(db.session, "gyldenpris", beds=2)
     banned_here = add_site(db.session, "sandviken", beds=3)
     first = _book(db, org, night, site=banned_here,
                   person=PersonSpec(name="Per", gender=Gender.MAN, birth_year=1970))
     db.session.add(Restriction(person_id=first.person_id, site_id=banned_here.id,
                                starts_on=night, ends_on=night, reason="violence (secret)"))
     cancel_hold(db.session, first)
-    banned_exc, banned_row = _refusal(db, org, night, site=banned_here,
-                                      person=PersonSpec(person_id=first.person_id))
-    full_exc, full_row = _refusal(db, org, night, site=full)
-    assert banned_exc.message == full_exc.message == NO_BED_HERE
-    assert "secret" not in banned_exc.message and "violence" not in banned_exc.message
-    assert banned_row.reason == "barred" and full_row.reason == "no_bed"
-    assert banned_row.message == full_row.message
+    moved = _book(db, org, night, site=banned_here, person=PersonSpec(person_id=first.person_id))
+    assert moved.status is HoldStatus.HELD and moved.site_id == other.id
+    assert moved.wish_reason == "barred"  # for intake; the partner reads "held at Gyldenpris"
+    cancel_hold(db.session, moved)
+    # Barred from every site with a bed: the booking waits for intake, holding no bed.
+    db.session.add(Restriction(person_id=first.person_id, site_id=other.id,
+                               starts_on=night, ends_on=night, reason="violence (secret)"))
+    db.session.flush()
+    waiting = _book(db, org, night, site=banned_here, person=PersonSpec(person_id=first.person_id))
+    assert waiting.status is HoldStatus.PENDING and waiting.bed_id is None
+    assert waiting.wish_reason == "barred" and waiting.wished_site_id == banned_here.id
+    assert db.session.scalar(select(Request.id).where(Request.person_id == first.person_id,
+                                                      Request.night == night,
+                                                      Request.status != RequestStatus.WITHDRAWN)) is None
 
 
-def test_keep_apart_partner_held_at_the_site_refuses_like_no_bed(db):
+def test_keep_apart_partner_held_at_the_wished_site_holds_elsewhere(db):
     org = add_org(db.session, "NAV")
     night = tomorrow()
     site = add_site(db.session, "strax", beds=3)
@@ -117,11 +126,8 @@ def test_keep_apart_partner_held_at_the_site_refuses_like_no_bed(db):
     lo, hi = sorted([a.person_id, b.person_id])
     db.session.add(KeepApart(person_a_id=lo, person_b_id=hi, starts_on=night, reason="threat"))
     db.session.flush()
-    exc, row = _refusal(db, org, night, site=site, person=PersonSpec(person_id=b.person_id))
-    assert exc.message == NO_BED_HERE and row.reason == "keep_apart"
-    # "Any suitable site" skips the site with the keep-apart partner and finds another.
-    hold = _book(db, org, night, person=PersonSpec(person_id=b.person_id))
-    assert hold.site_id == other.id
+    hold = _book(db, org, night, site=site, person=PersonSpec(person_id=b.person_id))
+    assert hold.site_id == other.id and hold.wish_reason == "keep_apart"
 
 
 def test_quota_per_organisation_site_and_night(db):

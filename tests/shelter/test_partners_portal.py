@@ -78,7 +78,7 @@ def test_refusal_is_shown_and_recorded(client, db, make_user):
     response = client.post("/partner/book", data=_form(site=str(site.id), name="Ola"))
     assert response.status_code == 409
     page = response.get_data(as_text=True)
-    assert "No suitable bed is free at this site that night." in page
+    assert "No suitable bed is free at any site that night." in page
     assert 'value="Ola"' in page  # what was typed is kept
     from shelter.models import HoldRefusal
 

@@ -18,12 +18,13 @@ from sqlalchemy import select
 from allocator import Night
 from allocator.rulebook import Reason
 from shelter.models import (
-    Area, Bed, Gender, GenderRule, KeepApart, OrganisationPerson, Person, Placement,
-    Restriction, Room, Site,
+    Area, Bed, Gender, GenderRule, HoldStatus, KeepApart, OrganisationPerson, Person,
+    Placement, Restriction, Room, Site,
 )
 from shelter.services import allocation as alloc
 from shelter.services import rules
 from shelter.services.night_input import IdMaps, build_night
+from shelter.services.inventory import free_beds
 from shelter.services.overrides import Change, OverrideRefused, override_placement
 from shelter.services.prebooking import BookingRequest, HoldRefused, PersonSpec, book_hold
 from tests.shelter.intake_factories import NIGHT, ask
@@ -155,6 +156,12 @@ def test_every_partner_hold_is_eligible_by_the_rule_book(db, spec):
                     org.id, night, PersonSpec(person_id=person.id),
                     needs=["accessible"] if spec["people"][i]["accessible"] else []), None)
             except HoldRefused:
+                continue
+            if hold.status is HoldStatus.PENDING:
+                # Waits for intake only when the rule book allows no free bed anywhere.
+                assert hold.bed is None
+                assert all(rules.bed_allowed_reasons(db.session, person, bed, night)
+                           for bed in free_beds(db.session, night, city=CITY))
                 continue
             held.append(hold)
             assert rules.bed_allowed_reasons(db.session, person, hold.bed, night) == ()
