@@ -301,3 +301,80 @@ def test_erasure_pseudonymises_and_audits_the_reason(app, db):
     assert (person.name, person.phone) == (None, None)
     event = db.session.scalar(select(AuditEvent).where(AuditEvent.action == "erase"))
     assert (event.person_id, event.detail) == (p.id, "Asked in writing on 1 June")
+
+
+# --- two scheduler processes fire the job at once: one runs it ------------------------------
+
+TWO_SCHEDULERS = """
+import sys, time
+from datetime import datetime
+from pathlib import Path
+from shelter import create_app
+from shelter.jobs import retention_job
+
+url, go = sys.argv[1], Path(sys.argv[2])
+app = create_app({"SQLALCHEMY_DATABASE_URI": url, "SECRET_KEY": "x", "REQUEST_LOG": False})
+with app.app_context():
+    while not go.exists():
+        time.sleep(0.01)
+    run = retention_job(datetime(2029, 6, 15, 3, 30))
+    print("ran" if run is not None else "skipped", flush=True)
+"""
+
+
+def test_two_processes_firing_the_job_pseudonymise_once(backend, tmp_path):
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from shelter.extensions import db as ext_db
+    from tests.shelter.conftest import build_app
+    from tests.shelter.partners_fixtures import fresh_database_url
+
+    url = fresh_database_url(backend, tmp_path, "retention2")
+    app = build_app(url)
+    with app.app_context():
+        ext_db.session.add_all([Person(name=f"P{i}", gender=Gender.MAN,
+                                       created_at=datetime(2026, 1, 1)) for i in range(40)])
+        ext_db.session.commit()
+    go = tmp_path / "go"
+    root = Path(__file__).resolve().parents[2]
+    env = {**os.environ, "PYTHONPATH": str(root)}
+    procs = [subprocess.Popen([sys.executable, "-c", TWO_SCHEDULERS, url, str(go)], cwd=root,
+                              env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+             for _ in range(2)]
+    try:
+        import time
+        time.sleep(2)  # both have built their app and wait for the signal
+        go.touch()
+        outputs = [p.communicate(timeout=120) for p in procs]
+    finally:
+        for p in procs:
+            if p.poll() is None:
+                p.kill()
+                p.communicate()
+    assert all(p.returncode == 0 for p in procs), [err[-1500:] for _, err in outputs]
+    assert sorted(out.strip() for out, _ in outputs) == ["ran", "skipped"]
+    with app.app_context():
+        events = ext_db.session.scalars(select(AuditEvent).where(
+            AuditEvent.action == "pseudonymise")).all()
+        assert len(events) == 40 and len({e.person_id for e in events}) == 40
+        runs = ext_db.session.scalars(select(JobRun).where(JobRun.job == "retention")).all()
+        assert [(r.key, r.status) for r in runs] == [("2029-06-15", "done")]
+        ext_db.session.remove()
+        ext_db.engine.dispose()
+
+
+# --- `flask retention` by hand -----------------------------------------------------------------
+
+def test_flask_retention_runs_the_job_once_a_day(app, db):
+    old = _person(db, created_at=datetime(2000, 1, 1))
+    db.session.commit()
+    runner = app.test_cli_runner()
+    first = runner.invoke(args=["retention"])
+    assert first.exit_code == 0 and first.output.strip() == "1 record pseudonymised.", first.output
+    again = runner.invoke(args=["retention"])
+    assert again.output.strip() == "Retention has already run today (or is running)."
+    db.session.expire_all()
+    assert db.session.get(Person, old.id).pseudonymised_at is not None

@@ -97,3 +97,27 @@ def test_erasure_refused_while_a_ban_stands_then_done(client, db, make_user, kar
     assert event.detail == "Asked by letter" and event.person_id == kari.id
     page = client.get(f"/privacy/people/{kari.id}").get_data(as_text=True)
     assert 'id="already"' in page
+
+
+def test_a_merged_away_record_shows_and_erases_its_survivor(client, db, make_user, kari):
+    from shelter.services.people_merge import merge_people
+
+    twin = Person(name="Kari Nordmand", phone="11111111", gender=Gender.WOMAN)
+    db.session.add(twin)
+    db.session.flush()
+    merge_people(db.session, kari.id, twin.id, None)
+    login(client, make_user(Role.ADMIN))
+    data = client.get(f"/privacy/people/{twin.id}/export.json").get_json()
+    assert data["person"]["id"] == kari.id and data["person"]["merged_records"] == [twin.id]
+    r = client.post(f"/privacy/people/{twin.id}/erase", data={"reason": "Asked by phone"})
+    assert r.status_code == 302
+    db.session.expire_all()
+    for pid in (kari.id, twin.id):
+        p = db.session.get(Person, pid)
+        assert (p.name, p.phone) == (None, None) and p.pseudonymised_at is not None
+
+
+def test_an_unknown_person_is_404(client, make_user):
+    login(client, make_user(Role.ADMIN))
+    assert client.get("/privacy/people/999999/export.json").status_code == 404
+    assert client.post("/privacy/people/999999/erase", data={"reason": "x"}).status_code == 404
