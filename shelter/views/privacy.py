@@ -60,6 +60,11 @@ def cell(key: str, value: Any) -> str:
         return _("another person (not named: their data is theirs)")
     if value is None or value == "":
         return ""
+    if key == "role":  # an audit row's role as recorded ("intake", "system" ...)
+        try:
+            return word(Role(value))
+        except ValueError:
+            return _("system") if value == "system" else str(value)
     if isinstance(value, bool):
         return _("yes") if value else _("no")
     if isinstance(value, datetime):

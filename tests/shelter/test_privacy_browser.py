@@ -62,4 +62,11 @@ def test_export_page_and_erasure(browser, live):
     assert page.locator("#already").is_visible()
     page.goto(f"{live.url}/privacy/people/{kari}/export")
     assert "Kari" not in page.locator("main").inner_text()
+    assert "erase" in page.locator("#t-audit_events").inner_text()  # who erased it, when
     screenshot(page, "retention-after")
+
+    # on a 390 px phone the wide tables scroll inside their own region, not the page
+    page.set_viewport_size({"width": 390, "height": 844})
+    page.goto(f"{live.url}/privacy/people/{kari}/export")
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    screenshot(page, "retention-phone")
