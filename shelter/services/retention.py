@@ -22,7 +22,9 @@ shelter must know whom it expects), or a ban or keep-apart pair not over yet (a 
 record is kept while it protects someone). That function is the one rule.
 
 **Access requests**: ``export`` gathers everything stored about the person (admin only);
-a keep-apart pair shows "another person" and the dates, never who."""
+a keep-apart pair shows "another person" and the dates, never who nor its reason. Other
+free texts (a ban's reason, a note) may name someone else: the admin reads the export
+before handing it over (GDPR art. 15(4)); the page says so."""
 from __future__ import annotations
 
 import enum
@@ -350,6 +352,10 @@ EXPORTED: list[tuple[str, Any, tuple[str, ...]]] = [
     ("organisations", OrganisationPerson, ("id", "organisation_id", "ref", "created_at")),
     ("placement_changes", PlacementChange, ("id", "night", "action", "reason", "at")),
     ("safety_exemptions", SafetyExemption, ("id", "night", "reason", "created_at")),
+    ("refusals", HoldRefusal, ("id", "night", "organisation_id", "site_id", "reason",
+                               "message", "created_at")),
+    ("overrides", Override, ("id", "night", "from_bed_id", "to_bed_id", "reason",
+                             "created_at")),
 ]
 
 
@@ -366,9 +372,10 @@ def export(session: Session, person: Person, user: Any) -> Export:
             select(model).where(model.person_id.in_(ids)).order_by(order))]
     pairs = session.scalars(select(KeepApart).where(or_(
         KeepApart.person_a_id.in_(ids), KeepApart.person_b_id.in_(ids))).order_by(KeepApart.id))
+    # The other person's data is theirs: never who, and not the reason (it names them).
     out.sections["keep_apart"] = [
-        {**_row(k, ("id", "starts_on", "ends_on", "reason", "created_at", "ended_at")),
-         "other": "another person"} for k in pairs]  # theirs: never who
+        {**_row(k, ("id", "starts_on", "ends_on", "created_at", "ended_at")),
+         "other": "another person"} for k in pairs]
     events = session.scalars(select(AuditEvent).where(or_(*(audit.naming(i) for i in ids)))
                              .order_by(AuditEvent.at, AuditEvent.id))
     out.sections["audit_events"] = [_row(e, ("at", "username", "role", "action", "person_id"))

@@ -28,6 +28,7 @@ SECTIONS = {
     "housing_referrals": _l("Housing follow-up"), "organisations": _l("Partner organisations"),
     "placement_changes": _l("Changes to placements"),
     "safety_exemptions": _l("Exemptions from a ban or pair"),
+    "refusals": _l("Refused pre-bookings"), "overrides": _l("Hand changes to a proposal"),
     "audit_events": _l("Who saw or changed the record"),
 }
 COLUMNS = {
@@ -49,7 +50,8 @@ COLUMNS = {
     "review_on": _l("Review by"), "reason": _l("Reason"), "issued_by": _l("Issued by"),
     "at": _l("When"), "kind": _l("Kind"), "text": _l("Text"), "referred_at": _l("Referred"),
     "ref": _l("Their reference"), "action": _l("What"), "other": _l("The other person"),
-    "username": _l("User"), "role": _l("Role"), "person_id": _l("Record"),
+    "message": _l("What the partner was told"), "from_bed_id": _l("From bed number"),
+    "to_bed_id": _l("To bed number"), "username": _l("User"), "role": _l("Role"), "person_id": _l("Record"),
 }
 
 

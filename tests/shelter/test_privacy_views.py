@@ -56,8 +56,10 @@ def test_json_export_holds_the_record_and_hides_the_other_person(client, db, mak
     assert data["requests"][0]["night"] == "2026-01-05"
     pair = data["keep_apart"][0]
     assert pair["other"] == "another person" and pair["starts_on"] == "2026-01-01"
+    assert "reason" not in pair and "threats" not in r.get_data(as_text=True)
     assert "Ola" not in r.get_data(as_text=True)
-    assert set(data) >= {"placements", "holds", "assessments", "bans", "notes", "audit_events"}
+    assert set(data) >= {"placements", "holds", "assessments", "bans", "notes", "audit_events",
+                         "refusals", "overrides", "organisations", "housing_referrals"}
     actions = db.session.scalars(select(AuditEvent.action).where(
         AuditEvent.person_id == kari.id)).all()
     assert "view_export" in actions
