@@ -123,3 +123,21 @@ def test_an_unknown_person_is_404(client, make_user):
     login(client, make_user(Role.ADMIN))
     assert client.get("/privacy/people/999999/export.json").status_code == 404
     assert client.post("/privacy/people/999999/erase", data={"reason": "x"}).status_code == 404
+
+
+def test_the_pages_and_the_refusal_in_bokmal(app, client, db, make_user, kari):
+    app.config["SHELTER_LANGUAGE"] = "nb"
+    try:
+        login(client, make_user(Role.ADMIN))
+        db.session.add(Restriction(person_id=kari.id, starts_on=clock.tonight(), ends_on=None,
+                                   reason="r"))
+        db.session.flush()
+        page = client.get(f"/privacy/people/{kari.id}").get_data(as_text=True)
+        assert "Personvern: Kari Nordmann (KN)" in page and "Slett oppføringen" in page
+        r = client.post(f"/privacy/people/{kari.id}/erase", data={"reason": ""})
+        assert r.status_code == 422 and "Skriv begrunnelsen for slettingen." in r.get_data(as_text=True)
+        export = client.get(f"/privacy/people/{kari.id}/export").get_data(as_text=True)
+        assert "Alt som er lagret om Kari Nordmann (KN)" in export
+        assert "en annen person" in export and "5. jan" in export  # the night, in bokmål
+    finally:
+        app.config["SHELTER_LANGUAGE"] = "en"
