@@ -119,6 +119,8 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(reports.bp, url_prefix="/reports")
     app.register_blueprint(cold.bp, url_prefix="/cold-nights")
     app.register_blueprint(admin.bp, url_prefix="/admin")
+    from shelter.views import privacy
+    app.register_blueprint(privacy.bp, url_prefix="/privacy")
     app.register_blueprint(api.bp, url_prefix="/api/v1")
     csrf.exempt(api.bp)  # bearer-token API: no cookies, so no CSRF
 

@@ -26,11 +26,12 @@ def init_app(app: Flask) -> None:
     app.cli.add_command(seed_demo)
     app.cli.add_command(backup)
     # Feature commands live beside their feature; imported here, inside the factory's call.
-    from shelter import commands_intake, commands_partners, commands_reports
+    from shelter import commands_intake, commands_partners, commands_privacy, commands_reports
 
     commands_intake.init_app(app)
     commands_partners.register(app)
     commands_reports.init_app(app)
+    commands_privacy.init_app(app)
 
 
 def _fail(message: str) -> None:

@@ -64,6 +64,8 @@ def from_environment(instance_path: Path) -> dict[str, Any]:
         "WTF_CSRF_TIME_LIMIT": None,
         # The longest a ban may run before its last night or its review date.
         "BAN_MAX_DAYS": int(os.environ.get("BAN_MAX_DAYS", "365")),
+        # People with no activity for this many months are pseudonymised (services/retention.py).
+        "RETENTION_MONTHS": int(os.environ.get("RETENTION_MONTHS", "24")),
         # Ban categories that still bar a person on a cold night (the others are suspended).
         "COLD_NIGHT_KEEPS_BANS": frozenset(
             c.strip() for c in os.environ.get("COLD_NIGHT_KEEPS_BANS", "violence").split(",")

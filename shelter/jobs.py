@@ -208,6 +208,20 @@ def deliver_notifications_job(now: datetime | None = None) -> JobRun | None:
     return run_once("deliver-notifications", minute_key(now), work)
 
 
+def retention_job(now: datetime | None = None) -> JobRun | None:
+    """Pseudonymise people inactive for RETENTION_MONTHS (key: the UTC day)."""
+    from shelter.services.retention import DEFAULT_MONTHS, run_retention
+
+    now = now or utcnow()
+    months = int(current_app.config.get("RETENTION_MONTHS", DEFAULT_MONTHS))
+
+    def work(session: Session) -> str:
+        done = run_retention(session, now, months)
+        return f"pseudonymised={len(done)} ids={','.join(map(str, done))}"[:2000]
+
+    return run_once("retention", now.date().isoformat(), work)
+
+
 def _in_context(app: Flask, fn: Callable[..., Any], **kwargs: Any) -> Callable[[], None]:
     def job() -> None:
         with app.app_context():
@@ -232,6 +246,8 @@ def add_jobs(scheduler: Any, app: Flask) -> None:
                       id="scheduled-allocation", replace_existing=True, **JOB_DEFAULTS)
     scheduler.add_job(_in_context(app, deliver_notifications_job), "cron", second=35,
                       id="deliver-notifications", replace_existing=True, **JOB_DEFAULTS)
+    scheduler.add_job(_in_context(app, retention_job), "cron", hour=3, minute=30,
+                      id="retention", replace_existing=True, **JOB_DEFAULTS)
 
 
 def make_scheduler(app: Flask, blocking: bool = False) -> Any:

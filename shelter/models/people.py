@@ -45,6 +45,8 @@ class Person(Base):
     # Registered twice: this record was merged into that one (services/people_merge.py).
     # It stays (the audit trail names it) but takes no new requests or bookings.
     merged_into_id: Mapped[int | None] = mapped_column(ForeignKey("people.id"), index=True)
+    # Retention or an erasure replaced who they are by a pseudonym (services/retention.py).
+    pseudonymised_at: Mapped[datetime | None]
 
     assessments: Mapped[list[Assessment]] = relationship(
         back_populates="person", order_by="Assessment.assessed_at.desc()"

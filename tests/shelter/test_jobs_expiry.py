@@ -201,7 +201,8 @@ def test_scheduled_allocation_runs_once_per_city_after_intake_opens(jobs_app, mo
 def test_scheduler_jobs_coalesce_and_start_only_when_enabled(jobs_app, tmp_path):
     scheduler = make_scheduler(jobs_app)
     jobs = {job.id: job for job in scheduler.get_jobs()}
-    assert set(jobs) == {"expire-holds", "scheduled-allocation", "deliver-notifications"}
+    assert set(jobs) == {"expire-holds", "scheduled-allocation", "deliver-notifications",
+                         "retention"}
     for job in jobs.values():
         assert job.coalesce is True and job.misfire_grace_time == JOB_DEFAULTS["misfire_grace_time"]
         assert job.max_instances == 1
