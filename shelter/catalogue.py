@@ -44,17 +44,6 @@ def write(catalog: Catalog, path: Path) -> None:
         write_po(fh, catalog, width=100, sort_output=False, include_previous=False)
 
 
-def _parts() -> dict[object, object]:
-    """Bokmål written beside the catalogue (``translations/parts/*.po``) while several people
-    wrapped strings at once: (context, msgid) -> msgstr, merged into ``nb`` by ``extract`` (the first part file by name wins a clash)."""
-    found: dict[object, object] = {}
-    for part in sorted((DIR / "parts").glob("*.po")):
-        for message in read(part, "nb"):
-            if message.id and message.string:
-                found.setdefault((message.context, message.id), message.string)
-    return found
-
-
 def extract() -> None:
     keywords = [arg for k in KEYWORDS for arg in ("-k", k)]
     subprocess.run([sys.executable, "-m", "babel.messages.frontend", "extract", "-F",
@@ -63,7 +52,6 @@ def extract() -> None:
                     "--omit-header", "-o", str(POT), "."],
                    check=True, cwd=ROOT, stdout=subprocess.DEVNULL)
     template = read(POT)
-    parts = _parts()
     for locale in LOCALES:
         path = po_path(locale)
         catalog = read(path, locale) if path.exists() else Catalog(locale=locale)
@@ -77,8 +65,6 @@ def extract() -> None:
             message.flags.discard("fuzzy")
             if locale == "en":
                 message.string = message.id
-            elif not _filled(message.string) and (message.context, message.id) in parts:
-                message.string = parts[(message.context, message.id)]
         write(catalog, path)
 
 
