@@ -182,7 +182,8 @@ def proposal(run_id: int):  # type: ignore[no-untyped-def]
     return render_template("intake/proposal.html", p=data, run=run, form=ButtonForm(),
                            is_newest=newest is not None and newest.id == run.id,
                            board_url=_board_url(run.night), cold=cold,
-                           cold_away=cold_svc.still_turned_away(run) if cold else None)
+                           cold_away=cold_svc.still_turned_away(run) if cold else None,
+                           site=request.args.get("site", type=int))
 
 
 @bp.post("/runs/<int:run_id>/confirm")
