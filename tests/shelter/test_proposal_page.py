@@ -132,3 +132,31 @@ def test_a_big_night_in_the_browser(browser, tmp_path, monkeypatch):
         page.close()
     with app.app_context():
         _db.engine.dispose()
+
+
+def test_the_allocators_input_reads_the_same_beds_and_needs_as_the_orm(db):
+    """build_night reads plain rows (issue 13): the same beds in the same order as
+    inventory.beds_in_service, and each request's need, age and needs as the ORM records say."""
+    from shelter.models import Request, RequestStatus
+    from shelter.services.night_input import beds_in_service_rows, build_night
+
+    base.seed(db.session, NIGHT)
+    evening.seed(db.session, NIGHT)
+    orm = beds_in_service(db.session, NIGHT, "Bergen")
+    rows = beds_in_service_rows(db.session, NIGHT, "Bergen")
+    assert [(b.id, b.room.site_id, b.room.gender, b.features) for b in orm] == \
+        [(r.id, r.site_id, r.gender, r.features) for r in rows]
+    data, maps = build_night(db.session, NIGHT, "Bergen")
+    assert [b["id"] for b in data["beds"]] == [str(b.id) for b in orm]
+    assert {b["site"] for b in data["beds"]} == {b.room.site.code for b in orm}
+    requests = db.session.scalars(select(Request).where(
+        Request.city == "Bergen", Request.night == NIGHT,
+        Request.status != RequestStatus.WITHDRAWN)).all()
+    by_person = {r["person"]: r for r in data["requests"]}
+    assert len(by_person) == len(requests) > 150
+    assessed = [r for r in requests if r.assessment is not None]
+    assert assessed and all(by_person[str(r.person_id)]["need"] == r.assessment.need
+                            for r in assessed)
+    assert all(by_person[str(r.person_id)].get("age") == r.person.age_on(NIGHT.year)
+               for r in requests if r.person.birth_year is not None)
+    assert all(by_person[str(r.person_id)]["gender"] == r.person.gender.value for r in requests)
