@@ -58,6 +58,18 @@ def test_the_run_writes_exactly_the_allocators_answer(db):
     assert {pid: (r.bed_id, r.status) for pid, r in p.placed.items()} == orm_placed
 
 
+def _viewed(db, run) -> set[int]:  # type: ignore[no-untyped-def]
+    """The people named by the newest view_proposal event of `run`."""
+    from shelter.models.audit import AuditEvent, AuditEventPerson
+
+    event = db.session.scalar(select(AuditEvent).where(
+        AuditEvent.action == "view_proposal", AuditEvent.detail == f"run {run.id}")
+        .order_by(AuditEvent.id.desc()).limit(1))
+    named = set(db.session.scalars(select(AuditEventPerson.person_id)
+                                   .where(AuditEventPerson.event_id == event.id)))
+    return named | ({event.person_id} if event.person_id else set())
+
+
 def test_a_big_night_lists_the_turned_away_in_full_and_the_placed_one_site_at_a_time(
         client, db, make_user, monkeypatch):
     run = _evening_run(db.session)
@@ -66,11 +78,15 @@ def test_a_big_night_lists_the_turned_away_in_full_and_the_placed_one_site_at_a_
     groups = p.by_site()
     assert len(groups) >= 3 and all(g.shown for g in groups)  # 150 placed: listed in full
     assert sum(len(g.people) for g in groups) == len(p.placed)
+    html = client.get(f"/intake/runs/{run.id}").get_data(as_text=True)
+    assert len(re.findall(r'<tr id="p(\d+)">', html)) == len(p.needs)
+    assert _viewed(db, run) == set(p.needs)  # everyone is shown, everyone is named
 
     monkeypatch.setattr(intake_svc, "PROPOSAL_FULL_LIST", 20)
     html = client.get(f"/intake/runs/{run.id}").get_data(as_text=True)
     rows = set(re.findall(r'<tr id="p(\d+)">', html))
     assert rows == {str(pid) for pid in p.turned_away}  # nobody placed is listed
+    assert _viewed(db, run) == set(p.turned_away)
     assert len(p.turned_away) > 0
     assert f"{len(p.placed)} people are placed at {len(groups)} sites" in html
     for g in groups:
@@ -84,6 +100,8 @@ def test_a_big_night_lists_the_turned_away_in_full_and_the_placed_one_site_at_a_
     rows = set(re.findall(r'<tr id="p(\d+)">', html))
     assert rows == {str(pid) for pid in chosen.people + p.turned_away}
     assert f'id="site-{chosen.site_id}" open' in html
+    # The view's audit event names the people shown: the turned away and that site's.
+    assert _viewed(db, run) == set(chosen.people + p.turned_away)
     assert html.count(f"/intake/runs/{run.id}/people/") == len(chosen.people) + len(p.turned_away)
 
     # A site that is not a number, or not one of tonight's: the list of sites, never a 500.
