@@ -10,7 +10,7 @@ from datetime import date, datetime
 from typing import Any
 
 from flask import current_app, has_app_context
-from sqlalchemy import delete, or_, select
+from sqlalchemy import delete, insert, or_, select
 from sqlalchemy.orm import Session, joinedload
 
 from allocator import InputError, Night, solve
@@ -111,14 +111,16 @@ def run_allocation(session: Session, night: date, *, city: str, user: User | Non
     session.add(run)
     _drop_proposals(session, night, maps)
     session.flush()
-    for a in result.assignments:
-        if a.person in maps.fixed:
-            continue
-        session.add(Placement(
-            person_id=int(a.person), bed_id=maps.bed[a.bed], night=night,
-            status=PlacementStatus.PROPOSED, request_id=maps.request_of_person[a.person],
-            run_id=run.id, hold_id=maps.hold.get(a.hold) if a.hold else None,
-            created_by_id=getattr(user, "id", None)))
+    now = utcnow()
+    # One bulk insert (7,500 placements at Toronto size): nothing after this reads the new
+    # placements as objects; the audit row names the run.
+    rows = [dict(person_id=int(a.person), bed_id=maps.bed[a.bed], night=night,
+                 status=PlacementStatus.PROPOSED, request_id=maps.request_of_person[a.person],
+                 run_id=run.id, hold_id=maps.hold.get(a.hold) if a.hold else None,
+                 created_by_id=getattr(user, "id", None), created_at=now)
+            for a in result.assignments if a.person not in maps.fixed]
+    if rows:
+        session.execute(insert(Placement), rows)
     run.total_seconds = clock.perf_counter() - started
     session.flush()
     audit.record(session, user, "allocate", [None], f"run {run.id} ({kind}, {rule}) for {night}: "

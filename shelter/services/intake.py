@@ -7,7 +7,7 @@ import re
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import and_, bindparam, case, func, or_, select
 from sqlalchemy.orm import Session, aliased, defer, joinedload
@@ -349,13 +349,41 @@ class RunConflict:
     problems: list[str]
 
 
+class BedRow(NamedTuple):
+    """A bed as the proposal page names it (plain row, no ORM object)."""
+
+    id: int
+    label: str
+    room: str
+    site_id: int
+    site: str
+
+
+class PlacedRow(NamedTuple):
+    """A person's active placement tonight as the proposal page shows it."""
+
+    person_id: int
+    bed_id: int
+    status: PlacementStatus
+
+
+@dataclass
+class SiteGroup:
+    """The people placed at one site, in need order."""
+
+    site_id: int
+    site: str
+    people: list[int]
+    shown: bool  # rows listed on the page (else a link to this site's list)
+
+
 @dataclass
 class Proposal:
     run: AllocationRun
-    people: dict[int, Person]
+    people: dict[int, str]  # person id -> display name
     needs: dict[int, int]
-    beds: dict[int, Bed]
-    placed: dict[int, Placement]  # current (after overrides)
+    beds: dict[int, BedRow]
+    placed: dict[int, PlacedRow]  # current (after overrides)
     first_come: dict[int, int]  # person -> bed under first-come
     reasons: dict[int, dict[str, Any]]  # need rule's turn-away reasons
     fc_reasons: dict[int, dict[str, Any]]
@@ -379,17 +407,42 @@ class Proposal:
     def only_first_come(self) -> list[int]:
         return [p for p in self.first_come if p not in self.placed]
 
+    def by_site(self, site: int | None = None) -> list[SiteGroup]:
+        """The people placed, grouped per site (by site name), each in need order. Every
+        group's rows are shown on a small night (up to PROPOSAL_FULL_LIST placed); on a
+        bigger one only the chosen `site`'s, so the page stays readable and light."""
+        groups: dict[int, SiteGroup] = {}
+        show_all = len(self.placed) <= PROPOSAL_FULL_LIST
+        for pid in self.placed_order:
+            bed = self.beds.get(self.placed[pid].bed_id)
+            key, name = (bed.site_id, bed.site) if bed else (0, "")
+            if key not in groups:
+                groups[key] = SiteGroup(key, name, [], show_all or key == site)
+            groups[key].people.append(pid)
+        return sorted(groups.values(), key=lambda g: (g.site, g.site_id))
+
+
+# Up to this many placed people the proposal lists them all; above, one site at a time.
+PROPOSAL_FULL_LIST = 400
+
 
 def proposal(session: Session, run: AllocationRun) -> Proposal:
-    """The run's proposal as it stands (overrides applied) beside what first-come would do."""
+    """The run's proposal as it stands (overrides applied) beside what first-come would do.
+    Plain rows, not ORM objects: at Toronto size (7,800 asking) this is most of the page."""
     needs = {int(r["person"]): r["need"] for r in run.input_json["requests"]}
-    people = {p.id: p for p in session.scalars(select(Person).where(
-        Person.id.in_(select(Request.person_id).where(
-            Request.city == run.city, Request.night == run.night))))}
-    beds = {b.id: b for b in beds_in_service(session, run.night, run.city)}
-    placed = {p.person_id: p for p in session.scalars(select(Placement).where(
-        Placement.night == run.night, Placement.is_active))
-        if p.person_id in needs}
+    asking = select(Request.person_id).where(Request.city == run.city,
+                                             Request.night == run.night)
+    people = {row.id: Person.display_name.fget(row)  # type: ignore[attr-defined]
+              for row in session.execute(select(Person.id, Person.name, Person.alias)
+                                         .where(Person.id.in_(asking)))}
+    beds = {row.id: BedRow(*row) for row in session.execute(
+        select(Bed.id, Bed.label, Room.name, Site.id, Site.name)
+        .join(Room, Bed.room_id == Room.id).join(Site, Room.site_id == Site.id)
+        .where(Bed.in_service_on(run.night), Site.city == run.city))}
+    placed = {row.person_id: PlacedRow(*row) for row in session.execute(
+        select(Placement.person_id, Placement.bed_id, Placement.status).where(
+            Placement.night == run.night, Placement.is_active))
+        if row.person_id in needs}
     comparison = run.comparison_json or {"assignments": [], "turned_away": []}
     first_come = {int(a["person"]): int(a["bed"]) for a in comparison["assignments"]}
     bands = []

@@ -176,13 +176,18 @@ def _run_or_404(run_id: int) -> AllocationRun:
 def proposal(run_id: int):  # type: ignore[no-untyped-def]
     run = _run_or_404(run_id)
     data = intake_svc.proposal(db.session, run)
-    audit.record(db.session, _actor(), "view_proposal", list(data.needs), f"run {run.id}")
+    # On a big night the placed are listed one site at a time: name only the people shown.
+    groups = data.by_site(request.args.get("site", type=int))
+    shown = data.turned_away + [pid for g in groups if g.shown for pid in g.people] + \
+        [c.person.id for c in data.conflicts]
+    audit.record(db.session, _actor(), "view_proposal", shown, f"run {run.id}")
     newest = alloc.latest_run(db.session, run.night, run.city)
     cold = cold_svc.cold_night(db.session, run.city, run.night)
     return render_template("intake/proposal.html", p=data, run=run, form=ButtonForm(),
                            is_newest=newest is not None and newest.id == run.id,
                            board_url=_board_url(run.night), cold=cold,
-                           cold_away=cold_svc.still_turned_away(run) if cold else None)
+                           cold_away=cold_svc.still_turned_away(run) if cold else None,
+                           groups=groups)
 
 
 @bp.post("/runs/<int:run_id>/confirm")
