@@ -66,10 +66,12 @@ class Table:
     on_page: bool = True  # False: too long for the page, CSV export only
     load: Callable[[], list[list[Any]]] | None = None  # fills `rows` on export only
     nights: tuple[int, ...] = ()  # the columns that hold nights (ISO dates)
+    ids: tuple[int, ...] = ()  # the columns that hold numbers naming something (no grouping)
 
     def page_rows(self) -> list[list[Cell]]:
         """The rows as the page shows them: numbers and nights in the reader's language."""
-        return [[page_cell(v, night=i in self.nights) for i, v in enumerate(row)]
+        return [[Cell(str(v), None, True) if i in self.ids and isinstance(v, int)
+                 else page_cell(v, night=i in self.nights) for i, v in enumerate(row)]
                 for row in self.rows]
 
 

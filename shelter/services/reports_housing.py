@@ -178,14 +178,14 @@ def housing_report(session: Session, city: str, start: date, end: date, today: d
     columns = [str(c) for c in PEOPLE_COLUMNS]
     report.tables = [
         Table("people", _("The %(n)s people with the most emergency nights", n=ON_PAGE),
-              columns, listed, nights=(REFERRED,)),
+              columns, listed, nights=(REFERRED,), ids=(1,)),
         Table("bands", _("By age band and gender"), [_("age band"), *genders, _("people"),
                                                      _("emergency nights"),
                                                      _("nights per person")],
               bands),
         Table("people_all", _("Everyone with an emergency night"), columns, [],
               on_page=False, load=lambda: people_rows(session, city, start, end, limit=None),
-              nights=(REFERRED,)),
+              nights=(REFERRED,), ids=(1,)),
     ]
     report.extra["refer_choices"] = [
         (r[1], ngettext("%(name)s (%(num)d night)", "%(name)s (%(num)d nights)", r[2],

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import date, timedelta
 
 import pytest
+from babel.dates import format_skeleton
 
 from shelter.auth import hash_password
 from shelter.clock import tonight
@@ -83,7 +84,8 @@ def test_partner_sees_past_outcomes(browser, live, viewport):
     assert "Anna Andersen" in texts[0] and "Checked in" in texts[0]
     assert "Berit Berg" in texts[1] and "Expired" in texts[1]
     assert "Cecilie Carlsen" in texts[2] and "Turned away" in texts[2]
-    assert (tonight() - timedelta(days=1)).strftime("%d %b") in texts[0]
+    # the night as the reader's language writes it ("Tue, Dec 1, 2026")
+    assert format_skeleton("yMMMEd", tonight() - timedelta(days=1), locale="en") in texts[0]
     screenshot(page, f"partners-history-{'phone' if viewport is PHONE else 'laptop'}")
     context.close()
 
