@@ -19,7 +19,7 @@ from datetime import date
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, object_session
 
 from shelter.i18n import _
 from shelter.models import Bed, Placement, Role, Room, Site
@@ -32,11 +32,19 @@ class SiteRefused(Exception):
 
 def acting_sites(user: Any) -> frozenset[int] | None:
     """The ids of the sites `user` may act at, or None for every site (managers, admins,
-    and intake staff with no assigned sites)."""
+    intake staff with no assigned sites, and intake staff assigned to every site of their
+    city: they may run the city's allocation too)."""
     if user is None or getattr(user, "role", None) in (Role.MANAGER, Role.ADMIN):
         return None
     ids = frozenset(site.id for site in user.sites)
-    return ids or None
+    if not ids:
+        return None
+    session = object_session(user)
+    if session is not None:
+        cities = {site.city for site in user.sites}
+        if set(session.scalars(select(Site.id).where(Site.city.in_(cities)))) <= ids:
+            return None
+    return ids
 
 
 def home_sites(user: Any) -> list[Site]:

@@ -215,3 +215,15 @@ def test_withdrawing_a_placed_request_only_at_own_site(client, db, two_sites, at
         Request.person_id == person)) == RequestStatus.WITHDRAWN
     assert response.status_code == (302 if allowed else 403)
     assert withdrawn is allowed
+
+
+def test_staff_assigned_to_every_site_of_the_city_act_everywhere(app, db, make_user, two_sites):
+    """The demo's intake user is assigned to all five sites: that is all sites, so they
+    may run and confirm the city's allocation (and see its button)."""
+    both = make_user(Role.INTAKE, sites=[two_sites["a"], two_sites["b"]])
+    assert site_access.acting_sites(both) is None
+    assert site_access.acting_sites(two_sites["bound"]) == {two_sites["a"].id}
+    client = new_client(app)
+    login(client, both)
+    assert 'action="/intake/allocate"' in client.get("/intake/").get_data(as_text=True)
+    assert client.post("/intake/allocate").status_code == 302
