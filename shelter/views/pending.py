@@ -7,36 +7,24 @@ from __future__ import annotations
 
 from datetime import date
 
-from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, url_for
 from flask_login import current_user
 from sqlalchemy import func, select
 
 from shelter.auth import roles_required
-from shelter.clock import tonight
 from shelter.extensions import db
 from shelter.forms.pending import ConfirmPendingForm, RefusePendingForm
 from shelter.i18n import _
-from shelter.models import Hold, HoldStatus, Role, Site
+from shelter.models import Hold, HoldStatus, Site
 from shelter.services import audit
 from shelter.services.prebooking_pending import (
     PendingError, confirm_pending, get_pending, pending_bookings, refuse_pending,
 )
 from shelter.services.prebooking_queries import open_sites
+from shelter.views.intake import STAFF, _city, _night  # one rule for the night and city
 
 bp = Blueprint("pending", __name__)
-STAFF = (Role.INTAKE, Role.MANAGER, Role.ADMIN)
 
-
-def _city() -> str:
-    return str(current_app.config.get("CITY", "Bergen"))
-
-
-def _night() -> date:
-    raw = request.values.get("night", "")
-    try:
-        return date.fromisoformat(raw) if raw else tonight()
-    except ValueError:
-        return tonight()
 
 
 @bp.app_template_global()
