@@ -14,8 +14,8 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from flask import Flask, abort, current_app, flash, redirect, request, url_for
 from flask_login import current_user
-from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session, object_session
 
 from shelter.extensions import db, login_manager
 from shelter.i18n import _, _l
@@ -91,8 +91,19 @@ def start_session(user: User, now: datetime) -> None:
     """At log-in: a session that has ended gets a new token (every old cookie stops
     working) and a new start time; a live one (another tab or device) is joined."""
     if not session_is_live(user, now):
-        user.session_token = new_session_token()
-        user.session_started_at = now
+        # Only if nobody started one meanwhile: two first log-ins of one account at the same
+        # moment (a shared office account at the start of an evening) must not log each
+        # other out. The token is swapped only where it is still the one this log-in read;
+        # otherwise the session the other log-in started is joined.
+        session = object_session(user)
+        if session is None:
+            user.session_token, user.session_started_at = new_session_token(), now
+        else:
+            session.execute(
+                update(User).where(User.id == user.id, User.session_token == user.session_token)
+                .values(session_token=new_session_token(), session_started_at=now)
+                .execution_options(synchronize_session=False))
+            session.refresh(user, ["session_token", "session_started_at"])
     user.session_seen_at = user.last_login_at = now
 
 
