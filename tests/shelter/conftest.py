@@ -188,6 +188,14 @@ def client(app: Flask, db: Any) -> FlaskClient:
     return new_client(app)
 
 
+@pytest.fixture()
+def nb_app(app: Flask) -> Iterator[Flask]:
+    """The session's app as a Bergen instance (SHELTER_LANGUAGE "nb") for one test."""
+    app.config["SHELTER_LANGUAGE"] = "nb"
+    yield app
+    app.config["SHELTER_LANGUAGE"] = "en"
+
+
 # --- factories -------------------------------------------------------------------------
 
 @pytest.fixture()

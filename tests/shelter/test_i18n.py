@@ -132,13 +132,6 @@ def test_template_has_no_bare_text(template: Path) -> None:
 
 # --- the language of a request ----------------------------------------------------------
 
-@pytest.fixture()
-def nb_app(app):
-    app.config["SHELTER_LANGUAGE"] = "nb"
-    yield app
-    app.config["SHELTER_LANGUAGE"] = "en"
-
-
 def test_login_page_follows_the_browser(client) -> None:
     page = client.get("/login", headers={"Accept-Language": "nb-NO,nb;q=0.9,en;q=0.5"})
     assert '<html lang="nb"' in page.text and "Akuttovernatting" in page.text

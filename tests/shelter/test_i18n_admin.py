@@ -12,13 +12,6 @@ from tests.shelter.conftest import PASSWORD, login, new_client
 
 
 @pytest.fixture()
-def nb_app(app):
-    app.config["SHELTER_LANGUAGE"] = "nb"
-    yield app
-    app.config["SHELTER_LANGUAGE"] = "en"
-
-
-@pytest.fixture()
 def admin_client(nb_app, db, make_user):
     client = new_client(nb_app)
     login(client, make_user(Role.ADMIN))

@@ -20,13 +20,6 @@ CITY = "Bergen"
 
 
 @pytest.fixture()
-def nb_app(app):
-    app.config["SHELTER_LANGUAGE"] = "nb"
-    yield app
-    app.config["SHELTER_LANGUAGE"] = "en"
-
-
-@pytest.fixture()
 def evening(nb_app, db, make_site, make_user, client):
     """Tonight at Strax (one bed, check-in open until 05:59): Hanne (need 80) and Lars
     (need 10, barred from Strax) ask; an intake worker is logged in, reading bokmål."""

@@ -4,7 +4,6 @@ while codes (API `error`/`field`, webhook `event`/`status`) stay the same Englis
 identifiers."""
 from __future__ import annotations
 
-import pytest
 from sqlalchemy import select
 
 from shelter.models import Gender, Hold, HoldStatus, Restriction, Role
@@ -13,13 +12,6 @@ from shelter.services.prebooking import BookingRequest, PersonSpec, book_hold
 from shelter.services.tokens import create_token
 from tests.shelter.conftest import login
 from tests.shelter.partners_fixtures import add_org, add_site, new_person, tomorrow
-
-
-@pytest.fixture()
-def nb_app(app):
-    app.config["SHELTER_LANGUAGE"] = "nb"
-    yield app
-    app.config["SHELTER_LANGUAGE"] = "en"
 
 
 def _partner(db, make_user, name="NAV"):

@@ -16,13 +16,6 @@ from tests.shelter.conftest import login
 
 
 @pytest.fixture()
-def nb_app(app):
-    app.config["SHELTER_LANGUAGE"] = "nb"
-    yield app
-    app.config["SHELTER_LANGUAGE"] = "en"
-
-
-@pytest.fixture()
 def staff(nb_app, client, make_user):
     user = make_user(Role.INTAKE)
     login(client, user)

@@ -20,13 +20,6 @@ from tests.shelter.conftest import login
 from tests.shelter.intake_factories import ask
 
 
-@pytest.fixture()
-def nb_app(app):
-    app.config["SHELTER_LANGUAGE"] = "nb"
-    yield app
-    app.config["SHELTER_LANGUAGE"] = "en"
-
-
 def _man(person: str, need: int = 50, **kw: Any) -> dict[str, Any]:
     return {"person": person, "gender": "man", "need": need, **kw}
 

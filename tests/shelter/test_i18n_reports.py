@@ -17,13 +17,6 @@ RANGE = {"city": "Bergen", "start": "2026-03-01", "end": "2026-03-03"}
 BOM = b"\xef\xbb\xbf"
 
 
-@pytest.fixture()
-def nb_app(app):
-    app.config["SHELTER_LANGUAGE"] = "nb"
-    yield app
-    app.config["SHELTER_LANGUAGE"] = "en"
-
-
 def _manager(db, make_user, language: str | None):
     user = make_user(Role.MANAGER)
     user.language = language
