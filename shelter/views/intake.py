@@ -6,11 +6,12 @@ from __future__ import annotations
 from datetime import date, timedelta
 from functools import partial
 
-from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from wtforms.fields.choices import SelectChoice
 
 from shelter.auth import roles_required
+from shelter.config import instance_city
 from shelter.extensions import db
 from shelter.forms.intake import (
     BoardFilterForm, ButtonForm, CheckInForm, NoteForm, OverrideForm, PlacementChangeForm, ReleaseForm,
@@ -33,7 +34,7 @@ STAFF = (Role.INTAKE, Role.MANAGER, Role.ADMIN)
 
 
 def _city() -> str:
-    return str(current_app.config.get("CITY", "Bergen"))
+    return instance_city()
 
 
 def _night() -> date:
